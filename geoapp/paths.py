@@ -1,0 +1,32 @@
+"""Where geoapp's embedded data lives.
+
+Everything is resolved from the repository's own path, never from the working
+directory, so the CLI, the tests and the dashboard find the same files wherever they
+are started from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+REFERENCE_DIR = DATA_DIR / "reference"
+REGIONS_DIR = DATA_DIR / "regions"
+DEMO_DIR = DATA_DIR / "demo"
+
+
+def reference_path(name: str) -> Path:
+    """Return the path of a reference table under ``data/reference``.
+
+    Raises
+    ------
+    ValueError
+        If no such file exists; the message lists the files that do.
+    """
+    path = REFERENCE_DIR / name
+    if not path.is_file():
+        available = sorted(p.name for p in REFERENCE_DIR.glob("*") if p.is_file())
+        msg = f"no reference table {name!r} in {REFERENCE_DIR}; available: {available}"
+        raise ValueError(msg)
+    return path
