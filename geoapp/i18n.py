@@ -1,0 +1,62 @@
+"""Labels in Chinese (the default) and English, from the one table ``data/i18n.toml``.
+
+Both languages must carry the same keys: the table is checked when loaded, so a label
+added in one language only is an error at start-up, not a blank on a page.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from geoapp.paths import DATA_DIR
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+I18N_PATH = DATA_DIR / "i18n.toml"
+
+
+@lru_cache(maxsize=4)
+def load_table(path: Path = I18N_PATH) -> dict[str, dict[str, str]]:
+    """Read and validate the label table."""
+    with open(path, "rb") as f:
+        table = tomllib.load(f)
+    missing = [lang for lang in LANGUAGES if lang not in table]
+    if missing:
+        msg = f"{path}: missing language section(s) {missing}; expected {list(LANGUAGES)}"
+        raise ValueError(msg)
+    keys = {lang: set(table[lang]) for lang in LANGUAGES}
+    for lang in LANGUAGES:
+        for other in LANGUAGES:
+            extra = sorted(keys[lang] - keys[other])
+            if extra:
+                msg = f"{path}: key(s) {extra} are in [{lang}] but not in [{other}]"
+                raise ValueError(msg)
+    return table
+
+
+def t(key: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The label for ``key`` in ``lang``.
+
+    Raises
+    ------
+    KeyError
+        For an unknown key, naming it, so a typo fails loudly in tests.
+    """
+    table = load_table()
+    if lang not in table:
+        msg = f"unknown language {lang!r}; expected one of {LANGUAGES}"
+        raise ValueError(msg)
+    try:
+        return table[lang][key]
+    except KeyError:
+        msg = f"no label {key!r} in {I18N_PATH}"
+        raise KeyError(msg) from None
+
+
+def label_map(prefix: str, lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+    """All labels under ``prefix.`` keyed by the rest, e.g. ``label_map("unit_kind")``."""
+    table = load_table()[lang]
+    start = prefix + "."
+    return {k[len(start):]: v for k, v in table.items() if k.startswith(start)}

