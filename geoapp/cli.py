@@ -67,7 +67,11 @@ def _cmd_divisions(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from geoapp import demo
 
-    for path in demo.write_demo(region=args.region, seed=args.seed):
+    try:
+        paths = demo.write_demo(region=args.region, seed=args.seed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    for path in paths:
         print(f"wrote {path}")
     return 0
 

@@ -1,0 +1,172 @@
+"""The one place every feature reads boundaries, facilities and counts from.
+
+Pages, the CLI and the engines ask a :class:`DataSource` for data and never open files
+themselves, so the versioned store and the imports of later work plug in here without
+touching them. :class:`EmbeddedSource` serves what ships in ``data/``: the built region
+layers and the demo datasets.
+
+Frames returned:
+
+- ``counties()``: ``adcode, name, prefecture_adcode, prefecture, unit_kind, area_km2,
+  geometry`` (EPSG:4326).
+- ``prefectures()``, ``province()``: ``adcode, name, area_km2, geometry``.
+- ``facilities()``: ``facility_id, name, facility_type, subtype, prefecture, county,
+  adcode, address, lon, lat, datum, is_demo, note, geometry`` (EPSG:4326, WGS84).
+- ``unemployed()``: ``adcode, prefecture, county, unemployed_disabled, is_demo, method``.
+- ``population()``: ``adcode, prefecture, county, pop2020`` (2020 census, county rows).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import geopandas as gpd
+import pandas as pd
+
+from geoapp import display, regions
+from geoapp.paths import DEMO_DIR, REGIONS_DIR, reference_path
+
+FACILITY_COLUMNS = (
+    "facility_id", "name", "facility_type", "subtype", "prefecture", "county", "adcode",
+    "address", "lon", "lat", "datum", "is_demo", "note",
+)
+_TEXT = {"facility_id": str, "name": str, "facility_type": str, "subtype": str,
+         "prefecture": str, "county": str, "adcode": str, "address": str, "datum": str,
+         "note": str}
+
+
+@runtime_checkable
+class DataSource(Protocol):
+    """What every reader of geoapp's data relies on."""
+
+    region_adcode: str
+
+    def counties(self) -> gpd.GeoDataFrame: ...
+    def prefectures(self) -> gpd.GeoDataFrame: ...
+    def province(self) -> gpd.GeoDataFrame: ...
+    def display_topology(self) -> dict: ...
+    def facilities(self) -> gpd.GeoDataFrame: ...
+    def unemployed(self) -> pd.DataFrame: ...
+    def population(self) -> pd.DataFrame: ...
+    def info(self) -> SourceInfo: ...
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Provenance shown beside every result: which region, which data, how real."""
+
+    region_adcode: str
+    region_name: str
+    boundaries: str
+    facilities_demo: bool
+    unemployed_demo: bool
+    data_date: str
+
+    @property
+    def any_demo(self) -> bool:
+        return self.facilities_demo or self.unemployed_demo
+
+
+class EmbeddedSource:
+    """Data shipped in the repository: built boundaries plus the demo datasets."""
+
+    def __init__(
+        self,
+        region_adcode: str = regions.DEFAULT_REGION,
+        *,
+        regions_dir: Path | None = None,
+        demo_dir: Path | None = None,
+    ) -> None:
+        self.region_adcode = str(region_adcode)
+        self._regions_dir = regions_dir or REGIONS_DIR
+        self._demo_dir = demo_dir or DEMO_DIR
+
+    def __repr__(self) -> str:
+        return f"EmbeddedSource({self.region_adcode!r})"
+
+    # boundaries -----------------------------------------------------------------
+    def counties(self) -> gpd.GeoDataFrame:
+        return regions.read_layer(self.region_adcode, "counties", directory=self._regions_dir)
+
+    def prefectures(self) -> gpd.GeoDataFrame:
+        return regions.read_layer(self.region_adcode, "prefectures", directory=self._regions_dir)
+
+    def province(self) -> gpd.GeoDataFrame:
+        return regions.read_layer(self.region_adcode, "province", directory=self._regions_dir)
+
+    def display_topology(self) -> dict:
+        return display.read_display(self.region_adcode, directory=self._regions_dir)
+
+    # registers ------------------------------------------------------------------
+    def _demo_file(self, kind: str) -> Path:
+        path = self._demo_dir / f"{self.region_adcode}_{kind}.csv"
+        if not path.is_file():
+            msg = f"no embedded {kind} data for region {self.region_adcode} ({path} missing)"
+            raise ValueError(msg)
+        return path
+
+    def facilities(self) -> gpd.GeoDataFrame:
+        frame = pd.read_csv(self._demo_file("facilities"), dtype=_TEXT, keep_default_na=False)
+        frame["is_demo"] = frame["is_demo"].astype(str).str.lower().eq("true")
+        frame = frame[list(FACILITY_COLUMNS)]
+        return gpd.GeoDataFrame(
+            frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326"
+        )
+
+    def unemployed(self) -> pd.DataFrame:
+        frame = pd.read_csv(self._demo_file("unemployed_disabled"), dtype={"adcode": str})
+        frame["is_demo"] = frame["is_demo"].astype(str).str.lower().eq("true")
+        return frame
+
+    def population(self) -> pd.DataFrame:
+        table = pd.read_csv(reference_path("jilin_county_population_2020.csv"), dtype={"adcode": str})
+        # Development-zone rows are statistical, not legal counties.
+        return table[table["adcode"].isin(set(self.counties()["adcode"]))].reset_index(drop=True)
+
+    # provenance -----------------------------------------------------------------
+    def info(self) -> SourceInfo:
+        meta = regions.read_metadata(self.region_adcode, directory=self._regions_dir)
+        facilities = self.facilities()
+        unemployed = self.unemployed()
+        from geoapp import demo
+
+        data_date = demo.AS_OF if facilities["is_demo"].any() else "unknown"
+        return SourceInfo(
+            region_adcode=self.region_adcode,
+            region_name=meta.get("region_name", self.region_adcode),
+            boundaries=f"{meta.get('source', '')} {meta.get('source_version', '')}, "
+                       f"{meta.get('source_datum', '')} → {meta.get('stored_datum', '')}",
+            facilities_demo=bool(facilities["is_demo"].any()),
+            unemployed_demo=bool(unemployed["is_demo"].any()),
+            data_date=data_date,
+        )
+
+    def describe(self) -> list[str]:
+        info = self.info()
+        counties = self.counties()
+        facilities = self.facilities()
+        lines = [
+            f"region: {info.region_name} ({info.region_adcode})",
+            f"boundaries: {info.boundaries}; {len(self.prefectures())} prefecture-level, "
+            f"{len(counties)} county-level units",
+            f"facilities: {len(facilities)} ({int(facilities['is_demo'].sum())} demo)",
+            f"unemployed disabled: {int(self.unemployed()['unemployed_disabled'].sum()):,}"
+            + (" (demo estimate)" if info.unemployed_demo else ""),
+            f"data date: {info.data_date}",
+        ]
+        for ftype, n in facilities["facility_type"].value_counts().sort_index().items():
+            lines.append(f"  {ftype}: {n}")
+        return lines
+
+
+def default_source(region_adcode: str | None = None) -> DataSource:
+    """The data source the app and CLI use unless told otherwise."""
+    return EmbeddedSource(region_adcode or regions.DEFAULT_REGION)
+
+
+def topology_json(source: DataSource) -> str:
+    """The display topology as compact JSON text, as the map ships it."""
+    return json.dumps(source.display_topology(), ensure_ascii=False, separators=(",", ":"))
