@@ -1,0 +1,1 @@
+"""Map layers of the dashboard (folium)."""

@@ -1,0 +1,1 @@
+"""Streamlit pages: thin scripts that read widgets, call the core and render."""
