@@ -8,9 +8,13 @@ Subcommands:
 - ``geoapp data demo``: regenerate the embedded demo datasets (deterministic).
 - ``geoapp data info``: what is embedded.
 - ``geoapp resolve NAME [--prefecture P] [--lon X --lat Y]``: what a register's name means.
+- ``geoapp gaps [--policy ...] [--facilities PATH] [--unemployed PATH] ...``: the gap list.
+- ``geoapp progress [--policy ...]``: the province targets.
 
-Exit codes: 0 success, 2 unusable input (the message on stderr says which file, key or
-value and what was expected), 1 an unexpected failure.
+Exit codes: 0 success (a register with some bad rows still gives its gap list; the
+import report goes beside the output or to stderr), 2 unusable input (the message on
+stderr says which file, key or value and what was expected; with ``--strict`` also any
+rejected row), 1 an unexpected failure.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 class UsageError(Exception):
@@ -99,6 +104,157 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_inputs(args: argparse.Namespace):
+    """Policy, counties, facilities and counts for gaps/progress, with import reports."""
+    from geoapp import admin, datasource, policy, registers
+
+    source = datasource.default_source()
+    try:
+        pol = policy.load_policy(args.policy)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    counties = source.counties()
+    info = source.info()
+    registry = admin.AdminRegistry.default(counties=counties)
+    province = info.region_name if len(info.region_adcode) == 6 and info.region_adcode.endswith("0000") else None
+    reports, sources = [], []
+    facilities, demo = source.facilities(), info.facilities_demo
+    if args.facilities:
+        try:
+            imp = registers.read_facilities(
+                args.facilities, counties=counties, registry=registry, province=province,
+                default_datum=args.datum,
+            )
+        except (registers.RegisterError, OSError) as exc:
+            raise UsageError(str(exc)) from exc
+        facilities, demo = imp.facilities, False
+        reports.append(("facilities", imp))
+        sources.append(str(args.facilities))
+    else:
+        sources.append("embedded demo facilities" if demo else "embedded facilities")
+    unemployed, unemployed_demo = source.unemployed(), info.unemployed_demo
+    if args.unemployed:
+        try:
+            imp = registers.read_unemployed(
+                args.unemployed, counties=counties, registry=registry, province=province
+            )
+        except (registers.RegisterError, OSError) as exc:
+            raise UsageError(str(exc)) from exc
+        unemployed, unemployed_demo = imp.counts, False
+        reports.append(("unemployed", imp))
+        sources.append(str(args.unemployed))
+    else:
+        sources.append("embedded demo unemployed-disabled estimate" if unemployed_demo else "embedded counts")
+    return pol, source, counties, registry, province, facilities, unemployed, demo or unemployed_demo, reports, sources, info
+
+
+def _write_import_reports(reports, out: Path | None, *, strict: bool) -> None:
+    from geoapp import export
+
+    for kind, imp in reports:
+        print(imp.summary(), file=sys.stderr)
+        bad = imp.report[imp.report["status"] != "accepted"]
+        if out is not None:
+            path = out.with_name(f"{out.stem}.{kind}-import-report.csv")
+            export.to_csv(imp.report, path)
+            print(f"import report ({kind}): {path}", file=sys.stderr)
+        else:
+            for r in bad.itertuples(index=False):
+                print(f"  row {r.row}: {r.status}: {r.reasons}", file=sys.stderr)
+        if strict and imp.rejected:
+            msg = f"{imp.source}: {imp.rejected} row(s) rejected and --strict was given"
+            raise UsageError(msg)
+
+
+def _cmd_gaps(args: argparse.Namespace) -> int:
+    from geoapp import admin, coverage, reports
+
+    pol, source, counties, registry, province, facilities, unemployed, demo, imports, sources, info = (
+        _load_inputs(args)
+    )
+    _write_import_reports(imports, args.out, strict=args.strict)
+    reading = "broad" if args.include_districts else "literal"
+    try:
+        result = coverage.compute_gaps(
+            pol, counties=counties, facilities=facilities, unemployed=unemployed, reading=reading
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    pref_code = county_code = None
+    try:
+        if args.city:
+            pref_code = registry.resolve(args.city, province=province, level="prefecture").adcode
+        if args.county:
+            county_code = registry.resolve(args.county, prefecture=args.city, province=province).adcode
+    except admin.AdminLookupError as exc:
+        raise UsageError(f"--city/--county: {exc}") from exc
+    if pref_code or county_code:
+        result = coverage.filter_units(result, prefecture=pref_code, adcode=county_code)
+    rows = reports.gap_rows(result, all_rows=args.all)
+    geodata = None
+    if args.format in ("geojson", "gpkg"):
+        geodata = reports.gap_geodata(
+            rows, counties=source.display_layer("counties"), prefectures=source.display_layer("prefectures")
+        )
+    data = reports.gap_file(
+        result, args.format, rows=rows, geodata=geodata, as_of=info.data_date, demo=demo,
+        sources=sources, lang=args.lang,
+    )
+    prov = result.provenance()
+    note = (f"{prov['policy_key']}: {len(rows)} rows; {prov['reading_text']}"
+            + ("; demo data" if demo else ""))
+    _emit(data, args.out, binary=args.format != "csv")
+    print(note, file=sys.stderr)
+    return 0
+
+
+def _cmd_progress(args: argparse.Namespace) -> int:
+    from geoapp import coverage, reports
+
+    pol, source, counties, registry, province, facilities, unemployed, demo, imports, sources, info = (
+        _load_inputs(args)
+    )
+    _write_import_reports(imports, args.out, strict=args.strict)
+    result = coverage.compute_gaps(pol, counties=counties, facilities=facilities, unemployed=unemployed)
+    if args.format == "text":
+        text = reports.progress_text(result, lang=args.lang)
+        if demo:
+            text += "\n(" + ("演示数据" if args.lang == "zh" else "demo data") + ")"
+        _emit((text + "\n").encode("utf-8"), args.out, binary=False)
+        return 0
+    data = reports.progress_file(result, args.format, as_of=info.data_date, demo=demo, sources=sources,
+                                 lang=args.lang)
+    _emit(data, args.out, binary=args.format != "csv")
+    return 0
+
+
+def _emit(data: bytes, out: Path | None, *, binary: bool) -> None:
+    """Write to ``out`` atomically, or to stdout (refusing binary on a terminal)."""
+    if out is None:
+        if binary and sys.stdout.isatty():
+            raise UsageError("this format is binary: give --out PATH")
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    if out.parent and not out.parent.exists():
+        raise UsageError(f"--out {out}: folder {out.parent} does not exist")
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(out)
+    print(f"wrote {out}", file=sys.stderr)
+
+
+def _add_input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--policy", default="jilin-2025-2027", help="policy name under data/policies, or a file path")
+    p.add_argument("--facilities", type=Path, help="facility register (CSV or XLSX); default: embedded data")
+    p.add_argument("--unemployed", type=Path, help="unemployed-disabled counts (CSV or XLSX); default: embedded")
+    p.add_argument("--datum", choices=("wgs84", "gcj02", "bd09", "cgcs2000"), default="wgs84",
+                   help="datum of register coordinates without a 坐标系 column (default wgs84)")
+    p.add_argument("--strict", action="store_true", help="fail (exit 2) if any register row is rejected")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="labels of XLSX and text output")
+    p.add_argument("--out", type=Path, help="output file; default: standard output")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="geoapp",
@@ -139,12 +295,25 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--lon", type=float)
     r.add_argument("--lat", type=float)
     r.set_defaults(func=_cmd_resolve)
+
+    g = sub.add_parser("gaps", help="coverage gaps against a policy")
+    _add_input_options(g)
+    g.add_argument("--city", help="only this prefecture-level unit (name or code)")
+    g.add_argument("--county", help="only this county-level unit (name or code)")
+    g.add_argument("--include-districts", action="store_true",
+                   help="broad reading: 各县（市） includes city districts (default: literal, excludes them)")
+    g.add_argument("--all", action="store_true", help="every rule and unit, not only shortfalls")
+    g.add_argument("--format", choices=("csv", "xlsx", "geojson", "gpkg"), default="csv")
+    g.set_defaults(func=_cmd_gaps)
+
+    pr = sub.add_parser("progress", help="province targets: actual against target")
+    _add_input_options(pr)
+    pr.add_argument("--format", choices=("text", "csv", "xlsx"), default="text")
+    pr.set_defaults(func=_cmd_progress)
     return parser
 
 
-def _path(text: str):
-    from pathlib import Path
-
+def _path(text: str) -> Path:
     return Path(text)
 
 

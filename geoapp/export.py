@@ -45,11 +45,11 @@ Destination = str | os.PathLike[str] | BinaryIO
 GAP_COLUMNS: tuple[str, ...] = (
     "adcode", "city", "county", "unit_kind", "facility_type", "rule_id", "level",
     "strength", "comparison", "required", "actual", "shortfall", "met",
-    "unemployed_disabled", "rank", "clause",
+    "unemployed_disabled", "rank", "clause", "prefecture_adcode", "policy", "reading",
 )
 #: Coded gap-list columns whose values have labels in the i18n table.
 GAP_CODED_COLUMNS: tuple[str, ...] = (
-    "unit_kind", "facility_type", "level", "strength", "comparison",
+    "unit_kind", "facility_type", "level", "strength", "comparison", "reading",
 )
 FORMATS: tuple[str, ...] = ("csv", "xlsx", "geojson", "gpkg")
 MEDIA_TYPES: dict[str, str] = {

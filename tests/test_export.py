@@ -98,7 +98,7 @@ def test_gap_headers_in_chinese_and_english():
     assert list(export.gap_headers("zh").values()) == [
         "行政区划代码", "市（州）", "县（市、区）", "类别", "设施类型", "规则编号", "层级",
         "约束力", "比较方式", "要求数", "现有数", "缺口", "是否达标", "未就业残疾人数",
-        "优先序", "政策条款",
+        "优先序", "政策条款", "市（州）代码", "政策", "解读口径",
     ]
     english = export.gap_headers("en")
     assert english["shortfall"] == "Shortfall"
@@ -182,7 +182,7 @@ def test_csv_has_bom_and_round_trips_chinese(tmp_path, gaps):
     back = pd.read_csv(
         path, encoding="utf-8-sig", dtype={"行政区划代码": str}, keep_default_na=False
     )
-    assert list(back.columns) == list(export.gap_headers("zh").values())
+    assert list(back.columns) == [export.gap_headers("zh")[c] for c in gaps.columns]
     assert back["县（市、区）"].tolist() == ["长白朝鲜族自治县", "", "朝阳区"]
     assert back["行政区划代码"].tolist() == ["220623", "220400", "220104"]
     assert back["未就业残疾人数"].tolist() == [1520, 4310, 812]
@@ -229,7 +229,7 @@ def workbook(tmp_path, gaps, meta) -> openpyxl.Workbook:
 def test_xlsx_sheets_header_freeze_and_filter(workbook):
     assert workbook.sheetnames == ["缺口清单", "说明"]
     ws = workbook["缺口清单"]
-    assert [c.value for c in ws[1]] == list(export.gap_headers("zh").values())
+    assert [c.value for c in ws[1]] == [export.gap_headers("zh")[c] for c in export.GAP_COLUMNS[:16]]
     assert all(c.font.bold for c in ws[1])
     assert ws["A1"].fill.fgColor.rgb.endswith("DDEBF7")
     assert ws.freeze_panes == "A2"

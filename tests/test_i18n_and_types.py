@@ -21,7 +21,7 @@ def test_every_facility_type_and_unit_kind_has_labels():
     for lang in i18n.LANGUAGES:
         assert set(i18n.label_map("facility_type", lang)) == set(facilities.FACILITY_TYPES)
         assert set(i18n.label_map("unit_kind", lang)) == {
-            "district", "county", "autonomous_county", "county_level_city"
+            "district", "county", "autonomous_county", "county_level_city", "prefecture"
         }
 
 
