@@ -105,3 +105,50 @@ def test_progress_csv(capsysbinary):
     table = pd.read_csv(io.BytesIO(capsysbinary.readouterr().out), encoding="utf-8-sig")
     massage = table.set_index("rule_id").filter(like="massage", axis=0).iloc[0]
     assert (massage["actual"], massage["target"]) == (262, 400)
+
+
+# --- with a real register ---------------------------------------------------------------
+
+
+@pytest.fixture
+def register(tmp_path):
+    """A small XLSX register: two good rows, one outside Jilin, one unknown type."""
+    path = tmp_path / "登记表.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["2025年第三季度残疾人就业服务机构登记表"])
+    ws.append(["名称", "类型", "市州", "县区", "经度", "纬度"])
+    ws.append(["通榆县阳光家园", "辅助性就业机构", "白城市", "通榆县", 123.088, 44.813])
+    ws.append(["长白县残疾人之家", "残疾人辅助性就业机构", "白山市", "长白县", 128.200, 41.420])
+    ws.append(["北京某机构", "盲人按摩", "北京市", "朝阳区", 116.48, 39.95])
+    ws.append(["某基地", "不知道", "长春市", "朝阳区", 125.30, 43.86])
+    wb.save(path)
+    return path
+
+
+def test_register_with_bad_rows_still_gives_the_gap_list(tmp_path, register, capsys):
+    out = tmp_path / "gaps.csv"
+    assert cli.main(["gaps", "--facilities", str(register), "--out", str(out), "--all"]) == 0
+    gaps = pd.read_csv(out, encoding="utf-8-sig", dtype={"adcode": str}, keep_default_na=False)
+    aux = gaps[(gaps["rule_id"] == "aux-county")].set_index("adcode")
+    # The register's two institutions close the demo's two mandatory gaps...
+    assert aux.loc["220822", "actual"] == 1 and aux.loc["220623", "actual"] == 1
+    # ...and every other county now has none (the register replaces the embedded data).
+    assert aux.loc["220183", "actual"] == 0
+    report = pd.read_csv(tmp_path / "gaps.facilities-import-report.csv", encoding="utf-8-sig")
+    rejected = report[report["status"] == "rejected"].set_index("row")
+    assert sorted(rejected.index) == [5, 6]  # Excel rows: the Beijing one and the unknown type
+    assert "不知道" in rejected.loc[6, "reasons"]
+    assert "拒绝 2" in capsys.readouterr().err
+
+
+def test_strict_turns_a_rejected_row_into_exit_2(tmp_path, register, capsys):
+    assert cli.main(["gaps", "--facilities", str(register), "--strict", "--out", str(tmp_path / "g.csv")]) == 2
+    assert "2 row(s) rejected" in capsys.readouterr().err
+
+
+def test_register_without_a_header_is_exit_2(tmp_path, capsys):
+    path = tmp_path / "nothing.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    assert cli.main(["gaps", "--facilities", str(path)]) == 2
+    assert "nothing.csv" in capsys.readouterr().err
