@@ -69,6 +69,17 @@ def _cmd_divisions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_seats(args: argparse.Namespace) -> int:
+    from geoapp import regions
+    from geoapp.paths import REFERENCE_DIR
+
+    table = regions.build_seat_table()
+    path = REFERENCE_DIR / regions.SEATS_FILE
+    table.to_csv(path, index=False)
+    print(f"{len(table)} county seats -> {path}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from geoapp import demo
 
@@ -279,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = data_sub.add_parser("divisions", help="rebuild data/reference/admin_divisions.csv")
     d.set_defaults(func=_cmd_divisions)
+
+    st = data_sub.add_parser("seats", help="rebuild data/reference/county_seats.csv from cpca")
+    st.set_defaults(func=_cmd_seats)
 
     m = data_sub.add_parser("demo", help="regenerate the demo facilities and counts")
     m.add_argument("--region", default="220000")

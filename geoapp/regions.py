@@ -187,6 +187,59 @@ def read_layer(adcode: str, layer: str, *, directory: Path | None = None) -> gpd
     return frame
 
 
+SEATS_FILE = "county_seats.csv"
+
+
+def build_seat_table() -> pd.DataFrame:
+    """County seats of all China from ``cpca``'s district table, converted to WGS84.
+
+    cpca (MIT) carries one point per district: the government seat as Amap's
+    district API gives it, in GCJ-02. Codes that changed since (公主岭市 220381 →
+    220184 ...) are carried over through ``admin_code_changes.csv``.
+    """
+    import cpca
+
+    from geoapp.paths import reference_path
+
+    raw = pd.read_csv(Path(cpca.__file__).parent / "resources" / "adcodes.csv", dtype={"adcode": str})
+    raw = raw[raw["adcode"].str.endswith("000000")].assign(adcode=lambda f: f["adcode"].str[:6])
+    changes = pd.read_csv(reference_path("admin_code_changes.csv"), dtype=str)
+    renamed = raw.merge(changes[["old_code", "new_code"]], left_on="adcode", right_on="old_code")
+    raw = pd.concat([raw, renamed.assign(adcode=renamed["new_code"])[raw.columns]])
+    divisions = pd.read_csv(reference_path("admin_divisions.csv"), dtype=str)
+    counties = divisions.loc[divisions["level"] == "county", ["adcode", "name"]]
+    table = counties.merge(raw[["adcode", "longitude", "latitude"]], on="adcode").drop_duplicates("adcode")
+    lon, lat = coords.gcj02_to_wgs84(table["longitude"].to_numpy(), table["latitude"].to_numpy())
+    return pd.DataFrame(
+        {"adcode": table["adcode"], "name": table["name"], "lon": np.round(lon, 6),
+         "lat": np.round(lat, 6), "source": "cpca district centre (Amap, GCJ-02 -> WGS84)"}
+    ).sort_values("adcode").reset_index(drop=True)
+
+
+def county_seats(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One seat point per county: the recorded seat, or a point inside the polygon.
+
+    A recorded seat that does not fall inside its own county polygon (or a county
+    without one) is replaced by the polygon's representative point, and ``source``
+    says so: distances "to the county seat" then are to that point.
+    """
+    from geoapp.paths import reference_path
+
+    table = pd.read_csv(reference_path(SEATS_FILE), dtype={"adcode": str})
+    merged = counties[["adcode", "name", "geometry"]].merge(
+        table[["adcode", "lon", "lat", "source"]], on="adcode", how="left"
+    )
+    inside = shapely.contains_xy(merged.geometry.values, merged["lon"].fillna(0), merged["lat"].fillna(0))
+    inside &= merged["lon"].notna().to_numpy()
+    fallback = shapely.point_on_surface(merged.geometry.values)
+    seats = np.where(inside, shapely.points(merged["lon"].fillna(0), merged["lat"].fillna(0)), fallback)
+    return gpd.GeoDataFrame(
+        {"adcode": merged["adcode"], "name": merged["name"],
+         "source": np.where(inside, merged["source"], "point inside the county polygon (no recorded seat)")},
+        geometry=list(seats), crs=4326,
+    )
+
+
 def read_metadata(adcode: str, *, directory: Path | None = None) -> dict[str, str]:
     """The build metadata of a region (source, datum, build date ...)."""
     path = region_path(adcode, directory=directory)

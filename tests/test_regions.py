@@ -128,3 +128,23 @@ def test_build_panjin_city(tmp_path):
 def test_build_unknown_city_lists_the_real_ones():
     with pytest.raises(ValueError, match="盘锦市"):
         regions.build_region(province="辽宁省", city="盘景市")
+
+
+def test_every_jilin_county_has_its_recorded_seat_inside_it(counties):
+    seats = regions.county_seats(counties)
+    assert len(seats) == 60
+    assert seats["source"].str.startswith("cpca").all()
+    assert shapely.contains(counties.geometry.values, seats.geometry.values).all()
+    # 长白县城 lies on the Yalu at about 128.19 E, 41.42 N.
+    changbai = seats.set_index("adcode").loc["220623", "geometry"]
+    assert changbai.x == pytest.approx(128.19, abs=0.02) and changbai.y == pytest.approx(41.42, abs=0.02)
+
+
+def test_seat_outside_its_polygon_falls_back_to_a_point_inside():
+    square = gpd.GeoDataFrame(
+        {"adcode": ["220623"], "name": ["长白朝鲜族自治县"]},
+        geometry=[shapely.box(125.0, 43.0, 125.1, 43.1)], crs=4326,
+    )
+    seats = regions.county_seats(square)
+    assert square.geometry.iloc[0].contains(seats.geometry.iloc[0])
+    assert seats["source"].iloc[0].startswith("point inside")
