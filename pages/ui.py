@@ -14,7 +14,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from geoapp import datasource, facilities, i18n
+from geoapp import coverage, datasource, facilities, i18n, policy
 
 log = logging.getLogger("geoapp.ui")
 
@@ -81,6 +81,37 @@ def topology(region: str) -> dict:
 @st.cache_data(show_spinner=False)
 def info(region: str) -> datasource.SourceInfo:
     return _source(region).info()
+
+
+@st.cache_data(show_spinner=False)
+def gap_result(region: str, policy_key: str, reading: str) -> coverage.GapResult:
+    """The region's gaps for a policy and reading (the whole region; filter afterwards)."""
+    src = _source(region)
+    return coverage.compute_gaps(
+        policy_key, counties=src.counties(), facilities=src.facilities(),
+        unemployed=src.unemployed(), reading=reading,
+    )
+
+
+def policy_choice() -> tuple[str, str]:
+    """Sidebar policy and reading (各县（市） literal or broad), kept in the URL."""
+    keys = policy.list_policies()
+    current = st.query_params.get("policy", policy.DEFAULT_POLICY)
+    titles = {k: policy.load_policy(k).title for k in keys}
+    key = st.sidebar.selectbox(
+        t("filter.policy"), keys, index=keys.index(current) if current in keys else keys.index(policy.DEFAULT_POLICY),
+        format_func=lambda k: titles[k], key="filter_policy",
+    )
+    current_reading = st.query_params.get("reading", "literal")
+    reading = st.sidebar.radio(
+        t("filter.reading"), policy.READINGS,
+        index=policy.READINGS.index(current_reading) if current_reading in policy.READINGS else 0,
+        format_func=lambda r: t(f"reading.{r}"), key="filter_reading",
+        help=t("filter.reading_help"),
+    )
+    _sync_param("policy", None if key == policy.DEFAULT_POLICY else key)
+    _sync_param("reading", None if reading == "literal" else reading)
+    return key, reading
 
 
 # --- filters, kept in the URL so that a link opens the same view -----------------
