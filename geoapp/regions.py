@@ -43,6 +43,9 @@ def unit_kind(name: str) -> str:
     >>> [unit_kind(n) for n in ["朝阳区", "长白朝鲜族自治县", "农安县", "榆树市"]]
     ['district', 'autonomous_county', 'county', 'county_level_city']
     """
+    if name.endswith("直辖"):
+        # A prefecture's territory outside any county (海西州直辖): county-like, not a 市辖区.
+        return "county"
     if name.endswith(("自治县", "自治旗")):
         return "autonomous_county"
     if name.endswith(("林区", "特区")) or name.endswith(("县", "旗")):

@@ -38,6 +38,7 @@ def census() -> pd.DataFrame:
         ("鄂温克族自治旗", "autonomous_county"),
         ("神农架林区", "county"),
         ("六枝特区", "county"),
+        ("海西蒙古族藏族自治州直辖", "county"),
     ],
 )
 def test_unit_kind(name, kind):
