@@ -9,6 +9,11 @@ from pages import ui
 st.set_page_config(page_title="残疾人就业资源地图 · geoapp", page_icon="🗺️", layout="wide")
 ui.language_switch()
 navigation = st.navigation(
-    [st.Page("pages/overview.py", title=ui.t("nav.overview"), url_path="overview", default=True)]
+    [
+        st.Page("pages/overview.py", title=ui.t("nav.overview"), url_path="overview", default=True),
+        st.Page("pages/gaps.py", title=ui.t("nav.gaps"), url_path="gaps"),
+        st.Page("pages/progress.py", title=ui.t("nav.progress"), url_path="progress"),
+        st.Page("pages/profile.py", title=ui.t("nav.profile"), url_path="profile"),
+    ]
 )
 navigation.run()

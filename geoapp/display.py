@@ -247,3 +247,166 @@ def read_display(adcode: str, *, directory: Path | None = None) -> dict:
         msg = f"no display layer for region {adcode} ({path}); run: geoapp data boundaries"
         raise ValueError(msg)
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+# --- decoding and re-projecting the display topology ----------------------------------------
+
+def decode_arcs(topology: dict) -> list[np.ndarray]:
+    """Every arc of a topology as an ``(n, 2)`` array of absolute lon/lat.
+
+    A quantized topology (one with a ``transform``) stores each arc as integer deltas:
+    the first position relative to the origin, each next one relative to the one
+    before. Decoding is a cumulative sum, then ``scale`` and ``translate``. Without a
+    ``transform`` the positions are already absolute. Extra dimensions are dropped.
+
+    Examples
+    --------
+    >>> topo = {"type": "Topology", "objects": {},
+    ...         "transform": {"scale": [0.5, 0.25], "translate": [120.0, 40.0]},
+    ...         "arcs": [[[2, 4], [2, 0], [0, -4]]]}
+    >>> decode_arcs(topo)[0].tolist()
+    [[121.0, 41.0], [122.0, 41.0], [122.0, 40.0]]
+    """
+    _require_topology(topology)
+    transform = topology.get("transform")
+    out = []
+    for arc in topology.get("arcs", []):
+        xy = np.array([p[:2] for p in arc], dtype=np.float64).reshape(-1, 2)
+        if transform:
+            xy = np.cumsum(xy, axis=0) * transform["scale"] + transform["translate"]
+        out.append(xy)
+    return out
+
+
+def topology_to_datum(
+    topology: dict, *, dst: str, src: str = "wgs84", decimals: int = 6
+) -> dict:
+    """The same topology with every position converted from datum ``src`` to ``dst``.
+
+    Web map tiles in GCJ-02 (Amap, Tencent) need the WGS84 boundaries moved by the same
+    offset, or borders sit a few hundred metres off the roads and rivers drawn on the
+    tiles. The arcs are decoded (see :func:`decode_arcs`), converted in one call of
+    :func:`geoapp.coords.convert` and written unquantized: absolute positions rounded
+    to ``decimals`` (6: 0.1 m), no ``transform``. Point geometries of the objects are
+    converted too, a ``bbox`` is recomputed; arcs keep their order and indices, so
+    shared borders stay shared. The input is not modified.
+
+    Parameters
+    ----------
+    topology : dict
+        A TopoJSON topology, quantized or not.
+    dst, src : str
+        Target and source datum, names as in :data:`geoapp.coords.DATUMS`.
+    decimals : int
+        Decimal places of the written positions.
+
+    Returns
+    -------
+    dict
+        A new, unquantized topology.
+
+    Raises
+    ------
+    ValueError
+        When ``topology`` is not a TopoJSON Topology or a datum is unknown.
+
+    Examples
+    --------
+    >>> topo = {"type": "Topology", "objects": {},
+    ...         "transform": {"scale": [1e-4, 1e-4], "translate": [125.0, 43.0]},
+    ...         "arcs": [[[3000, 8000], [10, 0]]]}
+    >>> out = topology_to_datum(topo, dst="gcj02")
+    >>> "transform" in out, out["arcs"][0][0]
+    (False, [125.306442, 43.802418])
+    """
+    from geoapp import coords
+
+    arcs = decode_arcs(topology)
+    transform = topology.get("transform")
+    sizes = [len(a) for a in arcs]
+    lon_lat = np.concatenate(arcs) if arcs else np.empty((0, 2))
+    lon, lat = coords.convert(lon_lat[:, 0], lon_lat[:, 1], src=src, dst=dst)
+    moved = np.round(np.column_stack([lon, lat]), decimals)
+
+    def point(position: list[float]) -> list[float]:
+        xy = np.asarray(position[:2], dtype=np.float64)
+        if transform:
+            xy = xy * transform["scale"] + transform["translate"]
+        x, y = coords.convert(xy[0], xy[1], src=src, dst=dst)
+        return [round(float(x), decimals), round(float(y), decimals)]
+
+    def geometry(geom: dict) -> dict:
+        geom = dict(geom)
+        kind = geom.get("type")
+        if kind == "GeometryCollection":
+            geom["geometries"] = [geometry(g) for g in geom.get("geometries", [])]
+        elif kind == "Point":
+            geom["coordinates"] = point(geom["coordinates"])
+        elif kind == "MultiPoint":
+            geom["coordinates"] = [point(p) for p in geom["coordinates"]]
+        geom.pop("bbox", None)
+        return geom
+
+    out = {k: v for k, v in topology.items() if k not in ("transform", "arcs", "objects", "bbox")}
+    out["objects"] = {name: geometry(obj) for name, obj in topology["objects"].items()}
+    out["arcs"] = [part.tolist() for part in np.split(moved, np.cumsum(sizes)[:-1])] if arcs else []
+    if "bbox" in topology and len(moved):
+        out["bbox"] = [*moved.min(axis=0).tolist(), *moved.max(axis=0).tolist()]
+    return out
+
+
+def topology_bounds(topology: dict) -> list[list[float]]:
+    """``[[lat_min, lon_min], [lat_max, lon_max]]`` of all arcs, quantized or not."""
+    arcs = decode_arcs(topology)
+    if not arcs:
+        msg = "the topology has no arcs, so no bounds"
+        raise ValueError(msg)
+    xy = np.concatenate(arcs)
+    (lon_min, lat_min), (lon_max, lat_max) = xy.min(axis=0), xy.max(axis=0)
+    return [[float(lat_min), float(lon_min)], [float(lat_max), float(lon_max)]]
+
+
+def object_geometries(topology: dict, object_name: str) -> list[tuple[dict, shapely.Geometry]]:
+    """``(properties, geometry)`` of each geometry of one object, rings stitched from arcs.
+
+    Arc index ``i`` is used as stored, ``~i`` (a negative index) reversed; each arc after
+    the first in a ring starts where the previous ended, so its first position is dropped.
+    """
+    arcs = decode_arcs(topology)
+    try:
+        obj = topology["objects"][object_name]
+    except KeyError:
+        msg = f"the topology has no object {object_name!r}; objects: {sorted(topology['objects'])}"
+        raise ValueError(msg) from None
+
+    def ring(indices: list[int]) -> np.ndarray:
+        parts = []
+        for n, i in enumerate(indices):
+            xy = arcs[i] if i >= 0 else arcs[~i][::-1]
+            parts.append(xy if n == 0 else xy[1:])
+        return np.concatenate(parts)
+
+    def build(geom: dict) -> shapely.Geometry:
+        kind = geom.get("type")
+        if kind == "Polygon":
+            return shapely.Polygon(ring(geom["arcs"][0]), [ring(r) for r in geom["arcs"][1:]])
+        if kind == "MultiPolygon":
+            return shapely.MultiPolygon(
+                [shapely.Polygon(ring(p[0]), [ring(r) for r in p[1:]]) for p in geom["arcs"]]
+            )
+        if kind == "LineString":
+            return shapely.LineString(ring(geom["arcs"]))
+        if kind == "MultiLineString":
+            return shapely.MultiLineString([ring(a) for a in geom["arcs"]])
+        msg = f"object {object_name!r}: geometry type {kind!r} is not supported"
+        raise ValueError(msg)
+
+    geoms = obj["geometries"] if obj.get("type") == "GeometryCollection" else [obj]
+    return [(dict(g.get("properties", {})), build(g)) for g in geoms]
+
+
+def _require_topology(topology: object) -> None:
+    if not isinstance(topology, dict) or topology.get("type") != "Topology":
+        got = topology.get("type") if isinstance(topology, dict) else type(topology).__name__
+        msg = f"expected a TopoJSON object with type 'Topology', got {got!r}"
+        raise ValueError(msg)

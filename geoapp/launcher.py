@@ -55,7 +55,8 @@ def config_flags(path: Path = CONFIG_PATH, **overrides: object) -> list[str]:
 
 
 def streamlit_command(**overrides: object) -> list[str]:
-    return [sys.executable, "-m", "streamlit", "run", str(ENTRY_SCRIPT), *config_flags(**overrides)]
+    # pages.serve is streamlit's own CLI with the page mode settled first (see there).
+    return [sys.executable, "-m", "pages.serve", "run", str(ENTRY_SCRIPT), *config_flags(**overrides)]
 
 
 def run(**overrides: object) -> int:

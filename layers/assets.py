@@ -99,6 +99,11 @@ CDN_TO_VENDOR: Mapping[str, str] = MappingProxyType(
         f"{_CDNJS}/leaflet.markercluster/1.1.0/MarkerCluster.Default.css": (
             "leaflet.markercluster/MarkerCluster.Default.css"
         ),
+        # folium.plugins.FeatureGroupSubGroup
+        "https://unpkg.com/leaflet.featuregroup.subgroup@1.0.2/dist/"
+        "leaflet.featuregroup.subgroup.js": (
+            "leaflet.featuregroup.subgroup/leaflet.featuregroup.subgroup.js"
+        ),
         # folium.plugins.Fullscreen
         f"{_JSDELIVR}/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js": (
             "leaflet.fullscreen/Control.FullScreen.js"

@@ -1,19 +1,28 @@
-"""Facility markers: one toggleable, clustered layer per facility type.
+"""Facility markers: one toggleable layer per facility type, all in one cluster.
 
-Markers are created in the browser from one compact data array per type
-(``FastMarkerCluster``) instead of one folium object per facility. Every text that
-came from a register is HTML-escaped here, before it can reach a popup.
+Markers are created in the browser from one compact data array per type instead of
+one folium object per facility. :func:`facility_layers` puts every type into one
+shared marker cluster (each type a ``FeatureGroup.SubGroup`` of it, toggled on its
+own in the layer control), so that a town with five kinds of facility shows one
+cluster, not five overlapping ones. Every text that came from a register is
+HTML-escaped here, before it can reach a popup.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable, Mapping
 
 import folium
 import geopandas as gpd
-from folium.plugins import FastMarkerCluster
+import pandas as pd
+from branca.element import MacroElement
+from folium.plugins import FastMarkerCluster, FeatureGroupSubGroup, MarkerCluster
+from folium.template import Template
 
+from geoapp import coords
 from geoapp.facilities import FacilityType
+from layers.jsdata import script_json
 
 # Builds a round badge with the type's one-character mark: shape and text carry the
 # type, colour only repeats it. ``row`` = [lat, lon, popup_html, colour, mark, title].
@@ -63,10 +72,147 @@ def facility_layer(
     """One facility type as a clustered layer named with its label and count."""
     rows = points[points["facility_type"] == ftype.key]
     data = [
-        [round(r["lat"], 6), round(r["lon"], 6), popup_html(r, type_label=label), ftype.colour,
-         ftype.mark, html.escape(str(r["name"]))]
+        [
+            round(r["lat"], 6),
+            round(r["lon"], 6),
+            popup_html(r, type_label=label),
+            ftype.colour,
+            ftype.mark,
+            html.escape(str(r["name"])),
+        ]
         for r in rows.to_dict(orient="records")
     ]
     group = folium.FeatureGroup(name=f"{ftype.mark} {label} ({len(rows)})", show=show)
     FastMarkerCluster(data, callback=_CALLBACK, options={"maxClusterRadius": 40}).add_to(group)
     return group
+
+
+CLUSTER_OPTIONS = {
+    "maxClusterRadius": 60,
+    # the hover hull is a blue polygon that reads as one more map layer
+    "showCoverageOnHover": False,
+    "spiderfyOnMaxZoom": True,
+}
+
+
+# Builds one marker per row of ``FacilityMarkers``; ``row`` = [lat, lon, name, prefecture,
+# county, address, is_demo], every text already HTML-escaped on the server, ``style`` =
+# the type's colour, mark and (escaped) label, sent once per type rather than per row.
+_ROW_CALLBACK = """
+function (row, style) {
+    var icon = L.divIcon({
+        className: 'geoapp-marker',
+        html: '<span style="background:' + style.colour + '">' + style.mark + '</span>',
+        iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -10]
+    });
+    // title is a DOM property, not markup: give it the text the escaped name stands for
+    var decode = document.createElement('textarea');
+    decode.innerHTML = row[2];
+    var marker = L.marker(new L.LatLng(row[0], row[1]),
+                          {icon: icon, title: decode.value, alt: decode.value, keyboard: true});
+    var lines = ['<b>' + row[2] + '</b>', style.label];
+    for (var i = 3; i < 6; i++) { if (row[i]) { lines.push(row[i]); } }
+    if (row[6]) { lines.push('<i>演示数据 demo</i>'); }
+    marker.bindPopup(lines.join('<br>'));
+    return marker;
+}
+"""
+
+
+class FacilityMarkers(MacroElement):
+    """The markers of one facility type, made in the browser and added to the parent group.
+
+    ``rows`` as :func:`marker_rows` makes them. The parent is a layer group; when it is
+    a ``FeatureGroup.SubGroup`` not yet on the map, the markers reach the cluster in
+    one batch when the subgroup is added.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            (function () {
+                var make = {{ this.callback }};
+                var style = {{ this.style_json }};
+                var rows = {{ this.rows_json }};
+                var group = {{ this._parent.get_name() }};
+                for (var i = 0; i < rows.length; i++) { group.addLayer(make(rows[i], style)); }
+            })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self, rows: list[list], *, colour: str, mark: str, label: str, callback: str = _ROW_CALLBACK
+    ):
+        super().__init__()
+        self._name = "FacilityMarkers"
+        self.rows = rows
+        self.rows_json = script_json(rows)
+        self.style_json = script_json(
+            {"colour": colour, "mark": html.escape(mark), "label": html.escape(label)}
+        )
+        self.callback = callback.strip()
+
+
+def marker_rows(points: gpd.GeoDataFrame, ftype: FacilityType) -> list[list]:
+    """``[lat, lon, name, prefecture, county, address, is_demo]`` per facility of one type.
+
+    Texts are HTML-escaped here (they become popup markup in the browser); facilities
+    without coordinates are left out.
+    """
+    rows = points[
+        (points["facility_type"] == ftype.key) & points["lat"].notna() & points["lon"].notna()
+    ]
+
+    def text(value: object) -> str:
+        return "" if value is None or pd.isna(value) else html.escape(str(value))
+
+    return [
+        [
+            round(float(r["lat"]), 6),
+            round(float(r["lon"]), 6),
+            text(r["name"]),
+            text(r.get("prefecture")),
+            text(r.get("county")),
+            text(r.get("address")),
+            1 if r.get("is_demo") else 0,
+        ]
+        for r in rows.to_dict(orient="records")
+    ]
+
+
+def facility_layers(
+    points: gpd.GeoDataFrame,
+    types: Mapping[str, FacilityType],
+    *,
+    labels: Mapping[str, str],
+    hidden: Iterable[str] = (),
+    cluster_options: Mapping[str, object] | None = None,
+) -> list[MarkerCluster | FeatureGroupSubGroup]:
+    """One shared cluster and one toggleable subgroup per facility type.
+
+    Add the returned elements to the map in order (the cluster first). Each subgroup
+    is named ``"<mark> <label> (<count>)"``; types in ``hidden`` start switched off.
+    """
+    cluster = MarkerCluster(control=False, options={**CLUSTER_OPTIONS, **(cluster_options or {})})
+    out: list[MarkerCluster | FeatureGroupSubGroup] = [cluster]
+    hidden = set(hidden)
+    for key, ftype in types.items():
+        rows = marker_rows(points, ftype)
+        group = FeatureGroupSubGroup(
+            cluster, name=f"{ftype.mark} {labels[key]} ({len(rows)})", show=key not in hidden
+        )
+        FacilityMarkers(rows, colour=ftype.colour, mark=ftype.mark, label=labels[key]).add_to(group)
+        out.append(group)
+    return out
+
+
+def points_to_datum(points: gpd.GeoDataFrame, *, dst: str, src: str = "wgs84") -> gpd.GeoDataFrame:
+    """A copy of ``points`` with ``lon``/``lat`` (and the geometry) in datum ``dst``.
+
+    For drawing on tiles of another datum (Amap: GCJ-02); the stored points stay WGS84.
+    """
+    out = points.copy()
+    lon, lat = coords.convert(out["lon"].to_numpy(), out["lat"].to_numpy(), src=src, dst=dst)
+    out["lon"], out["lat"] = lon, lat
+    return out.set_geometry(gpd.points_from_xy(lon, lat, crs=points.crs))

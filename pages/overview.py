@@ -1,17 +1,183 @@
-"""Map overview: counties by unemployed disabled people, facilities by type, a table."""
+"""Map overview: counties by unemployed disabled people, facilities by type, gaps, a table.
+
+The map's own script depends only on the language, the basemap and the data, so it is
+built once per session: the sidebar filter and the chosen gap rule travel in a small
+feature group (``feature_group_to_add``) that streamlit-folium swaps without reloading
+the map, and the map reports nothing but a click on a county
+(``returned_objects=["last_object_clicked_tooltip"]``), so panning and zooming never
+rerun the script.
+"""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import folium
+import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 from streamlit_folium import st_folium
 
-from geoapp import facilities, i18n
+from geoapp import coverage, display, facilities, i18n, policy
+from layers import assets, overlays
 from layers import counties as county_layers
 from layers import facilities as facility_layers
-from layers import assets
 from layers import map as base
 from pages import ui
+
+PROFILE_PAGE = Path(__file__).resolve().parent / "profile.py"
+MAP_KEY = "overview_map"
+_CLICKED = "_overview_clicked_county"
+_ADCODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+BASEMAP_CHOICES = ("none", *base.BASEMAPS)
+MAP_HEIGHT = 560
+# Less room above the title, so that the map starts within a 768-pixel-high screen.
+_PAGE_CSS = (
+    "<style>"
+    '[data-testid="stMainBlockContainer"]{padding-top:2.2rem}'
+    '[data-testid="stMainBlockContainer"] h1{font-size:2.1rem;padding-bottom:.25rem}'
+    '[data-testid="stMetricValue"]{font-size:1.9rem}'
+    "</style>"
+)
+
+
+# --- cached at the UI edge: the layers in the basemap's datum ------------------------
+@st.cache_data(show_spinner=False, max_entries=4)
+def _topology(region: str, datum: str) -> dict:
+    topo = ui.topology(region)
+    return topo if datum in ("wgs84", "cgcs2000") else display.topology_to_datum(topo, dst=datum)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _points(region: str, datum: str):
+    points = ui.facility_points(region)
+    if datum in ("wgs84", "cgcs2000"):
+        return points
+    return facility_layers.points_to_datum(points, dst=datum)
+
+
+# --- a click on a county ---------------------------------------------------------------
+def _on_map_change() -> None:
+    """Runs only when the map's value changes, i.e. after a click on a county."""
+    value = st.session_state.get(MAP_KEY) or {}
+    found = _ADCODE.search(value.get("last_object_clicked_tooltip") or "")
+    if found:
+        st.session_state[_CLICKED] = found.group(1)
+
+
+def _follow_click(table: pd.DataFrame) -> None:
+    """Open the clicked county: its profile page if there is one, else filter to it.
+
+    Runs before the sidebar widgets are made, so that setting their state is allowed.
+    """
+    adcode = st.session_state.pop(_CLICKED, None)
+    rows = table[table["adcode"] == adcode]
+    if rows.empty:
+        return
+    prefecture = str(rows["prefecture_adcode"].iloc[0])
+    if PROFILE_PAGE.is_file():
+        params = {k: st.query_params.get(k) for k in st.query_params}
+        params.update(county=adcode, prefecture=prefecture)
+        try:
+            st.switch_page(
+                str(PROFILE_PAGE.relative_to(PROFILE_PAGE.parent.parent)), query_params=params
+            )
+        except StreamlitAPIException:  # the file exists but is not a page of the app yet
+            pass
+    st.session_state["filter_prefecture"] = prefecture
+    st.session_state["filter_county"] = adcode
+
+
+# --- the chosen gap rule ---------------------------------------------------------------
+def _rule_label(rule: policy.Rule, lang: str) -> str:
+    return i18n.t("gap.option", lang).format(
+        quote=rule.quote,
+        clause=rule.clause,
+        facility=i18n.t(f"facility_type.{rule.facility_type}", lang),
+        level=i18n.t(f"level.{rule.level}", lang),
+        value=rule.value,
+        comparison=i18n.t(f"comparison.{rule.comparison}", lang),
+        strength=i18n.t(f"gap.strength.{rule.strength}", lang),
+    )
+
+
+def _gap_rule(policy_key: str, lang: str, *, usable: bool = True) -> policy.Rule | None:
+    """The page's rule selector (county and prefecture rules), kept in the URL.
+
+    ``usable=False`` (a policy about another region than the data): shown, but disabled.
+    """
+    pol = policy.load_policy(policy_key)
+    rules = {r.id: r for r in pol.rules if r.level in ("county", "prefecture")} if usable else {}
+    options = [None, *rules]
+    current = st.query_params.get("gap_rule")
+    # labels made now: a format_func may be called outside the script run
+    labels = {None: i18n.t("gap.none", lang), **{k: _rule_label(r, lang) for k, r in rules.items()}}
+    choice = st.selectbox(
+        ui.t("gap.rule"),
+        options,
+        index=options.index(current) if current in options else 0,
+        format_func=labels.get,
+        key="gap_rule",
+        help=ui.t("gap.rule_help"),
+        disabled=not usable,
+    )
+    if choice is None:
+        st.query_params.pop("gap_rule", None)
+    elif st.query_params.get("gap_rule") != choice:
+        st.query_params["gap_rule"] = choice
+    return rules.get(choice)
+
+
+def _gap_status(
+    result: coverage.GapResult, rule: policy.Rule, table: pd.DataFrame, lang: str
+) -> pd.Series:
+    """Per county (indexed like ``table``): whether it fails the rule, in words."""
+    rows = result.table[result.table["rule_id"] == rule.id].set_index("adcode")["shortfall"]
+    if rule.level == "prefecture":
+        short = table["prefecture_adcode"].map(rows)
+        short_text, met_text = (
+            i18n.t("gap.prefecture_short", lang),
+            i18n.t("gap.prefecture_met", lang),
+        )
+    else:
+        short = table["adcode"].map(rows)
+        short_text, met_text = i18n.t("gap.short", lang), i18n.t("gap.met", lang)
+    return short.map(
+        lambda n: (
+            i18n.t("gap.out_of_scope", lang)
+            if pd.isna(n)
+            else short_text.format(n=int(n))
+            if n > 0
+            else met_text
+        )
+    )
+
+
+def _basemap_choice() -> tuple[str | None, str | None]:
+    """The page's basemap selector; Tianditu asks for the user's key."""
+    labels = {k: ui.t(f"basemap.{k}") for k in BASEMAP_CHOICES}
+    choice = st.selectbox(
+        ui.t("basemap.label"),
+        BASEMAP_CHOICES,
+        index=0,
+        key="basemap",
+        format_func=labels.get,
+    )
+    if choice == "none":
+        return None, None
+    key = None
+    if base.BASEMAPS[choice].needs_key:
+        key = st.text_input(
+            ui.t("basemap.tianditu_key"),
+            type="password",
+            key="tianditu_key",
+            help=ui.t("basemap.tianditu_key_help"),
+        ).strip()
+        if not base.valid_tianditu_key(key):
+            st.info(ui.t("basemap.tianditu_key_missing"))
+            return None, None
+    return choice, key
 
 
 @ui.guarded
@@ -21,11 +187,14 @@ def main() -> None:
     region = src.region_adcode
     info = ui.info(region)
     table = ui.county_table(region)
+    _follow_click(table)
 
+    st.html(_PAGE_CSS)
     st.title(ui.t("app.title"))
     st.caption(ui.t("app.subtitle"))
     ui.demo_banner(info)
     pref, county = ui.filters(table)
+    policy_key, reading = ui.policy_choice()
     view = table
     if pref:
         view = view[view["prefecture_adcode"] == pref]
@@ -37,54 +206,162 @@ def main() -> None:
     c2.metric(ui.t("metric.facilities"), int(view["total"].sum()))
     c3.metric(ui.t("metric.unemployed"), f"{int(view['unemployed_disabled'].sum()):,}")
 
+    mismatch = ui.policy_mismatch(region, policy_key)
+    rule_col, basemap_col = st.columns([3, 1])
+    with rule_col:
+        rule = _gap_rule(policy_key, lang, usable=mismatch is None)
+        if mismatch:
+            st.info(mismatch)
+    with basemap_col:
+        basemap, tk = _basemap_choice()
+    result = ui.gap_result(region, policy_key, reading) if rule is not None else None
+    gap_units: list[str] = []
+    if rule is not None:
+        rows = result.table[(result.table["rule_id"] == rule.id) & (result.table["shortfall"] > 0)]
+        gap_units = rows["adcode"].astype(str).tolist()
+
+    datum = base.BASEMAPS[basemap].datum if basemap else "wgs84"
+    topology = _topology(region, datum)
     kinds = i18n.label_map("unit_kind", lang)
-    tooltip = ["prefecture", "name", "unit_kind_label", "unemployed_disabled", "total"]
-    aliases = [ui.t(f"col.{c}") for c in ("prefecture", "county", "unit_kind", "unemployed_disabled", "facilities")]
+    tooltip = ["adcode", "prefecture", "name", "unit_kind_label", "unemployed_disabled", "total"]
+    aliases = [
+        ui.t(f"col.{c}")
+        for c in (
+            "adcode",
+            "prefecture",
+            "county",
+            "unit_kind",
+            "unemployed_disabled",
+            "facilities",
+        )
+    ]
     topo_table = table.assign(unit_kind_label=table["unit_kind"].map(kinds))
-    fmap = base.base_map(ui.counties(region), focus=set(view["adcode"]))
+    fmap = base.base_map(
+        bounds=display.topology_bounds(topology),
+        basemap=basemap,
+        tianditu_key=tk,
+        layers_label=ui.t("map.layers"),
+        lean=True,
+    )
     layer, breaks = county_layers.county_choropleth(
-        ui.topology(region), topo_table, value_col="unemployed_disabled",
-        name=ui.t("col.unemployed_disabled"), tooltip_fields=tooltip, tooltip_aliases=aliases,
-        highlight=set(view["adcode"]) if (pref or county) else None,
+        topology,
+        topo_table,
+        value_col="unemployed_disabled",
+        name=ui.t("col.unemployed_disabled"),
+        tooltip_fields=tooltip,
+        tooltip_aliases=aliases,
+        fill_opacity=0.5 if basemap else 0.75,
     )
     layer.add_to(fmap)
-    county_layers.prefecture_borders(ui.topology(region), name=ui.t("filter.prefecture")).add_to(fmap)
-    points = ui.facility_points(region)
-    for key, ftype in facilities.load_types().items():
-        facility_layers.facility_layer(points, ftype, label=i18n.t(f"facility_type.{key}", lang)).add_to(fmap)
+    county_layers.prefecture_borders(name=ui.t("filter.prefecture"), counties=layer).add_to(fmap)
+    types = facilities.load_types()
+    labels = {k: i18n.t(f"facility_type.{k}", lang) for k in types}
+    for element in facility_layers.facility_layers(_points(region, datum), types, labels=labels):
+        element.add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
+
+    # What the filter and the rule change: swapped in place, the map is not reloaded.
+    dynamic = folium.FeatureGroup(name="highlight", control=False)
+    overlays.Highlight(
+        gaps=gap_units,
+        gap_layer="prefectures" if rule is not None and rule.level == "prefecture" else "counties",
+        focus=[county] if county else [pref] if pref else [],
+        focus_layer="counties" if county else "prefectures",
+    ).add_to(dynamic)
 
     map_col, legend_col = st.columns([4, 1])
     with map_col:
-        st_folium(assets.localize(fmap), key="overview_map", height=560, use_container_width=True, returned_objects=[])
-        st.caption(ui.t("map.caption"))
+        st_folium(
+            assets.localize(fmap),
+            key=MAP_KEY,
+            height=MAP_HEIGHT,
+            use_container_width=True,
+            returned_objects=["last_object_clicked_tooltip"],
+            on_change=_on_map_change,
+            feature_group_to_add=assets.localize(dynamic),
+        )
+        notes = [
+            ui.t("map.caption"),
+            ui.t("map.click_profile" if PROFILE_PAGE.is_file() else "map.click_filter"),
+        ]
+        if basemap:
+            notes.append(ui.t("basemap.needs_internet").format(name=ui.t(f"basemap.{basemap}")))
+            if datum == "gcj02":
+                notes.append(ui.t("basemap.amap_shift"))
+        st.caption(" ".join(notes))
     with legend_col:
-        st.markdown(f"**{ui.t('col.unemployed_disabled')}**")
-        for colour, label in county_layers.legend_rows(breaks):
-            st.markdown(
-                f'<span style="display:inline-block;width:1.2em;height:1em;background:{colour};'
-                f'border:1px solid #555;margin-right:.4em"></span>{label}',
-                unsafe_allow_html=True,
-            )
-        st.markdown(f"**{ui.t('metric.facilities')}**")
-        for key, ftype in facilities.load_types().items():
-            st.markdown(
-                f'<span style="display:inline-block;width:1.4em;height:1.4em;border-radius:.7em;'
-                f'background:{ftype.colour};color:#fff;text-align:center;font-weight:bold">{ftype.mark}</span> '
-                f'{i18n.t(f"facility_type.{key}", lang)}',
-                unsafe_allow_html=True,
-            )
+        _legend(
+            breaks,
+            types,
+            labels,
+            rule=rule,
+            gap_count=len(gap_units),
+            reading=reading,
+            focus=bool(pref or county),
+            lang=lang,
+        )
 
     st.subheader(ui.t("table.caption"))
     columns = {
-        "adcode": ui.t("col.adcode"), "prefecture": ui.t("col.prefecture"), "name": ui.t("col.county"),
-        "unit_kind": ui.t("col.unit_kind"), "area_km2": ui.t("col.area_km2"), "pop2020": ui.t("col.pop2020"),
+        "adcode": ui.t("col.adcode"),
+        "prefecture": ui.t("col.prefecture"),
+        "name": ui.t("col.county"),
+        **({"gap_rule": ui.t("col.gap_rule")} if rule is not None else {}),
+        "unit_kind": ui.t("col.unit_kind"),
+        "area_km2": ui.t("col.area_km2"),
+        "pop2020": ui.t("col.pop2020"),
         "unemployed_disabled": ui.t("col.unemployed_disabled"),
-        **{k: i18n.t(f"facility_type.{k}", lang) for k in facilities.FACILITY_TYPES},
+        **{k: labels[k] for k in facilities.FACILITY_TYPES},
         "total": ui.t("col.facilities"),
     }
-    shown = view.assign(unit_kind=view["unit_kind"].map(kinds))[list(columns)].rename(columns=columns)
-    st.dataframe(shown, hide_index=True, width="stretch")
+    shown = view.assign(unit_kind=view["unit_kind"].map(kinds))
+    if rule is not None:
+        shown = shown.assign(gap_rule=_gap_status(result, rule, view, lang))
+    st.dataframe(shown[list(columns)].rename(columns=columns), hide_index=True, width="stretch")
+    if rule is not None:
+        st.caption(
+            ui.t("gap.table_note").format(
+                rule=_rule_label(rule, lang), reading=ui.t(f"reading.{reading}")
+            )
+        )
+
+
+def _swatch(style: str, text: str, inner: str = "") -> None:
+    st.markdown(
+        f'<div style="margin:.15em 0"><span style="{style};margin-right:.45em">{inner}</span>{text}</div>',
+        unsafe_allow_html=True,
+    )
+
+
+def _legend(
+    breaks, types, labels, *, rule, gap_count: int, reading: str, focus: bool, lang: str
+) -> None:
+    """The map's legend as text beside it: every symbol with its meaning in words."""
+    st.markdown(f"**{ui.t('col.unemployed_disabled')}**")
+    for colour, label in county_layers.legend_rows(breaks):
+        _swatch(
+            f"display:inline-block;width:1.2em;height:1em;vertical-align:-.1em;"
+            f"background:{colour};border:1px solid #555",
+            label,
+        )
+    if rule is not None:
+        st.markdown(f"**{ui.t('gap.legend_title')}**")
+        _swatch(overlays.gap_swatch_css(), ui.t("gap.legend").format(n=gap_count))
+        st.caption(f"{_rule_label(rule, lang)} · {ui.t(f'reading.{reading}')}")
+    if focus:
+        _swatch(
+            "display:inline-block;width:1.2em;height:1em;vertical-align:-.1em;border:3px solid #000",
+            ui.t("legend.focus"),
+        )
+    st.markdown(f"**{ui.t('metric.facilities')}**")
+    for key, ftype in types.items():
+        _swatch(
+            f"display:inline-block;width:1.4em;height:1.4em;line-height:1.4em;border-radius:.7em;"
+            f"background:{ftype.colour};color:#fff;text-align:center;font-weight:bold;"
+            f"font-size:.8em;vertical-align:middle",
+            labels[key],
+            inner=ftype.mark,
+        )
 
 
 main()

@@ -14,7 +14,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from geoapp import coverage, datasource, facilities, i18n, policy
+from geoapp import coverage, datasource, export, facilities, i18n, policy, profile, regions, reports
 
 log = logging.getLogger("geoapp.ui")
 
@@ -103,10 +103,12 @@ def policy_choice() -> tuple[str, str]:
         format_func=lambda k: titles[k], key="filter_policy",
     )
     current_reading = st.query_params.get("reading", "literal")
+    # Labels resolved now, not when the widget formats them (AppTest formats outside a run).
+    readings = {r: t(f"reading.{r}") for r in policy.READINGS}
     reading = st.sidebar.radio(
         t("filter.reading"), policy.READINGS,
         index=policy.READINGS.index(current_reading) if current_reading in policy.READINGS else 0,
-        format_func=lambda r: t(f"reading.{r}"), key="filter_reading",
+        format_func=readings.get, key="filter_reading",
         help=t("filter.reading_help"),
     )
     _sync_param("policy", None if key == policy.DEFAULT_POLICY else key)
@@ -120,10 +122,15 @@ def filters(table: pd.DataFrame) -> tuple[str | None, str | None]:
     prefs = table.drop_duplicates("prefecture_adcode").sort_values("prefecture_adcode")
     pref_names = dict(zip(prefs["prefecture_adcode"], prefs["prefecture"]))
     options = [None, *pref_names]
+    everything = t("filter.all")  # resolved now: AppTest formats options outside a run
     current = st.query_params.get("prefecture")
+    linked_county = st.query_params.get("county")
+    if current not in pref_names and linked_county in set(table["adcode"]):
+        # A link with only ?county= still shows that county's prefecture.
+        current = table.loc[table["adcode"] == linked_county, "prefecture_adcode"].iloc[0]
     pref = st.sidebar.selectbox(
         t("filter.prefecture"), options, index=options.index(current) if current in options else 0,
-        format_func=lambda c: t("filter.all") if c is None else pref_names[c], key="filter_prefecture",
+        format_func=lambda c: everything if c is None else pref_names[c], key="filter_prefecture",
     )
     rows = table if pref is None else table[table["prefecture_adcode"] == pref]
     names = dict(zip(rows["adcode"], rows["name"]))
@@ -132,7 +139,7 @@ def filters(table: pd.DataFrame) -> tuple[str | None, str | None]:
     county = st.sidebar.selectbox(
         t("filter.county"), county_options,
         index=county_options.index(current_county) if current_county in county_options else 0,
-        format_func=lambda c: t("filter.all") if c is None else names[c], key="filter_county",
+        format_func=lambda c: everything if c is None else names[c], key="filter_county",
     )
     _sync_param("prefecture", pref)
     _sync_param("county", county)
@@ -167,3 +174,73 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
 
     return run
 
+
+
+# --- gap lists, progress and county profiles (pages gaps, progress, profile) ----------
+@st.cache_data(show_spinner=False)
+def gap_list(region: str, policy_key: str, reading: str, prefecture: str | None,
+             county: str | None, all_rows: bool) -> reports.GapList:
+    """The gap list exactly as ``geoapp gaps`` builds it for the same options."""
+    return reports.build_gap_list(
+        _source(region), policy=policy_key, reading=reading, prefecture=prefecture,
+        county=county, all_rows=all_rows,
+    )
+
+
+def gap_list_file(region: str, gaps: reports.GapList, fmt: str) -> Callable[[], bytes]:
+    """A download button's data: the CLI's file, built only when the button is clicked."""
+    language = lang()
+    return lambda: reports.gap_list_file(gaps, fmt, source=_source(region), lang=language)
+
+
+@st.cache_data(show_spinner=False)
+def prefecture_summary(region: str) -> pd.DataFrame:
+    src = _source(region)
+    return reports.prefecture_summary(src.counties(), src.facilities(), src.unemployed())
+
+
+@st.cache_data(show_spinner=False)
+def county_profile(region: str, adcode: str, policy_key: str, reading: str) -> profile.CountyProfile:
+    src = _source(region)
+    counties_ = src.counties()
+    return profile.county_profile(
+        adcode, counties=counties_, facilities=src.facilities(), unemployed=src.unemployed(),
+        population=src.population(), gap_result=gap_result(region, policy_key, reading),
+        seats=regions.county_seats(counties_),
+    )
+
+
+def policy_mismatch(region: str, policy_key: str) -> str | None:
+    """A message when the chosen policy is about another region than the data shown."""
+    pol = policy.load_policy(policy_key)
+    code = pol.region_adcode
+    prefix = code[:2] if code.endswith("0000") else code[:4] if code.endswith("00") else code
+    if counties(region)["adcode"].astype(str).str.startswith(prefix).any():
+        return None
+    return t("policy.other_region").format(
+        policy=pol.title, policy_region=pol.region_name, data_region=info(region).region_name
+    )
+
+
+def labelled(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``columns`` of ``frame`` with coded values and headers in the UI language.
+
+    Coded values are those of the gap list (unit kind, facility type, strength ...);
+    numbers stay numbers, so the table still sorts by them. Headers are ``col.<name>``,
+    or the facility type's label for a column named after a type.
+    """
+    language = lang()
+    out = frame[columns].copy()
+    for column, labels in export.gap_value_labels(language).items():
+        if column in out.columns:
+            out[column] = out[column].map(lambda v, m=labels: v if pd.isna(v) else m.get(v, v))
+    types = i18n.label_map("facility_type", language)
+    return out.rename(columns={c: types[c] if c in types else t_or(f"col.{c}", c) for c in columns})
+
+
+def t_or(key: str, default: str) -> str:
+    """The label for ``key``, or ``default`` when the table has none (labels from data files)."""
+    try:
+        return t(key)
+    except KeyError:
+        return default

@@ -100,6 +100,12 @@ PACKAGES: tuple[Package, ...] = (
         "defines the same global topojson.feature() folium's TopoJson calls.",
     ),
     Package(
+        "leaflet.featuregroup.subgroup", "leaflet.featuregroup.subgroup", "dist",
+        ("leaflet.featuregroup.subgroup.js",), ("LICENSE",),
+        note="folium.plugins.FeatureGroupSubGroup: one marker cluster shared by the "
+        "facility types, each type still a layer of its own in the layer control.",
+    ),
+    Package(
         "leaflet.fullscreen", "leaflet.fullscreen", "",
         ("Control.FullScreen.js", "Control.FullScreen.css"), ("LICENSE",),
         note="The package ships no .min.js; jsDelivr minifies on the fly for folium's URL.",

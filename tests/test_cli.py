@@ -71,5 +71,5 @@ def test_launcher_rejects_nested_tables(tmp_path):
 
 def test_command_runs_the_entry_script_with_the_config():
     cmd = launcher.streamlit_command()
-    assert cmd[1:4] == ["-m", "streamlit", "run"]
+    assert cmd[1:4] == ["-m", "pages.serve", "run"]
     assert cmd[4].endswith("streamlit_app.py")

@@ -1,0 +1,210 @@
+"""Targets and progress: province facilities against the policy's targets, prefectures side by side."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from geoapp import facilities, i18n
+from pages import ui
+
+FONT = {"size": 17, "color": "#1a1a1a"}
+TICKS = {"size": 16, "color": "#1a1a1a"}
+# One pattern per facility type as well as its colour, so no type is told by colour alone.
+PATTERNS = ("", "/", ".", "x", "\\", "+")
+SIGN = {"about": "≈", "at_least": "≥"}
+DIM = 0.35  # opacity of the prefectures not chosen
+
+
+def _layout(fig: go.Figure, *, height: int, xaxis: str) -> go.Figure:
+    fig.update_layout(
+        height=height + 40, font=FONT, margin={"l": 10, "r": 30, "t": 40, "b": 10},
+        xaxis_title=xaxis, plot_bgcolor="white", bargap=0.25,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "traceorder": "normal",
+                "font": FONT},
+        # Labels that do not fit their bar are left out (the table below has every number).
+        uniformtext={"minsize": 13, "mode": "hide"},
+    )
+    fig.update_xaxes(gridcolor="#ddd", zeroline=True, zerolinecolor="#888", tickfont=TICKS, automargin=True,
+                     title_font=FONT)
+    fig.update_yaxes(autorange="reversed", automargin=True, tickfont=TICKS)
+    return fig
+
+
+def _targets_chart(rows: pd.DataFrame, labels: dict[str, str], colours: dict[str, str]) -> go.Figure:
+    """Actual as a share of target, one bar per facility type, target line at 100 %."""
+    pct = (rows["progress"].astype(float) * 100).round(0)
+    fig = go.Figure(
+        go.Bar(
+            x=pct, y=rows["facility_type"].map(labels), orientation="h",
+            marker={"color": rows["facility_type"].map(colours).tolist(), "line": {"color": "#333", "width": 1}},
+            text=rows["text"], textposition="outside", cliponaxis=False, hoverinfo="text", textfont=FONT,
+            hovertext=rows["text"], showlegend=False,
+        )
+    )
+    fig.add_vline(x=100, line={"color": "#000", "width": 3, "dash": "dash"},
+                  annotation_text=ui.t("progress.target_line") + " 100%", annotation_position="top",
+                  annotation_font=FONT)
+    top = max(125.0, float(pct.max()) + 40)
+    fig.update_xaxes(range=[0, top], ticksuffix="%")
+    return _layout(fig, height=90 + 70 * len(rows), xaxis=ui.t("progress.targets_axis"))
+
+
+def _ink(colour: str) -> str:
+    """Black or white, whichever reads better on ``colour`` (#RRGGBB)."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 150 else "#fff"
+
+
+def _mark(names: pd.Series, codes: pd.Series, chosen: str | None) -> pd.Series:
+    return names.where(codes != chosen, "▶ " + names) if chosen else names
+
+
+def _by_prefecture_chart(summary: pd.DataFrame, chosen: str | None, labels: dict[str, str]) -> go.Figure:
+    types = facilities.load_types()
+    names = _mark(summary["prefecture"], summary["prefecture_adcode"], chosen)
+    opacity = [1.0 if not chosen or c == chosen else DIM for c in summary["prefecture_adcode"]]
+    fig = go.Figure()
+    for pattern, (key, ftype) in zip(PATTERNS, types.items(), strict=True):
+        values = summary[key]
+        fig.add_trace(
+            go.Bar(
+                x=values, y=names, orientation="h", name=labels[key],
+                marker={"color": ftype.colour, "opacity": opacity, "line": {"color": "#333", "width": 1},
+                        "pattern": {"shape": pattern, "fillmode": "overlay", "fgcolor": "#fff",
+                                    "fgopacity": 0.55, "size": 9, "solidity": 0.2}},
+                text=values.where(values > 0, ""), textposition="inside", insidetextanchor="middle",
+                textfont={"size": 15, "color": _ink(ftype.colour)}, textangle=0,
+                hovertemplate="%{y}: %{x} " + labels[key] + "<extra></extra>",
+            )
+        )
+    # The total, written at the end of each bar.
+    fig.add_trace(
+        go.Scatter(
+            x=summary["total"], y=names, mode="text", text=summary["total"].map(lambda v: f"  {v}"),
+            textposition="middle right", showlegend=False, hoverinfo="skip", textfont=FONT,
+        )
+    )
+    fig.update_layout(barmode="stack", legend={"font": {"size": 14}})
+    fig.update_xaxes(range=[0, float(summary["total"].max()) * 1.12])
+    return _layout(fig, height=130 + 48 * len(summary), xaxis=ui.t("progress.facilities_axis"))
+
+
+def _per_facility_chart(summary: pd.DataFrame, chosen: str | None, *, axis: str) -> go.Figure:
+    data = summary.sort_values("unemployed_per_facility", ascending=False, na_position="last")
+    names = _mark(data["prefecture"], data["prefecture_adcode"], chosen)
+    values = data["unemployed_per_facility"].astype(float)
+    fig = go.Figure(
+        go.Bar(
+            x=values, y=names, orientation="h", showlegend=False,
+            marker={"color": ["#0072B2" if not chosen or c == chosen else "#9DB9D3"
+                              for c in data["prefecture_adcode"]], "line": {"color": "#333", "width": 1}},
+            text=values.map(lambda v: "" if pd.isna(v) else f"{v:,.0f}"), textposition="outside", textfont=FONT,
+            cliponaxis=False, hovertemplate="%{y}: %{x:,.1f}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(range=[0, float(values.max()) * 1.15])
+    return _layout(fig, height=90 + 44 * len(data), xaxis=axis)
+
+
+@ui.guarded
+def main() -> None:
+    lang = ui.lang()
+    src = ui.source()
+    region = src.region_adcode
+    info = ui.info(region)
+    table = ui.county_table(region)
+
+    st.title(ui.t("progress.title"))
+    pref, county = ui.filters(table)
+    policy_key, reading = ui.policy_choice()
+    ui.demo_banner(info)
+    labels = i18n.label_map("facility_type", lang)
+    colours = {k: ft.colour for k, ft in facilities.load_types().items()}
+
+    # --- province targets (region-wide: the filters do not apply) --------------------------
+    mismatch = ui.policy_mismatch(region, policy_key)
+    if mismatch:
+        st.warning(mismatch)
+    else:
+        result = ui.gap_result(region, policy_key, reading)
+        st.caption(ui.t("progress.caption").format(
+            policy=result.policy_title, document=result.policy_document, as_of=info.data_date))
+        st.subheader(ui.t("progress.targets"))
+        progress = result.progress
+        rows = progress[progress["kind"] == "facility"].copy()
+        if rows.empty:
+            st.info(ui.t("progress.no_targets"))
+        else:
+            rows["text"] = [
+                ui.t("progress.bar_text").format(
+                    actual=f"{int(r.actual):,}", sign=SIGN[r.comparison], target=f"{int(r.target):,}",
+                    pct=f"{float(r.progress):.0%}",
+                ) + ("  ✔" if r.met else "")
+                for r in rows.itertuples(index=False)
+            ]
+            st.plotly_chart(_targets_chart(rows, labels, colours), key="progress_targets",
+                            config={"displaylogo": False}, theme=None)
+            st.caption(ui.t("progress.about_note"))
+            with st.expander(ui.t("progress.table")):
+                shown = rows.assign(progress=(rows["progress"].astype(float) * 100).round(1))
+                st.dataframe(
+                    ui.labelled(shown, ["facility_type", "actual", "comparison", "target", "progress",
+                                        "met", "strength", "clause"]),
+                    hide_index=True, width="stretch",
+                    column_config={ui.t("col.progress"): st.column_config.NumberColumn(format="%.1f%%")},
+                )
+        people = progress[progress["kind"] == "people"]
+        if not people.empty:
+            st.subheader(ui.t("progress.people"))
+            st.caption(ui.t("progress.people_note"))
+            no_data = ui.t("progress.no_data")
+            shown = people.assign(
+                # Chinese: the policy's own words; English: the label table's, when it has one.
+                facility_type=[label if lang == "zh" else ui.t_or(f"people_target.{i}", label)
+                               for i, label in zip(people["rule_id"], people["facility_type"], strict=True)],
+                target=[f"{SIGN[c]}{v:,}" for c, v in zip(people["comparison"], people["target"], strict=True)],
+                unit=[ui.t_or(f"unit.{u}", u) for u in people["unit"]],
+                actual=no_data, progress=no_data,
+            )
+            shown = ui.labelled(shown, ["facility_type", "target", "unit", "actual", "progress", "strength", "clause"])
+            st.table(shown.rename(columns={ui.t("col.facility_type"): ui.t("progress.people")}), hide_index=True)
+
+    # --- prefectures side by side -------------------------------------------------------------
+    summary = ui.prefecture_summary(region)
+    chosen = pref or (table.loc[table["adcode"] == county, "prefecture_adcode"].iloc[0] if county else None)
+    if chosen:
+        name = summary.loc[summary["prefecture_adcode"] == chosen, "prefecture"].iloc[0]
+        highlight = ui.t("progress.highlight").format(name=name)
+    else:
+        highlight = None
+
+    st.subheader(ui.t("progress.by_prefecture"))
+    if highlight:
+        st.caption(highlight)
+    st.plotly_chart(_by_prefecture_chart(summary, chosen, labels), key="progress_by_prefecture",
+                    config={"displaylogo": False}, theme=None)
+    with st.expander(ui.t("progress.table")):
+        columns = ["prefecture", *facilities.FACILITY_TYPES, "total"]
+        shown = summary[columns].rename(columns={"prefecture": ui.t("col.prefecture"), "total": ui.t("col.total"),
+                                                 **labels})
+        st.dataframe(shown, hide_index=True, width="stretch")
+
+    st.subheader(ui.t("progress.per_facility"))
+    if highlight:
+        st.caption(highlight)
+    axis = ui.t("progress.per_facility_axis")
+    if info.unemployed_demo:  # the counts behind the ratio are a demo estimate: say so on the chart
+        axis += ui.t("progress.demo_suffix")
+    st.plotly_chart(_per_facility_chart(summary, chosen, axis=axis), key="progress_per_facility",
+                    config={"displaylogo": False}, theme=None)
+    with st.expander(ui.t("progress.table")):
+        data = summary.sort_values("unemployed_per_facility", ascending=False, na_position="last")
+        st.dataframe(
+            ui.labelled(data, ["prefecture", "unemployed_disabled", "total", "unemployed_per_facility"]),
+            hide_index=True, width="stretch",
+        )
+
+
+main()
