@@ -10,6 +10,12 @@ Subcommands:
 - ``geoapp resolve NAME [--prefecture P] [--lon X --lat Y]``: what a register's name means.
 - ``geoapp gaps [--policy ...] [--facilities PATH] [--unemployed PATH] ...``: the gap list.
 - ``geoapp progress [--policy ...]``: the province targets.
+- ``geoapp user add NAME --role steward|viewer [--password-stdin] [--replace]``: an account.
+- ``geoapp store info|versions``: the versioned store (open to all).
+- ``geoapp store audit --user NAME``: the audit log (a data steward; asks the password).
+- ``geoapp store rollback DATASET VERSION --user NAME``: make an earlier version current.
+- ``geoapp store import --facilities PATH [--unemployed PATH] --as-of DATE --user NAME``:
+  a register as a new version (no valid row: exit 2, no version).
 
 Exit codes: 0 success (a register with some bad rows still gives its gap list; the
 import report goes beside the output or to stderr), 2 unusable input (the message on
@@ -20,6 +26,7 @@ rejected row), 1 an unexpected failure.
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -178,19 +185,13 @@ def _write_import_reports(reports, out: Path | None, *, strict: bool) -> None:
 
 
 def _cmd_gaps(args: argparse.Namespace) -> int:
-    from geoapp import admin, coverage, reports
+    from geoapp import admin, reports
 
     pol, source, counties, registry, province, facilities, unemployed, demo, imports, sources, info = (
         _load_inputs(args)
     )
     _write_import_reports(imports, args.out, strict=args.strict)
     reading = "broad" if args.include_districts else "literal"
-    try:
-        result = coverage.compute_gaps(
-            pol, counties=counties, facilities=facilities, unemployed=unemployed, reading=reading
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
     pref_code = county_code = None
     try:
         if args.city:
@@ -199,21 +200,20 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
             county_code = registry.resolve(args.county, prefecture=args.city, province=province).adcode
     except admin.AdminLookupError as exc:
         raise UsageError(f"--city/--county: {exc}") from exc
-    if pref_code or county_code:
-        result = coverage.filter_units(result, prefecture=pref_code, adcode=county_code)
-    rows = reports.gap_rows(result, all_rows=args.all)
-    geodata = None
-    if args.format in ("geojson", "gpkg"):
-        geodata = reports.gap_geodata(
-            rows, counties=source.display_layer("counties"), prefectures=source.display_layer("prefectures")
+    # The dashboard's download buttons go through the same two calls: same options, same file.
+    try:
+        gaps = reports.build_gap_list(
+            source, policy=pol, reading=reading, prefecture=pref_code, county=county_code,
+            all_rows=args.all,
+            facilities=(facilities, sources[0]) if args.facilities else None,
+            unemployed=(unemployed, sources[1]) if args.unemployed else None,
         )
-    data = reports.gap_file(
-        result, args.format, rows=rows, geodata=geodata, as_of=info.data_date, demo=demo,
-        sources=sources, lang=args.lang,
-    )
-    prov = result.provenance()
-    note = (f"{prov['policy_key']}: {len(rows)} rows; {prov['reading_text']}"
-            + ("; demo data" if demo else ""))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    data = reports.gap_list_file(gaps, args.format, source=source, lang=args.lang)
+    prov = gaps.result.provenance()
+    note = (f"{prov['policy_key']}: {len(gaps.rows)} rows; {prov['reading_text']}"
+            + ("; demo data" if gaps.demo else ""))
     _emit(data, args.out, binary=args.format != "csv")
     print(note, file=sys.stderr)
     return 0
@@ -237,6 +237,140 @@ def _cmd_progress(args: argparse.Namespace) -> int:
                                  lang=args.lang)
     _emit(data, args.out, binary=args.format != "csv")
     return 0
+
+
+# --- accounts and the versioned store ---------------------------------------------------------
+
+
+def _read_password(args: argparse.Namespace, prompt: str, *, confirm: bool = False) -> str:
+    """The password from one line of stdin (--password-stdin) or a hidden prompt."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass(prompt)
+    if confirm and getpass.getpass("again: ") != password:
+        raise UsageError("the two passwords differ; nothing was changed")
+    return password
+
+
+def _sign_in(args: argparse.Namespace):
+    from geoapp import auth
+
+    try:
+        user = auth.verify(args.user, _read_password(args, f"password for {args.user}: "))
+    except auth.AccountsError as exc:
+        raise UsageError(str(exc)) from exc
+    if user is None:
+        raise UsageError(f"sign-in failed for {args.user!r}: unknown user or wrong password")
+    return user
+
+
+def _open_store(args: argparse.Namespace):
+    from geoapp import regions, store
+
+    try:
+        return store.Store.open(args.store, region=args.region or regions.DEFAULT_REGION)
+    except store.StoreError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _cmd_user_add(args: argparse.Namespace) -> int:
+    from geoapp import auth, settings
+
+    password = _read_password(args, f"new password for {args.name}: ", confirm=True)
+    try:
+        auth.add_user(args.name, password, role=args.role, path=args.accounts, replace=args.replace)
+    except auth.AccountsError as exc:
+        raise UsageError(str(exc)) from exc
+    where = args.accounts or settings.ACCOUNTS_PATH
+    print(f"{args.role} {args.name} -> {where}")
+    return 0
+
+
+def _print_table(frame) -> None:
+    import pandas as pd
+
+    with pd.option_context("display.max_rows", None, "display.max_columns", None,
+                           "display.width", 200, "display.max_colwidth", 60):  # fmt: skip
+        print(frame.to_string(index=False))
+
+
+def _cmd_store_info(args: argparse.Namespace) -> int:
+    st = _open_store(args)
+    print(f"store: {st.path} (region {st.region})")
+    versions = st.versions()
+    for dataset in ("facilities", "unemployed"):
+        rows = versions[versions["dataset"] == dataset]
+        cur = rows[rows["is_current"]].iloc[0]
+        print(f"{dataset}: {len(rows)} version(s); current {cur['version_id']} as of {cur['as_of']}, "
+              f"{cur['row_count']} rows, by {cur['created_by']} at {cur['created_at']}")  # fmt: skip
+    print(f"integrity: {st.integrity_check()}")
+    return 0
+
+
+def _cmd_store_versions(args: argparse.Namespace) -> int:
+    table = _open_store(args).versions(args.dataset)
+    _print_table(table.drop(columns=["source_sha256"]))
+    return 0
+
+
+def _cmd_store_audit(args: argparse.Namespace) -> int:
+    st = _open_store(args)
+    user = _sign_in(args)
+    try:
+        table = st.audit(user=user)
+    except PermissionError as exc:
+        raise UsageError(str(exc)) from exc
+    _print_table(table.assign(file_sha256=table["file_sha256"].str[:12]))
+    return 0
+
+
+def _cmd_store_rollback(args: argparse.Namespace) -> int:
+    from geoapp import store
+
+    st = _open_store(args)
+    user = _sign_in(args)
+    try:
+        st.rollback(args.dataset, args.version, user=user, note=args.note)
+    except (PermissionError, store.StoreError) as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"{args.dataset}: version {args.version} is current again")
+    return 0
+
+
+def _cmd_store_import(args: argparse.Namespace) -> int:
+    from geoapp import admin, datasource, store
+
+    files = [(d, p) for d, p in (("facilities", args.facilities), ("unemployed", args.unemployed)) if p]
+    if not files:
+        raise UsageError("give --facilities PATH and/or --unemployed PATH")
+    try:
+        as_of = store.parse_as_of(args.as_of)
+    except ValueError as exc:
+        raise UsageError(f"--as-of: {exc}") from exc
+    for _, path in files:
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+    st = _open_store(args)
+    user = _sign_in(args)
+    counties = datasource.EmbeddedSource(st.region).counties()
+    registry = admin.AdminRegistry.default(counties=counties)
+    status = 0
+    for dataset, path in files:
+        try:
+            result = st.upload(
+                path.read_bytes(), file_name=path.name, dataset=dataset, as_of=as_of, user=user,
+                counties=counties, registry=registry, default_datum=args.datum, note=args.note,
+            )
+        except (PermissionError, store.UploadError, OSError) as exc:
+            raise UsageError(str(exc)) from exc
+        print(result.summary())
+        report = result.imported.report
+        for r in report[report["status"].isin(["flagged", "rejected"])].itertuples(index=False):
+            print(f"  row {r.row}: {r.status}: {r.reasons}", file=sys.stderr)
+        if result.version_id is None:
+            print(f"geoapp: error: {path}: no valid row; no {dataset} version was made", file=sys.stderr)
+            status = 2
+    return status
 
 
 def _emit(data: bytes, out: Path | None, *, binary: bool) -> None:
@@ -324,7 +458,63 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(pr)
     pr.add_argument("--format", choices=("text", "csv", "xlsx"), default="text")
     pr.set_defaults(func=_cmd_progress)
+
+    _add_store_parsers(sub)
     return parser
+
+
+def _add_store_parsers(sub) -> None:
+    password_help = "read the password from the first line of standard input (no prompt)"
+
+    u = sub.add_parser("user", help="accounts of data stewards and viewers")
+    u_sub = u.add_subparsers(dest="user_command", required=True)
+    ua = u_sub.add_parser("add", help="add an account (asks the password twice)")
+    ua.add_argument("name")
+    ua.add_argument("--role", choices=("steward", "viewer"), required=True)
+    ua.add_argument("--password-stdin", action="store_true", help=password_help)
+    ua.add_argument("--replace", action="store_true", help="replace an existing account")
+    ua.add_argument("--accounts", type=Path, help="accounts file (default: settings.ACCOUNTS_PATH)")
+    ua.set_defaults(func=_cmd_user_add)
+
+    s = sub.add_parser("store", help="the versioned data store: versions, audit, rollback, import")
+    s_sub = s.add_subparsers(dest="store_command", required=True)
+
+    def common(p: argparse.ArgumentParser, *, sign_in: bool) -> None:
+        p.add_argument("--store", type=Path, help="store file (default: settings.store_path)")
+        p.add_argument("--region", help="region adcode (default: the embedded region, 220000)")
+        if sign_in:
+            p.add_argument("--user", required=True, help="a data steward's account name")
+            p.add_argument("--password-stdin", action="store_true", help=password_help)
+
+    si = s_sub.add_parser("info", help="current versions and the file's integrity")
+    common(si, sign_in=False)
+    si.set_defaults(func=_cmd_store_info)
+
+    sv = s_sub.add_parser("versions", help="every version, oldest first")
+    common(sv, sign_in=False)
+    sv.add_argument("--dataset", choices=("facilities", "unemployed"))
+    sv.set_defaults(func=_cmd_store_versions)
+
+    sa = s_sub.add_parser("audit", help="the audit log (data stewards only)")
+    common(sa, sign_in=True)
+    sa.set_defaults(func=_cmd_store_audit)
+
+    sr = s_sub.add_parser("rollback", help="make another version current (recorded in the audit log)")
+    sr.add_argument("dataset", choices=("facilities", "unemployed"))
+    sr.add_argument("version", type=int)
+    sr.add_argument("--note", default="")
+    common(sr, sign_in=True)
+    sr.set_defaults(func=_cmd_store_rollback)
+
+    sm = s_sub.add_parser("import", help="a register as a new version")
+    sm.add_argument("--facilities", type=Path, help="facility register (.csv or .xlsx)")
+    sm.add_argument("--unemployed", type=Path, help="unemployed-disabled counts (.csv or .xlsx)")
+    sm.add_argument("--as-of", required=True, help="the quarter end the register describes, e.g. 2025-12-31")
+    sm.add_argument("--datum", choices=("wgs84", "gcj02", "bd09", "cgcs2000"), default="wgs84",
+                    help="datum of coordinates in rows without a 坐标系 value (default wgs84)")
+    sm.add_argument("--note", default="")
+    common(sm, sign_in=True)
+    sm.set_defaults(func=_cmd_store_import)
 
 
 def _path(text: str) -> Path:

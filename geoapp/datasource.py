@@ -3,7 +3,9 @@
 Pages, the CLI and the engines ask a :class:`DataSource` for data and never open files
 themselves, so the versioned store and the imports of later work plug in here without
 touching them. :class:`EmbeddedSource` serves what ships in ``data/``: the built region
-layers and the demo datasets.
+layers and the demo datasets. :class:`StoreSource`, the default (:func:`default_source`),
+takes the same boundaries but the current versions of the facilities and counts from
+the versioned store (:mod:`geoapp.store`), which starts as a copy of the demo datasets.
 
 Frames returned:
 
@@ -19,15 +21,20 @@ Frames returned:
 from __future__ import annotations
 
 import json
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import geopandas as gpd
 import pandas as pd
 
 from geoapp import display, regions
 from geoapp.paths import DEMO_DIR, REGIONS_DIR, reference_path
+
+if TYPE_CHECKING:
+    from geoapp.store import Store
 
 FACILITY_COLUMNS = (
     "facility_id", "name", "facility_type", "subtype", "prefecture", "county", "adcode",
@@ -168,9 +175,107 @@ class EmbeddedSource:
         return lines
 
 
+class StoreSource(EmbeddedSource):
+    """Embedded boundaries; facilities and counts from the store's current versions.
+
+    The store (:class:`geoapp.store.Store`) is opened, and created from the embedded
+    demo data if missing, on the first read of facilities or counts, so boundaries work
+    without it. Every read goes to the store: after an upload or a rollback the next
+    read returns the new current version (cache at the UI edge keyed on
+    ``store.current_version(...)``).
+
+    Parameters
+    ----------
+    region_adcode : str
+    path : path, optional
+        The store file; :func:`geoapp.settings.store_path` of the region by default
+        (read when the store is first opened).
+    regions_dir, demo_dir : path, optional
+        As :class:`EmbeddedSource`.
+    """
+
+    def __init__(
+        self,
+        region_adcode: str = regions.DEFAULT_REGION,
+        *,
+        path: str | os.PathLike | None = None,
+        regions_dir: Path | None = None,
+        demo_dir: Path | None = None,
+    ) -> None:
+        super().__init__(region_adcode, regions_dir=regions_dir, demo_dir=demo_dir)
+        self._path = Path(path) if path is not None else None
+        self._store: Store | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        where = str(self._store.path if self._store else self._path or "settings.STORE_PATH")
+        return f"StoreSource({self.region_adcode!r}, path={where!r})"
+
+    @property
+    def store(self) -> Store:
+        """The versioned store behind this source (opened, or created, on first use)."""
+        with self._lock:
+            if self._store is None:
+                from geoapp.store import Store
+
+                seed = None
+                if self._demo_dir != DEMO_DIR or self._regions_dir != REGIONS_DIR:
+                    seed = EmbeddedSource(self.region_adcode, regions_dir=self._regions_dir,
+                                          demo_dir=self._demo_dir)  # fmt: skip
+                self._store = Store.open(self._path, region=self.region_adcode, seed=seed)
+            return self._store
+
+    def facilities(self) -> gpd.GeoDataFrame:
+        return self.store.facilities()
+
+    def unemployed(self) -> pd.DataFrame:
+        return self.store.unemployed()
+
+    def info(self) -> SourceInfo:
+        meta = regions.read_metadata(self.region_adcode, directory=self._regions_dir)
+        facilities = self.facilities()
+        unemployed = self.unemployed()
+        version = self.store.version_info("facilities")
+        return SourceInfo(
+            region_adcode=self.region_adcode,
+            region_name=meta.get("region_name", self.region_adcode),
+            boundaries=f"{meta.get('source', '')} {meta.get('source_version', '')}, "
+                       f"{meta.get('source_datum', '')} → {meta.get('stored_datum', '')}",
+            facilities_demo=bool(facilities["is_demo"].any()),
+            unemployed_demo=bool(unemployed["is_demo"].any()),
+            data_date=str(version["as_of"]),
+        )
+
+    def describe(self) -> list[str]:
+        lines = super().describe()
+        store = self.store
+        parts = []
+        for dataset in ("facilities", "unemployed"):
+            v = store.version_info(dataset)
+            parts.append(f"{dataset} version {v['version_id']} (as of {v['as_of']})")
+        lines.append(f"store: {store.path}; current " + ", ".join(parts))
+        return lines
+
+
+#: ``GEOAPP_SOURCE`` values: where :func:`default_source` takes facilities and counts from.
+SOURCES = ("store", "embedded")
+
+
 def default_source(region_adcode: str | None = None) -> DataSource:
-    """The data source the app and CLI use unless told otherwise."""
-    return EmbeddedSource(region_adcode or regions.DEFAULT_REGION)
+    """The data source the app and CLI use unless told otherwise.
+
+    A :class:`StoreSource` over :func:`geoapp.settings.store_path` (created from the
+    embedded demo data on first use); environment ``GEOAPP_SOURCE=embedded`` gives the
+    read-only :class:`EmbeddedSource` instead.
+    """
+    region = region_adcode or regions.DEFAULT_REGION
+    choice = os.environ.get("GEOAPP_SOURCE", "").strip().lower() or "store"
+    if choice not in SOURCES:
+        msg = f"GEOAPP_SOURCE={choice!r} is not a source; expected one of {', '.join(SOURCES)}"
+        raise ValueError(msg)
+    if choice == "embedded":
+        return EmbeddedSource(region)
+    return StoreSource(region)
 
 
 def topology_json(source: DataSource) -> str:

@@ -1,0 +1,136 @@
+"""Run-time settings of geoapp, documented in one place.
+
+Every setting is a module attribute read from its environment variable *each time it
+is read*, so a test or a launcher that sets the variable later still takes effect;
+assigning the attribute (``settings.MAX_UPLOAD_BYTES = 5_000_000``) overrides the
+environment for the rest of the process, and ``del settings.MAX_UPLOAD_BYTES`` undoes
+that. Relative paths in variables are resolved against the repository root, never
+against the working directory.
+
+STORE_PATH : pathlib.Path
+    The versioned data store, one GeoPackage (``geoapp.store``). Environment
+    ``GEOAPP_STORE``; default ``<repo>/var/geoapp.gpkg`` (``var/`` is not tracked by
+    git). Created from the embedded demo data on first use. This is the store of the
+    default region; another region's store sits beside it as ``geoapp-<adcode>.gpkg``
+    (see :func:`store_path`).
+ACCOUNTS_PATH : pathlib.Path
+    Data-steward and viewer accounts, a TOML file with argon2 password hashes
+    (``geoapp.auth``). Environment ``GEOAPP_ACCOUNTS``; default
+    ``<repo>/var/accounts.toml``.
+VIEW_REQUIRES_SIGNIN : bool
+    Whether viewing the dashboard needs a signed-in account (any role). Uploading,
+    rolling back and reading the audit log always need a data steward. Environment
+    ``GEOAPP_VIEW_REQUIRES_SIGNIN`` (``1/true/yes/on`` or ``0/false/no/off``); default
+    False.
+MAX_UPLOAD_BYTES : int
+    Uploaded registers larger than this are refused before they are parsed.
+    Environment ``GEOAPP_MAX_UPLOAD_BYTES``, bytes or with a unit (``20MB``, ``512 KiB``);
+    default 20 MB (20,000,000 bytes).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from geoapp.paths import ROOT
+
+__all__ = [
+    "ACCOUNTS_PATH",
+    "DEFAULTS",
+    "ENVIRONMENT",
+    "MAX_UPLOAD_BYTES",
+    "STORE_PATH",
+    "VAR_DIR",
+    "VIEW_REQUIRES_SIGNIN",
+    "store_path",
+]
+
+#: Where run-time state lives by default (ignored by git).
+VAR_DIR = ROOT / "var"
+
+#: Setting -> its environment variable.
+ENVIRONMENT = {
+    "STORE_PATH": "GEOAPP_STORE",
+    "ACCOUNTS_PATH": "GEOAPP_ACCOUNTS",
+    "VIEW_REQUIRES_SIGNIN": "GEOAPP_VIEW_REQUIRES_SIGNIN",
+    "MAX_UPLOAD_BYTES": "GEOAPP_MAX_UPLOAD_BYTES",
+}
+
+#: Setting -> value when its variable is not set.
+DEFAULTS: dict[str, Any] = {
+    "STORE_PATH": VAR_DIR / "geoapp.gpkg",
+    "ACCOUNTS_PATH": VAR_DIR / "accounts.toml",
+    "VIEW_REQUIRES_SIGNIN": False,
+    "MAX_UPLOAD_BYTES": 20_000_000,
+}
+
+if TYPE_CHECKING:  # what the module attributes are; __getattr__ computes them
+    STORE_PATH: Path
+    ACCOUNTS_PATH: Path
+    VIEW_REQUIRES_SIGNIN: bool
+    MAX_UPLOAD_BYTES: int
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30}  # fmt: skip
+
+
+def _path(text: str) -> Path:
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else ROOT / path
+
+
+def _bool(text: str, var: str) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    msg = f"{var}={text!r} is not a yes/no value; expected one of 1/true/yes/on or 0/false/no/off"
+    raise ValueError(msg)
+
+
+def _bytes(text: str, var: str) -> int:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _UNITS:
+        msg = (f"{var}={text!r} is not a size; expected bytes or a number with "
+               "KB, MB, GB, KiB, MiB, GiB")  # fmt: skip
+        raise ValueError(msg)
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+_PARSERS = {
+    "STORE_PATH": lambda text, var: _path(text),
+    "ACCOUNTS_PATH": lambda text, var: _path(text),
+    "VIEW_REQUIRES_SIGNIN": _bool,
+    "MAX_UPLOAD_BYTES": _bytes,
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Only called for names not set on the module: an assignment wins over the environment.
+    if name not in ENVIRONMENT:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    var = ENVIRONMENT[name]
+    text = os.environ.get(var)
+    if text is None:
+        return DEFAULTS[name]
+    return _PARSERS[name](text, var)
+
+
+def store_path(region: str | None = None) -> Path:
+    """The store file of ``region``: :data:`STORE_PATH` for the default region, else
+    ``<STORE_PATH stem>-<adcode><suffix>`` beside it (one store per region)."""
+    from geoapp.regions import DEFAULT_REGION
+
+    base: Path = sys.modules[__name__].STORE_PATH
+    if region is None or str(region) == DEFAULT_REGION:
+        return base
+    return base.with_name(f"{base.stem}-{region}{base.suffix}")
