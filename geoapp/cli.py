@@ -10,6 +10,10 @@ Subcommands:
 - ``geoapp resolve NAME [--prefecture P] [--lon X --lat Y]``: what a register's name means.
 - ``geoapp gaps [--policy ...] [--facilities PATH] [--unemployed PATH] ...``: the gap list.
 - ``geoapp progress [--policy ...]``: the province targets.
+- ``geoapp access [--type T|all] [--radius-km 30] [--cell-km 5] [--circuity 1.0]``: people
+  within reach of the nearest facility, mean/90th-percentile distance and 2SFCA per county.
+- ``geoapp site --type T --k N --radius-km R [--candidates seats|grid|both]``: suggested
+  sites (mandatory gaps first, then the most people covered), optimal and greedy.
 - ``geoapp user add NAME --role steward|viewer [--password-stdin] [--replace]``: an account.
 - ``geoapp store info|versions``: the versioned store (open to all).
 - ``geoapp store audit --user NAME``: the audit log (a data steward; asks the password).
@@ -239,6 +243,131 @@ def _cmd_progress(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- distance-based access and siting ------------------------------------------------------
+
+
+def _resolve_area(args: argparse.Namespace, registry, province):
+    from geoapp import admin
+
+    pref_code = county_code = None
+    try:
+        if args.city:
+            pref_code = registry.resolve(args.city, province=province, level="prefecture").adcode
+        if args.county:
+            county_code = registry.resolve(args.county, prefecture=args.city, province=province).adcode
+    except admin.AdminLookupError as exc:
+        raise UsageError(f"--city/--county: {exc}") from exc
+    return pref_code, county_code
+
+
+def _positive(name: str, value: float) -> None:
+    if not value > 0:
+        raise UsageError(f"{name} must be a positive number, got {value:g}")
+
+
+def _about_sheet(rows: dict) -> dict:
+    return {str(k): (v if isinstance(v, (int, float, str)) else str(v)) for k, v in rows.items()}
+
+
+def _cmd_access(args: argparse.Namespace) -> int:
+    from geoapp import access, export
+    from geoapp.facilities import FACILITY_TYPES
+
+    pol, source, counties, registry, province, facilities, unemployed, demo, imports, sources, info = (
+        _load_inputs(args)
+    )
+    _write_import_reports(imports, args.out, strict=args.strict)
+    for name, value in (("--radius-km", args.radius_km), ("--cell-km", args.cell_km),
+                        ("--circuity", args.circuity)):
+        _positive(name, value)
+    types = FACILITY_TYPES if args.type == "all" else (args.type,)
+    pref_code, county_code = _resolve_area(args, registry, province)
+    try:
+        demand = access.demand_grid(counties, unemployed, cell_km=args.cell_km)
+        table = access.county_access(demand, facilities, counties, radius_km=args.radius_km,
+                                     circuity=args.circuity, facility_types=types)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    prefecture_of = counties.set_index("adcode")["prefecture_adcode"]
+    if pref_code:
+        table = table[table["adcode"].map(prefecture_of) == pref_code]
+    if county_code:
+        table = table[table["adcode"] == county_code]
+    table = table.reset_index(drop=True).round(
+        {"people": 1, "within_radius": 1, "share_within": 4, "mean_km": 2, "p90_km": 2,
+         "fca_per_10k": 4})
+    assumption = access.DEMAND_ASSUMPTION[args.lang].format(cell_km=args.cell_km)
+    if args.format == "csv":
+        data = export.to_bytes("csv", table)
+    elif args.format == "xlsx":
+        meta = _about_sheet({
+            "assumption": assumption, "radius_km": args.radius_km, "circuity": args.circuity,
+            "2SFCA": "supply 1 per facility, catchment = radius (PySAL access two_stage_fca); "
+                     "county value = demand-weighted mean of its points, per 10,000 people",
+            "sources": "; ".join(sources), "demo data": "yes" if demo else "no",
+            "as of": info.data_date,
+        })
+        data = export.to_bytes("xlsx", table, headers={}, meta=meta, sheet_name="access",
+                               meta_sheet_name="about")
+    else:
+        layer = source.display_layer("counties")[["adcode", "geometry"]]
+        data = export.to_bytes("geojson", layer.merge(table, on="adcode", how="inner"))
+    _emit(data, args.out, binary=args.format != "csv")
+    print(f"{len(table)} rows; {assumption}" + ("; demo data" if demo else ""), file=sys.stderr)
+    return 0
+
+
+def _cmd_site(args: argparse.Namespace) -> int:
+    from geoapp import access, export, siting
+
+    pol, source, counties, registry, province, facilities, unemployed, demo, imports, sources, info = (
+        _load_inputs(args)
+    )
+    _write_import_reports(imports, args.out, strict=args.strict)
+    for name, value in (("--radius-km", args.radius_km), ("--cell-km", args.cell_km),
+                        ("--circuity", args.circuity)):
+        _positive(name, value)
+    reading = "broad" if args.include_districts else "literal"
+    try:
+        demand = access.demand_grid(counties, unemployed, cell_km=args.cell_km)
+        cands = siting.candidates(args.candidates, counties=counties, demand=demand,
+                                  cell_km=args.candidate_km or None)
+        result = siting.suggest_sites(
+            args.type, args.k, radius_km=args.radius_km, policy=pol, counties=counties,
+            facilities=facilities, unemployed=unemployed, demand=demand, candidates=cands,
+            reading=reading, circuity=args.circuity)
+    except ValueError as exc:  # SitingError included
+        raise UsageError(str(exc)) from exc
+    summary = result.summary
+    if args.format == "csv":
+        data = export.to_bytes("csv", result.sites.drop(columns="geometry"))
+    elif args.format == "xlsx":
+        meta = {k: v for k, v in summary.items()}
+        for row in result.curve.itertuples(index=False):
+            meta[f"curve k={row.k}"] = f"optimal {row.covered_optimal:,.0f} / greedy {row.covered_greedy:,.0f}"
+        for i, text in enumerate(result.assumptions[args.lang], start=1):
+            meta[f"assumption {i}"] = text
+        for i, text in enumerate(result.warnings, start=1):
+            meta[f"warning {i}"] = text
+        meta["sources"] = "; ".join(sources)
+        meta["demo data"] = "yes" if demo else "no"
+        data = export.to_bytes("xlsx", result.sites.drop(columns="geometry"), headers={},
+                               meta=_about_sheet(meta), sheet_name="sites", meta_sheet_name="about")
+    else:
+        data = export.to_bytes("geojson", result.sites)
+    _emit(data, args.out, binary=args.format != "csv")
+    for text in result.warnings:
+        print(f"geoapp: warning: {text}", file=sys.stderr)
+    print(f"{summary['facility_type']}, k={summary['k']}, {summary['radius_km']:g} km: covered "
+          f"{summary['covered_before']:,.0f} -> {summary['covered_after']:,.0f} of "
+          f"{summary['people_total']:,.0f} (greedy {summary['covered_after_greedy']:,.0f}); "
+          f"mandatory gaps closed {summary['gaps_closed']}/{summary['mandatory_gaps']}; "
+          f"solver {summary['solver']}; {summary['runtime_s']:.1f} s"
+          + ("; demo data" if demo else ""), file=sys.stderr)
+    print(result.assumptions[args.lang][0], file=sys.stderr)
+    return 0
+
+
 # --- accounts and the versioned store ---------------------------------------------------------
 
 
@@ -458,6 +587,37 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(pr)
     pr.add_argument("--format", choices=("text", "csv", "xlsx"), default="text")
     pr.set_defaults(func=_cmd_progress)
+
+    from geoapp.facilities import FACILITY_TYPES
+
+    ac = sub.add_parser("access", help="distance to the nearest facility and 2SFCA, per county")
+    _add_input_options(ac)
+    ac.add_argument("--type", choices=("all", *FACILITY_TYPES), default="all")
+    ac.add_argument("--radius-km", type=float, default=30.0,
+                    help="'within reach' and the 2SFCA catchment, km (default 30)")
+    ac.add_argument("--cell-km", type=float, default=5.0, help="demand grid spacing, km (default 5)")
+    ac.add_argument("--circuity", type=float, default=1.0,
+                    help="road / straight-line distance factor (default 1.0)")
+    ac.add_argument("--city", help="only this prefecture-level unit (name or code)")
+    ac.add_argument("--county", help="only this county-level unit (name or code)")
+    ac.add_argument("--format", choices=("csv", "xlsx", "geojson"), default="csv")
+    ac.set_defaults(func=_cmd_access)
+
+    si = sub.add_parser("site", help="suggest sites for new facilities (gaps first, then coverage)")
+    _add_input_options(si)
+    si.add_argument("--type", choices=FACILITY_TYPES, required=True)
+    si.add_argument("--k", type=int, required=True, help="number of new sites")
+    si.add_argument("--radius-km", type=float, required=True, help="service radius, km")
+    si.add_argument("--candidates", choices=("seats", "grid", "both"), default="both",
+                    help="candidate sites: county seats, grid cells or both (default)")
+    si.add_argument("--candidate-km", type=float, default=20.0,
+                    help="spacing of grid candidates, km (default 20; 0 = every demand cell)")
+    si.add_argument("--cell-km", type=float, default=5.0, help="demand grid spacing, km (default 5)")
+    si.add_argument("--circuity", type=float, default=1.0)
+    si.add_argument("--include-districts", action="store_true",
+                    help="broad reading of 各县（市） for the mandatory gaps")
+    si.add_argument("--format", choices=("csv", "xlsx", "geojson"), default="csv")
+    si.set_defaults(func=_cmd_site)
 
     _add_store_parsers(sub)
     return parser
