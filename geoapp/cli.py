@@ -269,8 +269,28 @@ def _about_sheet(rows: dict) -> dict:
     return {str(k): (v if isinstance(v, (int, float, str)) else str(v)) for k, v in rows.items()}
 
 
+def _demand(args: argparse.Namespace, counties, registry, province, unemployed, sources):
+    """The demand points: ``--demand PATH`` (towns, villages with counts) or the grid."""
+    from geoapp import access, registers
+
+    if args.demand is None:
+        try:
+            return access.demand_grid(counties, unemployed, cell_km=args.cell_km), sources
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    try:
+        imp = registers.read_demand(args.demand, counties=counties, registry=registry,
+                                    province=province, default_datum=args.datum)
+    except (registers.RegisterError, OSError) as exc:
+        raise UsageError(str(exc)) from exc
+    _write_import_reports([("demand", imp)], args.out, strict=args.strict)
+    if imp.demand.empty or imp.demand["demand"].sum() <= 0:
+        raise UsageError(f"{args.demand}: no usable demand point (every row rejected or 0 people)")
+    return imp.demand, [*sources, str(args.demand)]
+
+
 def _cmd_access(args: argparse.Namespace) -> int:
-    from geoapp import access, export
+    from geoapp import access, export, siting
     from geoapp.facilities import FACILITY_TYPES
 
     pol, source, counties, registry, province, facilities, unemployed, demo, imports, sources, info = (
@@ -282,8 +302,8 @@ def _cmd_access(args: argparse.Namespace) -> int:
         _positive(name, value)
     types = FACILITY_TYPES if args.type == "all" else (args.type,)
     pref_code, county_code = _resolve_area(args, registry, province)
+    demand, sources = _demand(args, counties, registry, province, unemployed, sources)
     try:
-        demand = access.demand_grid(counties, unemployed, cell_km=args.cell_km)
         table = access.county_access(demand, facilities, counties, radius_km=args.radius_km,
                                      circuity=args.circuity, facility_types=types)
     except ValueError as exc:
@@ -296,7 +316,8 @@ def _cmd_access(args: argparse.Namespace) -> int:
     table = table.reset_index(drop=True).round(
         {"people": 1, "within_radius": 1, "share_within": 4, "mean_km": 2, "p90_km": 2,
          "fca_per_10k": 4})
-    assumption = access.DEMAND_ASSUMPTION[args.lang].format(cell_km=args.cell_km)
+    assumption = (access.DEMAND_ASSUMPTION[args.lang].format(cell_km=args.cell_km)
+                  if args.demand is None else siting.demand_assumption(demand, args.lang))
     if args.format == "csv":
         data = export.to_bytes("csv", table)
     elif args.format == "xlsx":
@@ -318,7 +339,7 @@ def _cmd_access(args: argparse.Namespace) -> int:
 
 
 def _cmd_site(args: argparse.Namespace) -> int:
-    from geoapp import access, export, siting
+    from geoapp import siting
 
     pol, source, counties, registry, province, facilities, unemployed, demo, imports, sources, info = (
         _load_inputs(args)
@@ -328,8 +349,8 @@ def _cmd_site(args: argparse.Namespace) -> int:
                         ("--circuity", args.circuity)):
         _positive(name, value)
     reading = "broad" if args.include_districts else "literal"
+    demand, sources = _demand(args, counties, registry, province, unemployed, sources)
     try:
-        demand = access.demand_grid(counties, unemployed, cell_km=args.cell_km)
         cands = siting.candidates(args.candidates, counties=counties, demand=demand,
                                   cell_km=args.candidate_km or None)
         result = siting.suggest_sites(
@@ -339,22 +360,8 @@ def _cmd_site(args: argparse.Namespace) -> int:
     except ValueError as exc:  # SitingError included
         raise UsageError(str(exc)) from exc
     summary = result.summary
-    if args.format == "csv":
-        data = export.to_bytes("csv", result.sites.drop(columns="geometry"))
-    elif args.format == "xlsx":
-        meta = {k: v for k, v in summary.items()}
-        for row in result.curve.itertuples(index=False):
-            meta[f"curve k={row.k}"] = f"optimal {row.covered_optimal:,.0f} / greedy {row.covered_greedy:,.0f}"
-        for i, text in enumerate(result.assumptions[args.lang], start=1):
-            meta[f"assumption {i}"] = text
-        for i, text in enumerate(result.warnings, start=1):
-            meta[f"warning {i}"] = text
-        meta["sources"] = "; ".join(sources)
-        meta["demo data"] = "yes" if demo else "no"
-        data = export.to_bytes("xlsx", result.sites.drop(columns="geometry"), headers={},
-                               meta=_about_sheet(meta), sheet_name="sites", meta_sheet_name="about")
-    else:
-        data = export.to_bytes("geojson", result.sites)
+    # The dashboard's download buttons call the same function: same options, same bytes.
+    data = siting.site_file(result, args.format, lang=args.lang, sources=sources, demo=demo)
     _emit(data, args.out, binary=args.format != "csv")
     for text in result.warnings:
         print(f"geoapp: warning: {text}", file=sys.stderr)
@@ -529,6 +536,10 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="output file; default: standard output")
 
 
+DEMAND_HELP = ("demand points (CSV or XLSX: 名称/name, 人数/demand, 经度/纬度 or lon/lat, "
+               "optional 坐标系/datum) instead of the default county grid")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="geoapp",
@@ -596,6 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
     ac.add_argument("--radius-km", type=float, default=30.0,
                     help="'within reach' and the 2SFCA catchment, km (default 30)")
     ac.add_argument("--cell-km", type=float, default=5.0, help="demand grid spacing, km (default 5)")
+    ac.add_argument("--demand", type=Path, help=DEMAND_HELP)
     ac.add_argument("--circuity", type=float, default=1.0,
                     help="road / straight-line distance factor (default 1.0)")
     ac.add_argument("--city", help="only this prefecture-level unit (name or code)")
@@ -613,6 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
     si.add_argument("--candidate-km", type=float, default=20.0,
                     help="spacing of grid candidates, km (default 20; 0 = every demand cell)")
     si.add_argument("--cell-km", type=float, default=5.0, help="demand grid spacing, km (default 5)")
+    si.add_argument("--demand", type=Path, help=DEMAND_HELP)
     si.add_argument("--circuity", type=float, default=1.0)
     si.add_argument("--include-districts", action="store_true",
                     help="broad reading of 各县（市） for the mandatory gaps")

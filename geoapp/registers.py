@@ -68,6 +68,9 @@ __all__ = [
     "RegisterError",
     "parse_coordinate",
     "parse_datum",
+    "DEMAND_FIELDS",
+    "DemandImport",
+    "read_demand",
     "read_facilities",
     "read_unemployed",
 ]
@@ -1703,3 +1706,211 @@ def _subtotal_rows(region: _Region, frame: pd.DataFrame, mask: np.ndarray, col: 
         )
         out[mask] |= res["via"].isin(["exact", "code"]).to_numpy()
     return out
+
+
+# --------------------------------------------------------------------------- demand points
+
+
+DEMAND_FIELDS: dict[str, tuple[str, ...]] = {
+    "name": ("名称", "地名", "乡镇", "村", "乡镇名称", "村名", "需求点", "name", "place", "town",
+             "village"),
+    "count": (*COUNT_FIELDS["count"], "需求", "需求人数", "demand", "people"),
+    "lon": FACILITY_FIELDS["lon"],
+    "lat": FACILITY_FIELDS["lat"],
+    "coords": FACILITY_FIELDS["coords"],
+    "datum": FACILITY_FIELDS["datum"],
+    "city": FACILITY_FIELDS["city"],
+    "county": FACILITY_FIELDS["county"],
+    "note": FACILITY_FIELDS["note"],
+}  # fmt: skip
+_DEMAND_REQUIRED = (("count",), ("lon+lat", "coords"))
+
+
+@dataclass(frozen=True, eq=False)
+class DemandImport(_Import):
+    """What :func:`read_demand` made of a table of demand points (towns, villages).
+
+    Attributes
+    ----------
+    demand : GeoDataFrame
+        ``name, adcode, county, prefecture, demand, geometry`` (points, EPSG:4326), one
+        row per accepted or flagged point: the layout :func:`geoapp.access.county_access`
+        and :func:`geoapp.siting.suggest_sites` take instead of the default grid.
+    report, source, encoding, sheet, header_row, header_rows, column_map, ignored_columns,
+    accepted, flagged, rejected, skipped
+        As in :class:`FacilityImport`; the report's outcome columns are
+        ``adcode, assigned_county, demand``.
+    """
+
+    demand: gpd.GeoDataFrame = field(default=None)  # type: ignore[assignment]
+
+    def summary(self) -> str:
+        """A short report in Chinese and English."""
+        lines = self._summary_lines("需求点表", "Demand points")
+        total = float(self.demand["demand"].sum()) if len(self.demand) else 0.0
+        lines.insert(2, f"入库需求点 {len(self.demand)} 个，合计 {total:,.0f} 人。")
+        lines.insert(3, f"{len(self.demand)} demand points imported, {total:,.0f} people.")
+        return "\n".join(lines)
+
+
+def read_demand(
+    source: Source,
+    *,
+    counties: gpd.GeoDataFrame,
+    registry: AdminRegistry | None = None,
+    province: object = None,
+    default_datum: str = "wgs84",
+    columns: Mapping[str, str] | None = None,
+    sheet: str | int | None = None,
+) -> DemandImport:
+    """Read demand points (towns, villages) with their counts of people.
+
+    The same machinery as :func:`read_facilities` and :func:`read_unemployed`: CSV or
+    XLSX, Chinese or English headers (名称/地名/name, 人数/未就业残疾人数/demand,
+    经度/纬度/lon/lat or 坐标, 坐标系/datum), one report line per row with its Excel row
+    number. Coordinates are converted to WGS84 and the point is placed in the county
+    that contains it; a point outside the region, without a readable coordinate pair or
+    without a whole non-negative count is rejected with the reason. A declared county
+    is not needed (the coordinates decide). Total rows (合计 ...) are skipped.
+
+    Raises
+    ------
+    RegisterError
+        The file is missing, unreadable, of another format, or has no header with a
+        count and coordinates.
+    """
+    import geopandas as gpd
+    import shapely
+
+    datum_default = parse_datum(default_datum)
+    if datum_default is None:
+        msg = f"default_datum {default_datum!r} is not a datum; accepted: {DATUM_HELP}"
+        raise ValueError(msg)
+    table = _read_table(source, sheet=sheet)
+    if not table.rows:
+        raise RegisterError(f"{table.name}: the sheet is empty")
+    header = _find_header(table, DEMAND_FIELDS, columns, required=_DEMAND_REQUIRED,
+                          what="table of demand points")  # fmt: skip
+    region = _region(counties, registry, province, points=True)
+    frame, blank = _data_frame(table, header, tuple(DEMAND_FIELDS))
+    n = len(frame)
+    rows = frame.index.to_numpy()
+    log = _Log(n)
+    content = "name" if "name" in header.columns else "count"
+    skipped = _skip_structure(table, header, frame, blank, log, content=content)
+    _formula_flags(table, header, frame, log)
+    live = ~skipped
+    names = _texts(frame["name"])
+    words = tuple(_header_key(w) for w in _TOTAL_WORDS)
+    total = live & np.array([_header_key(t).startswith(words) for t in names], dtype=bool)
+    log.add("total_row", "skipped", total, lambda i: f"total row ({names[i]})")
+    live &= ~total
+
+    # Counts: whole, non-negative numbers (as in the count tables).
+    count_txt = _texts(frame["count"])
+    has_count = live & frame["count"].notna().to_numpy()
+    log.add("no_count", "rejected", live & ~has_count, "no count")
+    cleaned = [
+        None if v is None or isinstance(v, bool)
+        else v if isinstance(v, (int, float))
+        else re.sub(r"[,\s人]", "", unicodedata.normalize("NFKC", str(v)))
+        for v in frame["count"].to_numpy(dtype=object)
+    ]  # fmt: skip
+    number = pd.to_numeric(pd.Series(cleaned, dtype=object), errors="coerce").to_numpy(dtype=float)
+    finite = np.isfinite(number)
+    log.add("bad_count", "rejected", has_count & ~finite,
+            lambda i: f"count {count_txt[i]!r} is not a number")
+    fraction = has_count & finite & (number != np.round(number))
+    log.add("bad_count", "rejected", fraction,
+            lambda i: f"count {count_txt[i]} is not a whole number")
+    log.add("bad_count", "rejected", has_count & finite & ~fraction & (number < 0),
+            lambda i: f"count {count_txt[i]} is negative")
+
+    # Coordinates: parse, swap, datum, convert, locate (as for facilities).
+    lon_in, lat_in = frame["lon"], frame["lat"]
+    if "coords" in header.columns:
+        lon_in, lat_in = _split_pair(frame["coords"])
+    lon_txt, lat_txt = _texts(lon_in), _texts(lat_in)
+    lon_raw, lon_kind = _coordinates(lon_in)
+    lat_raw, lat_kind = _coordinates(lat_in)
+    none = live & (lon_kind == "blank") & (lat_kind == "blank")
+    log.add("no_coordinates", "rejected", none,
+            "no coordinates: a demand point needs its position")
+    some = live & ~none
+    bad = some & ((lon_kind == "bad") | (lat_kind == "bad"))
+    log.add("bad_coordinates", "rejected", bad, lambda i: (
+        "coordinates not readable as decimal degrees or degrees-minutes(-seconds): "
+        f"lon {lon_txt[i]!r}, lat {lat_txt[i]!r}"))
+    half = some & ~bad & ((lon_kind == "blank") | (lat_kind == "blank"))
+    log.add("partial_coordinates", "rejected", half, lambda i: (
+        f"only {'lat' if lon_kind[i] == 'blank' else 'lon'} given "
+        f"({lon_txt[i] or lat_txt[i]}); give both"))
+    pair = some & ~bad & ~half
+    zero = pair & (lon_raw == 0) & (lat_raw == 0)
+    log.add("zero_coordinates", "rejected", zero, "coordinates 0, 0: no position")
+    pair &= ~zero
+    dms = pair & ((lon_kind == "dms") | (lat_kind == "dms"))
+    log.add("dms", "flagged", dms, lambda i: (
+        f"coordinates given as degrees-minutes text (lon {lon_txt[i]!r}, lat {lat_txt[i]!r}), "
+        f"converted to {lon_raw[i]:.6f}, {lat_raw[i]:.6f}"))
+    box = region.bounds
+    swap = pair & ~_in_box(lon_raw, lat_raw, box) & _in_box(lat_raw, lon_raw, box)
+    log.add("swapped", "flagged", swap, lambda i: (
+        f"lon and lat swapped (lon {lon_txt[i]!r}, lat {lat_txt[i]!r}); "
+        f"read as lon {lat_raw[i]:.6f}, lat {lon_raw[i]:.6f}"))
+    lon = np.where(swap, lat_raw, lon_raw)
+    lat = np.where(swap, lon_raw, lat_raw)
+    datum_txt = _texts(frame["datum"])
+    datum = np.full(n, datum_default, dtype=object)
+    named = frame["datum"].notna().to_numpy()
+    for value in set(datum_txt[named]):
+        datum[named & (datum_txt == value)] = parse_datum(value)
+    bad_datum = pair & named & pd.isna(datum)
+    log.add("unknown_datum", "rejected", bad_datum, lambda i: (
+        f"unknown datum {datum_txt[i]!r}; accepted: {DATUM_HELP}"))
+    pair &= ~bad_datum
+    lon_w = np.full(n, np.nan)
+    lat_w = np.full(n, np.nan)
+    for name in coords.DATUMS:
+        m = pair & (datum == name)
+        if m.any():
+            lon_w[m], lat_w[m] = coords.convert(lon[m], lat[m], src=name, dst="wgs84")
+    located = np.full(n, None, dtype=object)
+    if pair.any():
+        located[pair] = region.registry.locate(lon_w[pair], lat_w[pair])
+    has_pt = pair & np.isin(located.astype(str), list(region.adcodes))
+    log.add("outside_region", "rejected", pair & ~has_pt, lambda i: (
+        f"coordinates outside the region: {lon_w[i]:.6f}, {lat_w[i]:.6f} (WGS84"
+        + ("" if datum[i] in ("wgs84", "cgcs2000") else f", converted from {datum[i]}") + ")"))
+    adcode = np.where(has_pt, located, None).astype(object)
+
+    status = log.status()
+    reasons, codes = log.texts()
+    kept = np.isin(status, ("accepted", "flagged"))
+    label = np.array([region.label(a) if k else "" for a, k in zip(adcode, kept, strict=True)],
+                     dtype=object)
+    report = pd.DataFrame({
+        "row": rows, "status": status, "reasons": reasons, "codes": codes, "note": "",
+        "name": names, "count": count_txt, "lon": lon_txt, "lat": lat_txt, "datum": datum_txt,
+        "adcode": np.where(kept, adcode, ""), "assigned_county": label,
+    })  # fmt: skip
+    report = report.astype({c: str for c in report.columns if c != "row"})
+    report["demand"] = pd.array(np.where(kept, number, np.nan), dtype="Int64")
+    codes_k = adcode[kept].astype(str)
+    demand = gpd.GeoDataFrame(
+        {
+            "name": names[kept].astype(str),
+            "adcode": codes_k,
+            "county": [region.name.get(a, "") for a in codes_k],
+            "prefecture": [region.prefecture.get(a, "") for a in codes_k],
+            "demand": number[kept].astype(float),
+        },
+        geometry=gpd.GeoSeries(shapely.points(lon_w[kept], lat_w[kept]), crs="EPSG:4326"),
+    )
+    by_status = {s: int((status == s).sum()) for s in STATUSES}
+    return DemandImport(
+        report=report, source=table.name, encoding=table.encoding, sheet=table.sheet,
+        header_row=header.rows[0] + 1, header_rows=tuple(r + 1 for r in header.rows),
+        column_map=dict(header.labels), ignored_columns=header.ignored,
+        demand=demand, **by_status,
+    )  # fmt: skip

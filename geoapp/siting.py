@@ -61,6 +61,8 @@ __all__ = [
     "SitingError",
     "SitingResult",
     "candidates",
+    "demand_assumption",
+    "site_file",
     "suggest_sites",
 ]
 
@@ -580,15 +582,46 @@ def _cumulative(before: float, gains: list[float], n: int) -> np.ndarray:
     return np.round(np.pad(values, (0, n + 1 - len(values)), mode="edge"), 1)
 
 
-def _assumptions(demand: gpd.GeoDataFrame, radius_km: float, circuity: float) -> dict[str, list[str]]:
+def demand_assumption(demand: gpd.GeoDataFrame, lang: str) -> str:
+    """What the demand points are: the grid assumption or imported points, in ``lang``."""
     cell = demand.attrs.get("cell_km")
-    zh, en = [], []
     if cell:
-        zh.append(access.DEMAND_ASSUMPTION["zh"].format(cell_km=cell))
-        en.append(access.DEMAND_ASSUMPTION["en"].format(cell_km=cell))
-    else:
-        zh.append("需求点为用户导入的点（乡镇、村）及其人数。")
-        en.append("Demand points are the imported points (towns, villages) with their counts.")
+        return access.DEMAND_ASSUMPTION[lang].format(cell_km=cell)
+    return {"zh": "需求点为用户导入的点（乡镇、村）及其人数。",
+            "en": "Demand points are the imported points (towns, villages) with their counts."}[lang]
+
+
+def site_file(result: SitingResult, fmt: str, *, lang: str = "zh", sources: list[str] | tuple = (),
+              demo: bool = False) -> bytes:
+    """The sites as ``geoapp site --format fmt`` writes them (CSV, XLSX with an about
+    sheet holding the summary, curve, assumptions and warnings, or GeoJSON); the
+    dashboard's downloads call this too, so both give the same bytes."""
+    from geoapp import export
+
+    if fmt == "csv":
+        return export.to_bytes("csv", result.sites.drop(columns="geometry"))
+    if fmt == "xlsx":
+        meta = dict(result.summary)
+        for row in result.curve.itertuples(index=False):
+            meta[f"curve k={row.k}"] = f"optimal {row.covered_optimal:,.0f} / greedy {row.covered_greedy:,.0f}"
+        for i, text in enumerate(result.assumptions[lang], start=1):
+            meta[f"assumption {i}"] = text
+        for i, text in enumerate(result.warnings, start=1):
+            meta[f"warning {i}"] = text
+        meta["sources"] = "; ".join(sources)
+        meta["demo data"] = "yes" if demo else "no"
+        meta = {str(k): (v if isinstance(v, (int, float, str)) else str(v)) for k, v in meta.items()}
+        return export.to_bytes("xlsx", result.sites.drop(columns="geometry"), headers={},
+                               meta=meta, sheet_name="sites", meta_sheet_name="about")
+    if fmt == "geojson":
+        return export.to_bytes("geojson", result.sites)
+    msg = f"unknown format {fmt!r}; expected csv, xlsx or geojson"
+    raise ValueError(msg)
+
+
+def _assumptions(demand: gpd.GeoDataFrame, radius_km: float, circuity: float) -> dict[str, list[str]]:
+    zh = [demand_assumption(demand, "zh")]
+    en = [demand_assumption(demand, "en")]
     zh.append(f"服务半径 {radius_km:g} 公里：直线距离（区域拟合的等积投影）乘以绕行系数 {circuity:g}。")
     en.append(f"Service radius {radius_km:g} km: straight-line distance in one equal-area projection "
               f"fitted to the region, times a circuity factor of {circuity:g}.")

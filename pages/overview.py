@@ -50,8 +50,9 @@ def _topology(region: str, datum: str) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _points(region: str, datum: str):
-    points = ui.facility_points(region)
+def _points(key: tuple[str, int, int], datum: str):
+    # Keyed on ui.data_key(): a new facility version is a new cache entry.
+    points = ui.facility_points(key[0])
     if datum in ("wgs84", "cgcs2000"):
         return points
     return facility_layers.points_to_datum(points, dst=datum)
@@ -256,7 +257,7 @@ def main() -> None:
     county_layers.prefecture_borders(name=ui.t("filter.prefecture"), counties=layer).add_to(fmap)
     types = facilities.load_types()
     labels = {k: i18n.t(f"facility_type.{k}", lang) for k in types}
-    for element in facility_layers.facility_layers(_points(region, datum), types, labels=labels):
+    for element in facility_layers.facility_layers(_points(ui.data_key(region), datum), types, labels=labels):
         element.add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 from geoapp import facilities, i18n
 from pages import ui
@@ -108,6 +109,84 @@ def _per_facility_chart(summary: pd.DataFrame, chosen: str | None, *, axis: str)
     return _layout(fig, height=90 + 44 * len(data), xaxis=axis)
 
 
+def _history_chart(history: pd.DataFrame, labels: dict[str, str], colours: dict[str, str], *,
+                   targets: bool) -> go.Figure:
+    """One small chart per facility type: actual per version date (a step line, since the
+    count holds until the next register), and the province target as a dashed line."""
+    types = list(facilities.FACILITY_TYPES)
+    fig = make_subplots(rows=2, cols=3, subplot_titles=[labels[t] for t in types],
+                        horizontal_spacing=0.08, vertical_spacing=0.22)
+    dates = sorted(history["as_of"].unique())
+    for i, ftype in enumerate(types):
+        row, col = divmod(i, 3)
+        rows = history[history["facility_type"] == ftype]
+        fig.add_trace(go.Scatter(
+            x=rows["as_of"].tolist(), y=rows["actual"].tolist(), mode="lines+markers+text",
+            line={"shape": "hv", "color": colours[ftype], "width": 3},
+            marker={"size": 10, "color": colours[ftype], "line": {"color": "#333", "width": 1}},
+            text=rows["actual"].tolist(), textposition="top center", textfont={"size": 14},
+            name=ui.t("progress.history_actual"), legendgroup="actual", showlegend=i == 0,
+            meta=labels[ftype], hovertemplate="%{meta} %{x}: %{y}<extra></extra>",
+        ), row=row + 1, col=col + 1)  # fmt: skip
+        target = rows["target"].dropna()
+        top = max([*rows["actual"].tolist(), *(target.tolist() if targets else []), 1])
+        # Room above the highest point for its label, the same on every chart's scale.
+        fig.update_yaxes(range=[0, top * 1.25], row=row + 1, col=col + 1)
+        if targets and len(target):
+            value = int(target.iloc[-1])
+            fig.add_trace(go.Scatter(
+                x=dates, y=[value] * len(dates), mode="lines+markers",
+                line={"color": "#000", "dash": "dash", "width": 2}, marker={"symbol": "line-ew-open",
+                                                                            "size": 14},
+                name=ui.t("progress.history_target"), legendgroup="target",
+                showlegend=not any(t.legendgroup == "target" for t in fig.data),
+                meta=labels[ftype], hovertemplate="%{meta}: " + ui.t("progress.history_target")
+                + " %{y}<extra></extra>",
+            ), row=row + 1, col=col + 1)  # fmt: skip
+    fig.update_layout(height=560, font=FONT, plot_bgcolor="white",
+                      margin={"l": 60, "r": 20, "t": 70, "b": 40},
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.08, "x": 0,
+                              "font": FONT})  # fmt: skip
+    fig.update_annotations(font={"size": 15, "color": "#1a1a1a"})
+    fig.update_xaxes(type="category", tickfont={"size": 13, "color": "#1a1a1a"}, gridcolor="#ddd")
+    fig.update_yaxes(tickfont=TICKS, gridcolor="#ddd", automargin=True)
+    return fig
+
+
+def _history(region: str, policy_key: str, chosen: str | None, chosen_name: str | None,
+             labels: dict[str, str], colours: dict[str, str]) -> None:
+    """Actual against target per version date, for the province and the chosen prefecture."""
+    province = ui.history(region, policy_key)
+    if province is None:
+        return
+    st.subheader(ui.t("progress.history"))
+    dates = sorted(province["as_of"].unique())
+    if len(dates) == 1:
+        st.caption(ui.t("progress.history_single").format(as_of=dates[0]))
+    else:
+        st.caption(ui.t("progress.history_caption"))
+    st.markdown(f"**{ui.t('progress.history_province')}**")
+    st.plotly_chart(_history_chart(province, labels, colours, targets=True), key="progress_history",
+                    config={"displaylogo": False}, theme=None)
+    frames = [province]
+    if chosen:
+        local = ui.history(region, policy_key, chosen)
+        st.markdown(f"**{ui.t('progress.history_prefecture').format(name=chosen_name)}**")
+        st.plotly_chart(_history_chart(local, labels, colours, targets=False),
+                        key="progress_history_prefecture", config={"displaylogo": False},
+                        theme=None)  # fmt: skip
+        frames.append(local.assign(scope=chosen_name))
+    with st.expander(ui.t("progress.table")):
+        table = pd.concat(frames, ignore_index=True)
+        table["scope"] = table["scope"].replace({"province": ui.info(region).region_name})
+        shown = table.assign(target=table["target"].astype("Float64"))
+        st.dataframe(
+            ui.labelled(shown, ["as_of", "version_id", "scope", "facility_type", "actual", "target"])
+            .rename(columns={"scope": ui.t("filter.prefecture")}),
+            hide_index=True, width="stretch",
+        )
+
+
 @ui.guarded
 def main() -> None:
     lang = ui.lang()
@@ -205,6 +284,11 @@ def main() -> None:
             ui.labelled(data, ["prefecture", "unemployed_disabled", "total", "unemployed_per_facility"]),
             hide_index=True, width="stretch",
         )
+
+    if not mismatch:
+        name = (summary.loc[summary["prefecture_adcode"] == chosen, "prefecture"].iloc[0]
+                if chosen else None)  # fmt: skip
+        _history(region, policy_key, chosen, name, labels, colours)
 
 
 main()

@@ -14,7 +14,18 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from geoapp import coverage, datasource, export, facilities, i18n, policy, profile, regions, reports
+from geoapp import (
+    auth,
+    coverage,
+    datasource,
+    export,
+    facilities,
+    i18n,
+    policy,
+    profile,
+    regions,
+    reports,
+)
 
 log = logging.getLogger("geoapp.ui")
 
@@ -40,7 +51,10 @@ def language_switch() -> None:
         st.rerun()
 
 
-# --- data, cached at the UI edge, keyed on the region code only -----------------
+# --- data, cached at the UI edge -------------------------------------------------
+# Boundaries are keyed on the region code; everything read from the versioned store is
+# keyed on data_key() too (region, facility version, count version), so that after an
+# upload or a rollback no session is served the old version from the cache.
 @st.cache_resource
 def _source(region: str) -> datasource.DataSource:
     return datasource.default_source(region)
@@ -50,20 +64,34 @@ def source() -> datasource.DataSource:
     return _source(st.query_params.get("region", datasource.regions.DEFAULT_REGION))
 
 
+def data_key(region: str | None = None) -> tuple[str, int, int]:
+    """``(region, facilities version, unemployed version)``: the key of every cached read
+    of the store (versions 0 for the read-only embedded data)."""
+    code = region or source().region_adcode
+    src = _source(code)
+    store = getattr(src, "store", None)
+    if store is None:
+        return code, 0, 0
+    return code, store.current_version("facilities"), store.current_version("unemployed")
+
+
 @st.cache_data(show_spinner=False)
 def counties(region: str) -> gpd.GeoDataFrame:
     return _source(region).counties()
 
 
 @st.cache_data(show_spinner=False)
+def _facility_points(key: tuple[str, int, int]) -> gpd.GeoDataFrame:
+    return _source(key[0]).facilities()
+
+
 def facility_points(region: str) -> gpd.GeoDataFrame:
-    return _source(region).facilities()
+    return _facility_points(data_key(region))
 
 
 @st.cache_data(show_spinner=False)
-def county_table(region: str) -> pd.DataFrame:
-    """One row per county: kind, area, population, unemployed disabled, facilities."""
-    src = _source(region)
+def _county_table(key: tuple[str, int, int]) -> pd.DataFrame:
+    src = _source(key[0])
     base = src.counties().drop(columns="geometry")
     pop = src.population()[["adcode", "pop2020"]]
     unemployed = src.unemployed()[["adcode", "unemployed_disabled"]]
@@ -73,24 +101,37 @@ def county_table(region: str) -> pd.DataFrame:
     )
 
 
+def county_table(region: str) -> pd.DataFrame:
+    """One row per county: kind, area, population, unemployed disabled, facilities."""
+    return _county_table(data_key(region))
+
+
 @st.cache_data(show_spinner=False)
 def topology(region: str) -> dict:
     return _source(region).display_topology()
 
 
 @st.cache_data(show_spinner=False)
+def _info(key: tuple[str, int, int]) -> datasource.SourceInfo:
+    return _source(key[0]).info()
+
+
 def info(region: str) -> datasource.SourceInfo:
-    return _source(region).info()
+    return _info(data_key(region))
 
 
 @st.cache_data(show_spinner=False)
-def gap_result(region: str, policy_key: str, reading: str) -> coverage.GapResult:
-    """The region's gaps for a policy and reading (the whole region; filter afterwards)."""
-    src = _source(region)
+def _gap_result(key: tuple[str, int, int], policy_key: str, reading: str) -> coverage.GapResult:
+    src = _source(key[0])
     return coverage.compute_gaps(
         policy_key, counties=src.counties(), facilities=src.facilities(),
         unemployed=src.unemployed(), reading=reading,
     )
+
+
+def gap_result(region: str, policy_key: str, reading: str) -> coverage.GapResult:
+    """The region's gaps for a policy and reading (the whole region; filter afterwards)."""
+    return _gap_result(data_key(region), policy_key, reading)
 
 
 def policy_choice() -> tuple[str, str]:
@@ -159,10 +200,18 @@ def demo_banner(source_info: datasource.SourceInfo) -> None:
 
 
 def guarded(page: Callable[[], None]) -> Callable[[], None]:
-    """Run a page body; on any error log the traceback and show a plain message."""
+    """Run a page body; on any error log the traceback and show a plain message.
+
+    Also where sign-in is enforced: when viewing needs a sign-in
+    (:data:`geoapp.settings.VIEW_REQUIRES_SIGNIN`) and nobody is signed in, the page shows
+    only the sign-in form; otherwise the sidebar ends with the account box.
+    """
 
     @functools.wraps(page)
     def run() -> None:
+        if view_locked():
+            sign_in_page()
+            return
         try:
             page()
         except Exception as exc:
@@ -171,6 +220,7 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
                 raise
             log.exception("page %s failed", page.__name__)
             st.error(t("error.generic"))
+        account_sidebar()
 
     return run
 
@@ -178,13 +228,18 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
 
 # --- gap lists, progress and county profiles (pages gaps, progress, profile) ----------
 @st.cache_data(show_spinner=False)
+def _gap_list(key: tuple[str, int, int], policy_key: str, reading: str, prefecture: str | None,
+              county: str | None, all_rows: bool) -> reports.GapList:
+    return reports.build_gap_list(
+        _source(key[0]), policy=policy_key, reading=reading, prefecture=prefecture,
+        county=county, all_rows=all_rows,
+    )
+
+
 def gap_list(region: str, policy_key: str, reading: str, prefecture: str | None,
              county: str | None, all_rows: bool) -> reports.GapList:
     """The gap list exactly as ``geoapp gaps`` builds it for the same options."""
-    return reports.build_gap_list(
-        _source(region), policy=policy_key, reading=reading, prefecture=prefecture,
-        county=county, all_rows=all_rows,
-    )
+    return _gap_list(data_key(region), policy_key, reading, prefecture, county, all_rows)
 
 
 def gap_list_file(region: str, gaps: reports.GapList, fmt: str) -> Callable[[], bytes]:
@@ -194,13 +249,19 @@ def gap_list_file(region: str, gaps: reports.GapList, fmt: str) -> Callable[[], 
 
 
 @st.cache_data(show_spinner=False)
-def prefecture_summary(region: str) -> pd.DataFrame:
-    src = _source(region)
+def _prefecture_summary(key: tuple[str, int, int]) -> pd.DataFrame:
+    src = _source(key[0])
     return reports.prefecture_summary(src.counties(), src.facilities(), src.unemployed())
 
 
+def prefecture_summary(region: str) -> pd.DataFrame:
+    return _prefecture_summary(data_key(region))
+
+
 @st.cache_data(show_spinner=False)
-def county_profile(region: str, adcode: str, policy_key: str, reading: str) -> profile.CountyProfile:
+def _county_profile(key: tuple[str, int, int], adcode: str, policy_key: str,
+                    reading: str) -> profile.CountyProfile:
+    region = key[0]
     src = _source(region)
     counties_ = src.counties()
     return profile.county_profile(
@@ -208,6 +269,44 @@ def county_profile(region: str, adcode: str, policy_key: str, reading: str) -> p
         population=src.population(), gap_result=gap_result(region, policy_key, reading),
         seats=regions.county_seats(counties_),
     )
+
+
+def county_profile(region: str, adcode: str, policy_key: str, reading: str) -> profile.CountyProfile:
+    return _county_profile(data_key(region), adcode, policy_key, reading)
+
+
+@st.cache_data(show_spinner=False)
+def _history(key: tuple[str, int, int], policy_key: str, prefecture: str | None) -> pd.DataFrame:
+    src = _source(key[0])
+    return src.store.history(policy=policy_key, counties=src.counties(), prefecture=prefecture)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def version_diff(region: str, a: int, b: int):
+    """Facilities added, removed, moved and changed from version ``a`` to ``b`` (versions
+    never change, so their ids are a complete cache key)."""
+    return _source(region).store.diff_facilities(a, b)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _version_gap_diff(key: tuple[str, int, int], a: int, b: int, policy_key: str,
+                      reading: str) -> pd.DataFrame:
+    src = _source(key[0])
+    return src.store.diff_gaps(a, b, policy=policy_key, counties=src.counties(), reading=reading)
+
+
+def version_gap_diff(region: str, a: int, b: int, policy_key: str, reading: str) -> pd.DataFrame:
+    """Gaps closed and opened from facility version ``a`` to ``b`` (current counts)."""
+    return _version_gap_diff(data_key(region), a, b, policy_key, reading)
+
+
+def history(region: str, policy_key: str, prefecture: str | None = None) -> pd.DataFrame | None:
+    """Facilities per type per version date (:meth:`geoapp.store.Store.history`); None
+    without a store (the embedded data has no history)."""
+    key = data_key(region)
+    if getattr(_source(region), "store", None) is None:
+        return None
+    return _history(key, policy_key, prefecture)
 
 
 def policy_mismatch(region: str, policy_key: str) -> str | None:
@@ -244,3 +343,65 @@ def t_or(key: str, default: str) -> str:
         return t(key)
     except KeyError:
         return default
+
+
+# --- sign-in: who is using this session -------------------------------------------------
+# The verified User lives in this session's state only (never in st.cache_*, which is
+# shared between sessions); geoapp.auth.verify made it, so the store trusts it.
+USER_KEY = "geoapp_user"
+
+
+def current_user() -> auth.User | None:
+    user = st.session_state.get(USER_KEY)
+    return user if isinstance(user, auth.User) and user.signed_in else None
+
+
+def view_locked() -> bool:
+    """Whether this session must sign in before it sees anything (VIEW_REQUIRES_SIGNIN)."""
+    return not auth.can_view(current_user())
+
+
+def _sign_in(name: str, password: str) -> bool:
+    try:
+        user = auth.verify(name.strip(), password)
+    except auth.AccountsError:
+        log.exception("accounts file unusable")
+        user = None
+    if user is None:
+        return False
+    st.session_state[USER_KEY] = user
+    st.rerun()
+    return True  # pragma: no cover - st.rerun() does not return
+
+
+def sign_in_form(*, where: str = "sidebar") -> None:
+    """The sign-in form (name, password); on success the User goes into session state."""
+    box = st.sidebar if where == "sidebar" else st
+    with box.form("signin_form", clear_on_submit=True, border=where == "main"):
+        name = st.text_input(t("signin.name"), key="signin_name", autocomplete="username")
+        password = st.text_input(t("signin.password"), type="password", key="signin_password",
+                                 autocomplete="current-password")
+        submitted = st.form_submit_button(t("signin.submit"), key="signin_submit")
+    if submitted and not _sign_in(name, password):
+        box.error(t("signin.failed"))
+
+
+def account_sidebar() -> None:
+    """Who is signed in and a sign-out button; or the sign-in form, folded away."""
+    user = current_user()
+    if user is not None:
+        role = t(f"role.{user.role}")
+        st.sidebar.caption(t("signin.as").format(name=user.name, role=role))
+        if st.sidebar.button(t("signin.sign_out"), key="signout"):
+            st.session_state.pop(USER_KEY, None)
+            st.rerun()
+        return
+    with st.sidebar.expander(t("signin.title")):
+        sign_in_form(where="expander")
+
+
+def sign_in_page() -> None:
+    """What a locked dashboard shows instead of any page: the title and the sign-in form."""
+    st.title(t("app.title"))
+    st.info(t("signin.required"))
+    sign_in_form(where="main")

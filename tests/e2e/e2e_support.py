@@ -25,6 +25,8 @@ PAGES: dict[str, str] = {
     "gaps": "",
     "progress": "",
     "profile": "county=220623",  # 长白朝鲜族自治县, the demo's deliberate gap
+    "data": "",  # signed out: the read-only versions and comparison
+    "siting": "prefecture=220600",  # 白山市: the distance map with fewer demand points
 }
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
