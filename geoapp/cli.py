@@ -33,7 +33,9 @@ import argparse
 import getpass
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class UsageError(Exception):
@@ -126,8 +128,25 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_inputs(args: argparse.Namespace):
-    """Policy, counties, facilities and counts for gaps/progress, with import reports."""
+@dataclass(frozen=True)
+class _Inputs:
+    """What every analysis command starts from: the policy, the data and where it came from."""
+
+    policy: Any
+    source: Any
+    counties: Any
+    registry: Any
+    province: str | None
+    facilities: Any
+    unemployed: Any
+    demo: bool
+    imports: list
+    sources: list
+    info: Any
+
+
+def _load_inputs(args: argparse.Namespace) -> _Inputs:
+    """Policy, counties, facilities and counts for gaps/progress/access/site, with import reports."""
     from geoapp import admin, datasource, policy, registers
 
     source = datasource.default_source()
@@ -167,7 +186,8 @@ def _load_inputs(args: argparse.Namespace):
         sources.append(str(args.unemployed))
     else:
         sources.append("embedded demo unemployed-disabled estimate" if unemployed_demo else "embedded counts")
-    return pol, source, counties, registry, province, facilities, unemployed, demo or unemployed_demo, reports, sources, info
+    return _Inputs(pol, source, counties, registry, province, facilities, unemployed,
+                   demo or unemployed_demo, reports, sources, info)
 
 
 def _write_import_reports(reports, out: Path | None, *, strict: bool) -> None:
@@ -189,32 +209,24 @@ def _write_import_reports(reports, out: Path | None, *, strict: bool) -> None:
 
 
 def _cmd_gaps(args: argparse.Namespace) -> int:
-    from geoapp import admin, reports
+    from geoapp import reports
 
-    pol, source, counties, registry, province, facilities, unemployed, demo, imports, sources, info = (
-        _load_inputs(args)
-    )
-    _write_import_reports(imports, args.out, strict=args.strict)
+    inp = _load_inputs(args)
+    _write_import_reports(inp.imports, args.out, strict=args.strict)
+    sources = inp.sources
     reading = "broad" if args.include_districts else "literal"
-    pref_code = county_code = None
-    try:
-        if args.city:
-            pref_code = registry.resolve(args.city, province=province, level="prefecture").adcode
-        if args.county:
-            county_code = registry.resolve(args.county, prefecture=args.city, province=province).adcode
-    except admin.AdminLookupError as exc:
-        raise UsageError(f"--city/--county: {exc}") from exc
+    pref_code, county_code = _resolve_area(args, inp.registry, inp.province)
     # The dashboard's download buttons go through the same two calls: same options, same file.
     try:
         gaps = reports.build_gap_list(
-            source, policy=pol, reading=reading, prefecture=pref_code, county=county_code,
+            inp.source, policy=inp.policy, reading=reading, prefecture=pref_code, county=county_code,
             all_rows=args.all,
-            facilities=(facilities, sources[0]) if args.facilities else None,
-            unemployed=(unemployed, sources[1]) if args.unemployed else None,
+            facilities=(inp.facilities, sources[0]) if args.facilities else None,
+            unemployed=(inp.unemployed, sources[1]) if args.unemployed else None,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    data = reports.gap_list_file(gaps, args.format, source=source, lang=args.lang)
+    data = reports.gap_list_file(gaps, args.format, source=inp.source, lang=args.lang)
     prov = gaps.result.provenance()
     note = (f"{prov['policy_key']}: {len(gaps.rows)} rows; {prov['reading_text']}"
             + ("; demo data" if gaps.demo else ""))
@@ -226,18 +238,17 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
 def _cmd_progress(args: argparse.Namespace) -> int:
     from geoapp import coverage, reports
 
-    pol, source, counties, registry, province, facilities, unemployed, demo, imports, sources, info = (
-        _load_inputs(args)
-    )
-    _write_import_reports(imports, args.out, strict=args.strict)
-    result = coverage.compute_gaps(pol, counties=counties, facilities=facilities, unemployed=unemployed)
+    inp = _load_inputs(args)
+    _write_import_reports(inp.imports, args.out, strict=args.strict)
+    sources = inp.sources
+    result = coverage.compute_gaps(inp.policy, counties=inp.counties, facilities=inp.facilities, unemployed=inp.unemployed)
     if args.format == "text":
         text = reports.progress_text(result, lang=args.lang)
-        if demo:
+        if inp.demo:
             text += "\n(" + ("演示数据" if args.lang == "zh" else "demo data") + ")"
         _emit((text + "\n").encode("utf-8"), args.out, binary=False)
         return 0
-    data = reports.progress_file(result, args.format, as_of=info.data_date, demo=demo, sources=sources,
+    data = reports.progress_file(result, args.format, as_of=inp.info.data_date, demo=inp.demo, sources=sources,
                                  lang=args.lang)
     _emit(data, args.out, binary=args.format != "csv")
     return 0
@@ -293,22 +304,21 @@ def _cmd_access(args: argparse.Namespace) -> int:
     from geoapp import access, export, siting
     from geoapp.facilities import FACILITY_TYPES
 
-    pol, source, counties, registry, province, facilities, unemployed, demo, imports, sources, info = (
-        _load_inputs(args)
-    )
-    _write_import_reports(imports, args.out, strict=args.strict)
+    inp = _load_inputs(args)
+    _write_import_reports(inp.imports, args.out, strict=args.strict)
+    sources = inp.sources
     for name, value in (("--radius-km", args.radius_km), ("--cell-km", args.cell_km),
                         ("--circuity", args.circuity)):
         _positive(name, value)
     types = FACILITY_TYPES if args.type == "all" else (args.type,)
-    pref_code, county_code = _resolve_area(args, registry, province)
-    demand, sources = _demand(args, counties, registry, province, unemployed, sources)
+    pref_code, county_code = _resolve_area(args, inp.registry, inp.province)
+    demand, sources = _demand(args, inp.counties, inp.registry, inp.province, inp.unemployed, sources)
     try:
-        table = access.county_access(demand, facilities, counties, radius_km=args.radius_km,
+        table = access.county_access(demand, inp.facilities, inp.counties, radius_km=args.radius_km,
                                      circuity=args.circuity, facility_types=types)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    prefecture_of = counties.set_index("adcode")["prefecture_adcode"]
+    prefecture_of = inp.counties.set_index("adcode")["prefecture_adcode"]
     if pref_code:
         table = table[table["adcode"].map(prefecture_of) == pref_code]
     if county_code:
@@ -325,43 +335,42 @@ def _cmd_access(args: argparse.Namespace) -> int:
             "assumption": assumption, "radius_km": args.radius_km, "circuity": args.circuity,
             "2SFCA": "supply 1 per facility, catchment = radius (PySAL access two_stage_fca); "
                      "county value = demand-weighted mean of its points, per 10,000 people",
-            "sources": "; ".join(sources), "demo data": "yes" if demo else "no",
-            "as of": info.data_date,
+            "sources": "; ".join(sources), "demo data": "yes" if inp.demo else "no",
+            "as of": inp.info.data_date,
         })
         data = export.to_bytes("xlsx", table, headers={}, meta=meta, sheet_name="access",
                                meta_sheet_name="about")
     else:
-        layer = source.display_layer("counties")[["adcode", "geometry"]]
+        layer = inp.source.display_layer("counties")[["adcode", "geometry"]]
         data = export.to_bytes("geojson", layer.merge(table, on="adcode", how="inner"))
     _emit(data, args.out, binary=args.format != "csv")
-    print(f"{len(table)} rows; {assumption}" + ("; demo data" if demo else ""), file=sys.stderr)
+    print(f"{len(table)} rows; {assumption}" + ("; demo data" if inp.demo else ""), file=sys.stderr)
     return 0
 
 
 def _cmd_site(args: argparse.Namespace) -> int:
     from geoapp import siting
 
-    pol, source, counties, registry, province, facilities, unemployed, demo, imports, sources, info = (
-        _load_inputs(args)
-    )
-    _write_import_reports(imports, args.out, strict=args.strict)
+    inp = _load_inputs(args)
+    _write_import_reports(inp.imports, args.out, strict=args.strict)
+    sources = inp.sources
     for name, value in (("--radius-km", args.radius_km), ("--cell-km", args.cell_km),
                         ("--circuity", args.circuity)):
         _positive(name, value)
     reading = "broad" if args.include_districts else "literal"
-    demand, sources = _demand(args, counties, registry, province, unemployed, sources)
+    demand, sources = _demand(args, inp.counties, inp.registry, inp.province, inp.unemployed, sources)
     try:
-        cands = siting.candidates(args.candidates, counties=counties, demand=demand,
+        cands = siting.candidates(args.candidates, counties=inp.counties, demand=demand,
                                   cell_km=args.candidate_km or None)
         result = siting.suggest_sites(
-            args.type, args.k, radius_km=args.radius_km, policy=pol, counties=counties,
-            facilities=facilities, unemployed=unemployed, demand=demand, candidates=cands,
+            args.type, args.k, radius_km=args.radius_km, policy=inp.policy, counties=inp.counties,
+            facilities=inp.facilities, unemployed=inp.unemployed, demand=demand, candidates=cands,
             reading=reading, circuity=args.circuity)
     except ValueError as exc:  # SitingError included
         raise UsageError(str(exc)) from exc
     summary = result.summary
     # The dashboard's download buttons call the same function: same options, same bytes.
-    data = siting.site_file(result, args.format, lang=args.lang, sources=sources, demo=demo)
+    data = siting.site_file(result, args.format, lang=args.lang, sources=sources, demo=inp.demo)
     _emit(data, args.out, binary=args.format != "csv")
     for text in result.warnings:
         print(f"geoapp: warning: {text}", file=sys.stderr)
@@ -370,7 +379,7 @@ def _cmd_site(args: argparse.Namespace) -> int:
           f"{summary['people_total']:,.0f} (greedy {summary['covered_after_greedy']:,.0f}); "
           f"mandatory gaps closed {summary['gaps_closed']}/{summary['mandatory_gaps']}; "
           f"solver {summary['solver']}; {summary['runtime_s']:.1f} s"
-          + ("; demo data" if demo else ""), file=sys.stderr)
+          + ("; demo data" if inp.demo else ""), file=sys.stderr)
     print(result.assumptions[args.lang][0], file=sys.stderr)
     return 0
 

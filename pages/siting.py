@@ -256,7 +256,6 @@ def main() -> None:
     policy_key, reading = ui.policy_choice()
     ui.demo_banner(info)
 
-    types = facilities.load_types()
     type_labels = {k: i18n.t(f"facility_type.{k}", lang) for k in facilities.FACILITY_TYPES}
     kind_labels = {k: ui.t(f"siting.kind.{k}") for k in KINDS}
     c1, c2, c3, c4, c5, c6 = st.columns([3, 1.2, 1.2, 1.2, 1, 1.6])
