@@ -1058,6 +1058,97 @@ def _resolve(
 _FACILITY_REQUIRED = (("name",), ("type",), ("lon+lat", "coords", "county", "address"))
 
 
+@dataclass(frozen=True, eq=False)
+class _Positions:
+    """Where each row's coordinates put it, after parsing, swapping and datum conversion."""
+
+    some: np.ndarray  # rows that gave any coordinate
+    zero: np.ndarray  # rows that gave 0, 0
+    has_pt: np.ndarray  # rows placed inside a county of the region
+    adcode: np.ndarray  # that county (None elsewhere)
+    lon_w: np.ndarray  # WGS84 (NaN where not placed)
+    lat_w: np.ndarray
+    lon_txt: np.ndarray  # the coordinates as written
+    lat_txt: np.ndarray
+    datum: np.ndarray
+    datum_txt: np.ndarray
+
+
+def _positions(
+    frame: pd.DataFrame, header: _Header, live: np.ndarray, log: _Log, region: Any, *,
+    datum_default: str, required: bool,
+) -> _Positions:
+    """Parse, swap, convert and locate the coordinates of every live row, logging problems.
+
+    ``required``: a row without a position is rejected (demand points) rather than
+    placed by its declared county or address later (facilities), and 0, 0 is an error
+    rather than "missing".
+    """
+    n = len(frame)
+    lon_in, lat_in = frame["lon"], frame["lat"]
+    if "coords" in header.columns:
+        lon_in, lat_in = _split_pair(frame["coords"])
+    lon_txt, lat_txt = _texts(lon_in), _texts(lat_in)
+    lon_raw, lon_kind = _coordinates(lon_in)
+    lat_raw, lat_kind = _coordinates(lat_in)
+    some = live & ((lon_kind != "blank") | (lat_kind != "blank"))
+    if required:
+        log.add("no_coordinates", "rejected", live & ~some,
+                "no coordinates: a demand point needs its position")
+    bad = some & ((lon_kind == "bad") | (lat_kind == "bad"))
+    log.add("bad_coordinates", "rejected", bad, lambda i: (
+        "coordinates not readable as decimal degrees or degrees-minutes(-seconds): "
+        f"lon {lon_txt[i]!r}, lat {lat_txt[i]!r}"))
+    half = some & ~bad & ((lon_kind == "blank") | (lat_kind == "blank"))
+    either = "give both" if required else "give both or neither"
+    log.add("partial_coordinates", "rejected", half, lambda i: (
+        f"only {'lat' if lon_kind[i] == 'blank' else 'lon'} given "
+        f"({lon_txt[i] or lat_txt[i]}); {either}"))
+    pair = some & ~bad & ~half
+    zero = pair & (lon_raw == 0) & (lat_raw == 0)
+    if required:
+        log.add("zero_coordinates", "rejected", zero, "coordinates 0, 0: no position")
+    else:
+        log.add("zero_coordinates", "flagged", zero, "coordinates 0, 0 read as missing")
+    pair &= ~zero
+    dms = pair & ((lon_kind == "dms") | (lat_kind == "dms"))
+    log.add("dms", "flagged", dms, lambda i: (
+        f"coordinates given as degrees-minutes text (lon {lon_txt[i]!r}, lat {lat_txt[i]!r}), "
+        f"converted to {lon_raw[i]:.6f}, {lat_raw[i]:.6f}"))
+    box = region.bounds
+    swap = pair & ~_in_box(lon_raw, lat_raw, box) & _in_box(lat_raw, lon_raw, box)
+    log.add("swapped", "flagged", swap, lambda i: (
+        f"lon and lat swapped (lon {lon_txt[i]!r}, lat {lat_txt[i]!r}); "
+        f"read as lon {lat_raw[i]:.6f}, lat {lon_raw[i]:.6f}"))
+    lon = np.where(swap, lat_raw, lon_raw)
+    lat = np.where(swap, lon_raw, lat_raw)
+
+    datum_txt = _texts(frame["datum"])
+    datum = np.full(n, datum_default, dtype=object)
+    named = frame["datum"].notna().to_numpy()
+    for value in set(datum_txt[named]):
+        datum[named & (datum_txt == value)] = parse_datum(value)
+    bad_datum = pair & named & pd.isna(datum)  # a datum matters only with coordinates
+    log.add("unknown_datum", "rejected", bad_datum, lambda i: (
+        f"unknown datum {datum_txt[i]!r}; accepted: {DATUM_HELP}"))
+    pair &= ~bad_datum
+    lon_w = np.full(n, np.nan)
+    lat_w = np.full(n, np.nan)
+    for name in coords.DATUMS:
+        m = pair & (datum == name)
+        if m.any():
+            lon_w[m], lat_w[m] = coords.convert(lon[m], lat[m], src=name, dst="wgs84")
+    located = np.full(n, None, dtype=object)
+    if pair.any():
+        located[pair] = region.registry.locate(lon_w[pair], lat_w[pair])
+    has_pt = pair & np.isin(located.astype(str), list(region.adcodes))
+    log.add("outside_region", "rejected", pair & ~has_pt, lambda i: (
+        f"coordinates outside the region: {lon_w[i]:.6f}, {lat_w[i]:.6f} (WGS84"
+        + ("" if datum[i] in ("wgs84", "cgcs2000") else f", converted from {datum[i]}") + ")"))
+    adcode = np.where(has_pt, located, None).astype(object)
+    return _Positions(some, zero, has_pt, adcode, lon_w, lat_w, lon_txt, lat_txt, datum, datum_txt)
+
+
 def read_facilities(
     source: Source,
     *,
@@ -1172,61 +1263,10 @@ def read_facilities(
     for code in ("unknown_type", "ambiguous_type"):
         log.add(code, "rejected", type_code == code, lambda i: type_error[i])
 
-    # Coordinates: parse, swap, datum, convert, locate.
-    lon_in, lat_in = frame["lon"], frame["lat"]
-    if "coords" in header.columns:
-        lon_in, lat_in = _split_pair(frame["coords"])
-    lon_txt, lat_txt = _texts(lon_in), _texts(lat_in)
-    lon_raw, lon_kind = _coordinates(lon_in)
-    lat_raw, lat_kind = _coordinates(lat_in)
-    some = live & ((lon_kind != "blank") | (lat_kind != "blank"))
-    bad = some & ((lon_kind == "bad") | (lat_kind == "bad"))
-    log.add("bad_coordinates", "rejected", bad, lambda i: (
-        "coordinates not readable as decimal degrees or degrees-minutes(-seconds): "
-        f"lon {lon_txt[i]!r}, lat {lat_txt[i]!r}"))
-    half = some & ~bad & ((lon_kind == "blank") | (lat_kind == "blank"))
-    log.add("partial_coordinates", "rejected", half, lambda i: (
-        f"only {'lat' if lon_kind[i] == 'blank' else 'lon'} given "
-        f"({lon_txt[i] or lat_txt[i]}); give both or neither"))
-    pair = some & ~bad & ~half
-    zero = pair & (lon_raw == 0) & (lat_raw == 0)
-    log.add("zero_coordinates", "flagged", zero, "coordinates 0, 0 read as missing")
-    pair &= ~zero
-    dms = pair & ((lon_kind == "dms") | (lat_kind == "dms"))
-    log.add("dms", "flagged", dms, lambda i: (
-        f"coordinates given as degrees-minutes text (lon {lon_txt[i]!r}, lat {lat_txt[i]!r}), "
-        f"converted to {lon_raw[i]:.6f}, {lat_raw[i]:.6f}"))
-    box = region.bounds
-    swap = pair & ~_in_box(lon_raw, lat_raw, box) & _in_box(lat_raw, lon_raw, box)
-    log.add("swapped", "flagged", swap, lambda i: (
-        f"lon and lat swapped (lon {lon_txt[i]!r}, lat {lat_txt[i]!r}); "
-        f"read as lon {lat_raw[i]:.6f}, lat {lon_raw[i]:.6f}"))
-    lon = np.where(swap, lat_raw, lon_raw)
-    lat = np.where(swap, lon_raw, lat_raw)
-
-    datum_txt = _texts(frame["datum"])
-    datum = np.full(n, datum_default, dtype=object)
-    named = present["datum"]
-    for value in set(datum_txt[named]):
-        datum[named & (datum_txt == value)] = parse_datum(value)
-    bad_datum = pair & named & pd.isna(datum)  # a datum matters only with coordinates
-    log.add("unknown_datum", "rejected", bad_datum, lambda i: (
-        f"unknown datum {datum_txt[i]!r}; accepted: {DATUM_HELP}"))
-    pair &= ~bad_datum
-    lon_w = np.full(n, np.nan)
-    lat_w = np.full(n, np.nan)
-    for name in coords.DATUMS:
-        m = pair & (datum == name)
-        if m.any():
-            lon_w[m], lat_w[m] = coords.convert(lon[m], lat[m], src=name, dst="wgs84")
-    located = np.full(n, None, dtype=object)
-    if pair.any():
-        located[pair] = region.registry.locate(lon_w[pair], lat_w[pair])
-    has_pt = pair & np.isin(located.astype(str), list(region.adcodes))
-    log.add("outside_region", "rejected", pair & ~has_pt, lambda i: (
-        f"coordinates outside the region: {lon_w[i]:.6f}, {lat_w[i]:.6f} (WGS84"
-        + ("" if datum[i] in ("wgs84", "cgcs2000") else f", converted from {datum[i]}") + ")"))
-    adcode = np.where(has_pt, located, None).astype(object)
+    pos = _positions(frame, header, live, log, region, datum_default=datum_default, required=False)
+    some, zero, has_pt, adcode = pos.some, pos.zero, pos.has_pt, pos.adcode
+    lon_w, lat_w, lon_txt, lat_txt = pos.lon_w, pos.lat_w, pos.lon_txt, pos.lat_txt
+    datum, datum_txt = pos.datum, pos.datum_txt
     pt_label = np.array([region.label(a) if a else "" for a in adcode], dtype=object)
     note = np.full(n, "", dtype=object)
 
@@ -1826,63 +1866,9 @@ def read_demand(
     log.add("bad_count", "rejected", has_count & finite & ~fraction & (number < 0),
             lambda i: f"count {count_txt[i]} is negative")
 
-    # Coordinates: parse, swap, datum, convert, locate (as for facilities).
-    lon_in, lat_in = frame["lon"], frame["lat"]
-    if "coords" in header.columns:
-        lon_in, lat_in = _split_pair(frame["coords"])
-    lon_txt, lat_txt = _texts(lon_in), _texts(lat_in)
-    lon_raw, lon_kind = _coordinates(lon_in)
-    lat_raw, lat_kind = _coordinates(lat_in)
-    none = live & (lon_kind == "blank") & (lat_kind == "blank")
-    log.add("no_coordinates", "rejected", none,
-            "no coordinates: a demand point needs its position")
-    some = live & ~none
-    bad = some & ((lon_kind == "bad") | (lat_kind == "bad"))
-    log.add("bad_coordinates", "rejected", bad, lambda i: (
-        "coordinates not readable as decimal degrees or degrees-minutes(-seconds): "
-        f"lon {lon_txt[i]!r}, lat {lat_txt[i]!r}"))
-    half = some & ~bad & ((lon_kind == "blank") | (lat_kind == "blank"))
-    log.add("partial_coordinates", "rejected", half, lambda i: (
-        f"only {'lat' if lon_kind[i] == 'blank' else 'lon'} given "
-        f"({lon_txt[i] or lat_txt[i]}); give both"))
-    pair = some & ~bad & ~half
-    zero = pair & (lon_raw == 0) & (lat_raw == 0)
-    log.add("zero_coordinates", "rejected", zero, "coordinates 0, 0: no position")
-    pair &= ~zero
-    dms = pair & ((lon_kind == "dms") | (lat_kind == "dms"))
-    log.add("dms", "flagged", dms, lambda i: (
-        f"coordinates given as degrees-minutes text (lon {lon_txt[i]!r}, lat {lat_txt[i]!r}), "
-        f"converted to {lon_raw[i]:.6f}, {lat_raw[i]:.6f}"))
-    box = region.bounds
-    swap = pair & ~_in_box(lon_raw, lat_raw, box) & _in_box(lat_raw, lon_raw, box)
-    log.add("swapped", "flagged", swap, lambda i: (
-        f"lon and lat swapped (lon {lon_txt[i]!r}, lat {lat_txt[i]!r}); "
-        f"read as lon {lat_raw[i]:.6f}, lat {lon_raw[i]:.6f}"))
-    lon = np.where(swap, lat_raw, lon_raw)
-    lat = np.where(swap, lon_raw, lat_raw)
-    datum_txt = _texts(frame["datum"])
-    datum = np.full(n, datum_default, dtype=object)
-    named = frame["datum"].notna().to_numpy()
-    for value in set(datum_txt[named]):
-        datum[named & (datum_txt == value)] = parse_datum(value)
-    bad_datum = pair & named & pd.isna(datum)
-    log.add("unknown_datum", "rejected", bad_datum, lambda i: (
-        f"unknown datum {datum_txt[i]!r}; accepted: {DATUM_HELP}"))
-    pair &= ~bad_datum
-    lon_w = np.full(n, np.nan)
-    lat_w = np.full(n, np.nan)
-    for name in coords.DATUMS:
-        m = pair & (datum == name)
-        if m.any():
-            lon_w[m], lat_w[m] = coords.convert(lon[m], lat[m], src=name, dst="wgs84")
-    located = np.full(n, None, dtype=object)
-    if pair.any():
-        located[pair] = region.registry.locate(lon_w[pair], lat_w[pair])
-    has_pt = pair & np.isin(located.astype(str), list(region.adcodes))
-    log.add("outside_region", "rejected", pair & ~has_pt, lambda i: (
-        f"coordinates outside the region: {lon_w[i]:.6f}, {lat_w[i]:.6f} (WGS84"
-        + ("" if datum[i] in ("wgs84", "cgcs2000") else f", converted from {datum[i]}") + ")"))
-    adcode = np.where(has_pt, located, None).astype(object)
+    pos = _positions(frame, header, live, log, region, datum_default=datum_default, required=True)
+    adcode, lon_w, lat_w = pos.adcode, pos.lon_w, pos.lat_w
+    lon_txt, lat_txt, datum_txt = pos.lon_txt, pos.lat_txt, pos.datum_txt
 
     status = log.status()
     reasons, codes = log.texts()
