@@ -1059,6 +1059,75 @@ _FACILITY_REQUIRED = (("name",), ("type",), ("lon+lat", "coords", "county", "add
 
 
 @dataclass(frozen=True, eq=False)
+class _Opened:
+    """A register read up to its data rows: what every reader starts from."""
+
+    table: _Table
+    header: _Header
+    region: Any
+    frame: pd.DataFrame
+    blank: np.ndarray
+    rows: np.ndarray  # Excel row numbers
+    log: _Log
+
+
+def _open(
+    source: Source, *, sheet: str | int | None, fields: Mapping[str, Any], columns: Any,
+    required: Any, what: str, counties: Any, registry: Any, province: str | None, points: bool,
+) -> _Opened:
+    """Read the sheet, find its header, resolve the region and start the row log."""
+    table = _read_table(source, sheet=sheet)
+    if not table.rows:
+        raise RegisterError(f"{table.name}: the sheet is empty")
+    header = _find_header(table, fields, columns, required=required, what=what)
+    region = _region(counties, registry, province, points=points)
+    frame, blank = _data_frame(table, header, tuple(fields))
+    return _Opened(table, header, region, frame, blank, frame.index.to_numpy(), _Log(len(frame)))
+
+
+def _default_datum(default_datum: str) -> str:
+    datum = parse_datum(default_datum)
+    if datum is None:
+        msg = f"default_datum {default_datum!r} is not a datum; accepted: {DATUM_HELP}"
+        raise ValueError(msg)
+    return datum
+
+
+def _skip_totals(labels: np.ndarray, live: np.ndarray, log: _Log) -> np.ndarray:
+    """Skip total and subtotal rows (合计, 小计 ...); returns the rows still live."""
+    words = tuple(_header_key(w) for w in _TOTAL_WORDS)
+    total = live & np.array([_header_key(t).startswith(words) for t in labels], dtype=bool)
+    log.add("total_row", "skipped", total, lambda i: f"total row ({labels[i]})")
+    return live & ~total
+
+
+def _counts(column: pd.Series, live: np.ndarray, log: _Log) -> tuple[np.ndarray, np.ndarray]:
+    """People counts: whole, non-negative numbers ("1,234 人" accepted); others rejected.
+
+    Returns the numbers (NaN where unreadable) and the counts as written.
+    """
+    count_txt = _texts(column)
+    has_count = live & column.notna().to_numpy()
+    log.add("no_count", "rejected", live & ~has_count, "no count")
+    cleaned = [
+        None if v is None or isinstance(v, bool)
+        else v if isinstance(v, (int, float))
+        else re.sub(r"[,\s人]", "", unicodedata.normalize("NFKC", str(v)))
+        for v in column.to_numpy(dtype=object)
+    ]  # fmt: skip
+    number = pd.to_numeric(pd.Series(cleaned, dtype=object), errors="coerce").to_numpy(dtype=float)
+    finite = np.isfinite(number)
+    log.add("bad_count", "rejected", has_count & ~finite,
+            lambda i: f"count {count_txt[i]!r} is not a number")
+    fraction = has_count & finite & (number != np.round(number))
+    log.add("bad_count", "rejected", fraction,
+            lambda i: f"count {count_txt[i]} is not a whole number")
+    log.add("bad_count", "rejected", has_count & finite & ~fraction & (number < 0),
+            lambda i: f"count {count_txt[i]} is negative")
+    return number, count_txt
+
+
+@dataclass(frozen=True, eq=False)
 class _Positions:
     """Where each row's coordinates put it, after parsing, swapping and datum conversion."""
 
@@ -1203,20 +1272,14 @@ def read_facilities(
     coordinates in the same county, is rejected; the same name with another type within
     200 m is flagged.
     """
-    datum_default = parse_datum(default_datum)
-    if datum_default is None:
-        msg = f"default_datum {default_datum!r} is not a datum; accepted: {DATUM_HELP}"
-        raise ValueError(msg)
-    table = _read_table(source, sheet=sheet)
-    if not table.rows:
-        raise RegisterError(f"{table.name}: the sheet is empty")
-    header = _find_header(table, FACILITY_FIELDS, columns, required=_FACILITY_REQUIRED,
-                          what="facility register")  # fmt: skip
-    region = _region(counties, registry, province, points=True)
-    frame, blank = _data_frame(table, header, tuple(FACILITY_FIELDS))
+    datum_default = _default_datum(default_datum)
+    opened = _open(source, sheet=sheet, fields=FACILITY_FIELDS, columns=columns,
+                   required=_FACILITY_REQUIRED, what="facility register", counties=counties,
+                   registry=registry, province=province, points=True)
+    table, header, region, frame, blank, rows, log = (
+        opened.table, opened.header, opened.region, opened.frame, opened.blank, opened.rows,
+        opened.log)
     n = len(frame)
-    rows = frame.index.to_numpy()
-    log = _Log(n)
     skipped = _skip_structure(table, header, frame, blank, log, content="name")
     _formula_flags(table, header, frame, log)
     present = {f: frame[f].notna().to_numpy() for f in FACILITY_FIELDS}
@@ -1600,50 +1663,24 @@ def read_unemployed(
     for the same county is rejected; total rows (合计, 小计 ...) and rows naming a
     prefecture or the province are skipped as subtotals.
     """
-    table = _read_table(source, sheet=sheet)
-    if not table.rows:
-        raise RegisterError(f"{table.name}: the sheet is empty")
-    header = _find_header(table, COUNT_FIELDS, columns, required=_COUNT_REQUIRED,
-                          what="table of unemployed disabled people")  # fmt: skip
-    region = _region(counties, registry, province, points=False)
-    frame, blank = _data_frame(table, header, tuple(COUNT_FIELDS))
+    opened = _open(source, sheet=sheet, fields=COUNT_FIELDS, columns=columns,
+                   required=_COUNT_REQUIRED, what="table of unemployed disabled people",
+                   counties=counties, registry=registry, province=province, points=False)
+    table, header, region, frame, blank, rows, log = (
+        opened.table, opened.header, opened.region, opened.frame, opened.blank, opened.rows,
+        opened.log)
     n = len(frame)
-    rows = frame.index.to_numpy()
-    log = _Log(n)
     skipped = _skip_structure(table, header, frame, blank, log,
                               content="county" if "county" in header.columns else "adcode")
     _formula_flags(table, header, frame, log)
     live = ~skipped
     county_txt, city_txt = _texts(frame["county"]), _texts(frame["city"])
-    code_txt, count_txt = _texts(frame["adcode"]), _texts(frame["count"])
-
-    words = tuple(_header_key(w) for w in _TOTAL_WORDS)
+    code_txt = _texts(frame["adcode"])
     label_txt = np.array(
         [c or t or a for c, t, a in zip(county_txt, city_txt, code_txt, strict=True)], dtype=object
     )
-    total = live & np.array([_header_key(t).startswith(words) for t in label_txt], dtype=bool)
-    log.add("total_row", "skipped", total, lambda i: f"total row ({label_txt[i]})")
-    live &= ~total
-
-    # Counts: whole, non-negative numbers.
-    values = frame["count"].to_numpy(dtype=object)
-    has_count = live & frame["count"].notna().to_numpy()
-    log.add("no_count", "rejected", live & ~has_count, "no count")
-    cleaned = [
-        None if v is None or isinstance(v, bool)
-        else v if isinstance(v, (int, float))
-        else re.sub(r"[,\s人]", "", unicodedata.normalize("NFKC", str(v)))
-        for v in values
-    ]  # fmt: skip
-    number = pd.to_numeric(pd.Series(cleaned, dtype=object), errors="coerce").to_numpy(dtype=float)
-    finite = np.isfinite(number)
-    log.add("bad_count", "rejected", has_count & ~finite,
-            lambda i: f"count {count_txt[i]!r} is not a number")
-    fraction = has_count & finite & (number != np.round(number))
-    log.add("bad_count", "rejected", fraction,
-            lambda i: f"count {count_txt[i]} is not a whole number")
-    log.add("bad_count", "rejected", has_count & finite & ~fraction & (number < 0),
-            lambda i: f"count {count_txt[i]} is negative")
+    live = _skip_totals(label_txt, live, log)
+    number, count_txt = _counts(frame["count"], live, log)
 
     # Units: the adcode when it resolves, else the name (with the city as context).
     has_code = live & (code_txt != "")
@@ -1822,49 +1859,20 @@ def read_demand(
     import geopandas as gpd
     import shapely
 
-    datum_default = parse_datum(default_datum)
-    if datum_default is None:
-        msg = f"default_datum {default_datum!r} is not a datum; accepted: {DATUM_HELP}"
-        raise ValueError(msg)
-    table = _read_table(source, sheet=sheet)
-    if not table.rows:
-        raise RegisterError(f"{table.name}: the sheet is empty")
-    header = _find_header(table, DEMAND_FIELDS, columns, required=_DEMAND_REQUIRED,
-                          what="table of demand points")  # fmt: skip
-    region = _region(counties, registry, province, points=True)
-    frame, blank = _data_frame(table, header, tuple(DEMAND_FIELDS))
-    n = len(frame)
-    rows = frame.index.to_numpy()
-    log = _Log(n)
+    datum_default = _default_datum(default_datum)
+    opened = _open(source, sheet=sheet, fields=DEMAND_FIELDS, columns=columns,
+                   required=_DEMAND_REQUIRED, what="table of demand points", counties=counties,
+                   registry=registry, province=province, points=True)
+    table, header, region, frame, blank, rows, log = (
+        opened.table, opened.header, opened.region, opened.frame, opened.blank, opened.rows,
+        opened.log)
     content = "name" if "name" in header.columns else "count"
     skipped = _skip_structure(table, header, frame, blank, log, content=content)
     _formula_flags(table, header, frame, log)
     live = ~skipped
     names = _texts(frame["name"])
-    words = tuple(_header_key(w) for w in _TOTAL_WORDS)
-    total = live & np.array([_header_key(t).startswith(words) for t in names], dtype=bool)
-    log.add("total_row", "skipped", total, lambda i: f"total row ({names[i]})")
-    live &= ~total
-
-    # Counts: whole, non-negative numbers (as in the count tables).
-    count_txt = _texts(frame["count"])
-    has_count = live & frame["count"].notna().to_numpy()
-    log.add("no_count", "rejected", live & ~has_count, "no count")
-    cleaned = [
-        None if v is None or isinstance(v, bool)
-        else v if isinstance(v, (int, float))
-        else re.sub(r"[,\s人]", "", unicodedata.normalize("NFKC", str(v)))
-        for v in frame["count"].to_numpy(dtype=object)
-    ]  # fmt: skip
-    number = pd.to_numeric(pd.Series(cleaned, dtype=object), errors="coerce").to_numpy(dtype=float)
-    finite = np.isfinite(number)
-    log.add("bad_count", "rejected", has_count & ~finite,
-            lambda i: f"count {count_txt[i]!r} is not a number")
-    fraction = has_count & finite & (number != np.round(number))
-    log.add("bad_count", "rejected", fraction,
-            lambda i: f"count {count_txt[i]} is not a whole number")
-    log.add("bad_count", "rejected", has_count & finite & ~fraction & (number < 0),
-            lambda i: f"count {count_txt[i]} is negative")
+    live = _skip_totals(names, live, log)
+    number, count_txt = _counts(frame["count"], live, log)
 
     pos = _positions(frame, header, live, log, region, datum_default=datum_default, required=True)
     adcode, lon_w, lat_w = pos.adcode, pos.lon_w, pos.lat_w
