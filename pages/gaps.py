@@ -28,16 +28,9 @@ DOWNLOADS = ("xlsx", "csv", "geojson")
 
 @ui.guarded
 def main() -> None:
-    lang = ui.lang()
-    src = ui.source()
-    region = src.region_adcode
-    info = ui.info(region)
-    table = ui.county_table(region)
-
-    st.title(ui.t("gaps.title"))
-    pref, county = ui.filters(table)
-    policy_key, reading = ui.policy_choice()
-    ui.demo_banner(info)
+    page = ui.page_start("gaps.title")
+    lang, region, info, table = page.lang, page.region, page.info, page.table
+    pref, county, policy_key, reading = page.prefecture, page.county, page.policy_key, page.reading
     mismatch = ui.policy_mismatch(region, policy_key)
     if mismatch:
         st.warning(mismatch)

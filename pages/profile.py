@@ -49,17 +49,10 @@ def _choose_county(table: pd.DataFrame, pref: str | None, county: str | None) ->
 
 @ui.guarded
 def main() -> None:
-    lang = ui.lang()
-    src = ui.source()
-    region = src.region_adcode
-    info = ui.info(region)
-    table = ui.county_table(region)
     st.markdown(PRINT_CSS, unsafe_allow_html=True)
-
-    st.title(ui.t("profile.title"))
-    pref, county = ui.filters(table)
-    policy_key, reading = ui.policy_choice()
-    ui.demo_banner(info)
+    page = ui.page_start("profile.title")
+    lang, region, info, table = page.lang, page.region, page.info, page.table
+    pref, county, policy_key, reading = page.prefecture, page.county, page.policy_key, page.reading
     adcode = _choose_county(table, pref, county)
     if adcode is None:
         st.info(ui.t("profile.choose_hint"))

@@ -189,16 +189,9 @@ def _history(region: str, policy_key: str, chosen: str | None, chosen_name: str 
 
 @ui.guarded
 def main() -> None:
-    lang = ui.lang()
-    src = ui.source()
-    region = src.region_adcode
-    info = ui.info(region)
-    table = ui.county_table(region)
-
-    st.title(ui.t("progress.title"))
-    pref, county = ui.filters(table)
-    policy_key, reading = ui.policy_choice()
-    ui.demo_banner(info)
+    page = ui.page_start("progress.title")
+    lang, region, info, table = page.lang, page.region, page.info, page.table
+    pref, county, policy_key, reading = page.prefecture, page.county, page.policy_key, page.reading
     labels = i18n.label_map("facility_type", lang)
     colours = {k: ft.colour for k, ft in facilities.load_types().items()}
 

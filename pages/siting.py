@@ -243,18 +243,10 @@ def _curve_chart(curve: pd.DataFrame) -> go.Figure:
 
 @ui.guarded
 def main() -> None:
-    lang = ui.lang()
-    src = ui.source()
-    region = src.region_adcode
-    info = ui.info(region)
-    table = ui.county_table(region)
+    page = ui.page_start("siting.title", caption_key="siting.intro")
+    lang, region, info, table = page.lang, page.region, page.info, page.table
+    pref, county, policy_key, reading = page.prefecture, page.county, page.policy_key, page.reading
     key = ui.data_key(region)
-
-    st.title(ui.t("siting.title"))
-    st.caption(ui.t("siting.intro"))
-    pref, county = ui.filters(table)
-    policy_key, reading = ui.policy_choice()
-    ui.demo_banner(info)
 
     type_labels = {k: i18n.t(f"facility_type.{k}", lang) for k in facilities.FACILITY_TYPES}
     kind_labels = {k: ui.t(f"siting.kind.{k}") for k in KINDS}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import geopandas as gpd
 import pandas as pd
@@ -192,6 +193,36 @@ def _sync_param(name: str, value: str | None) -> None:
         st.query_params.pop(name, None)
     elif st.query_params.get(name) != value:
         st.query_params[name] = value
+
+
+@dataclass(frozen=True)
+class PageStart:
+    """What a page knows once its title, filters and banner are drawn."""
+
+    lang: str
+    source: datasource.DataSource
+    region: str
+    info: datasource.SourceInfo
+    table: pd.DataFrame
+    prefecture: str | None
+    county: str | None
+    policy_key: str
+    reading: str
+
+
+def page_start(title_key: str, *, caption_key: str | None = None) -> PageStart:
+    """The common head of a page: title, sidebar filters and policy, demo banner."""
+    src = source()
+    region = src.region_adcode
+    source_info = info(region)
+    table = county_table(region)
+    st.title(t(title_key))
+    if caption_key:
+        st.caption(t(caption_key))
+    pref, county = filters(table)
+    policy_key, reading = policy_choice()
+    demo_banner(source_info)
+    return PageStart(lang(), src, region, source_info, table, pref, county, policy_key, reading)
 
 
 def demo_banner(source_info: datasource.SourceInfo) -> None:
