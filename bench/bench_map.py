@@ -29,20 +29,19 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from geoapp import launcher  # noqa: E402  (after the sys.path line above)
 
 RESULTS_DIR = ROOT / "bench" / "results"
 CHROMIUM = "/usr/bin/chromium"
@@ -103,48 +102,15 @@ ARM_CLICK_JS = """
 # --- servers -----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port, stop = launcher.free_port, launcher.stop
 
 
 def start(cmd: list[str], *, cwd: Path, log: Path, env: dict | None = None) -> subprocess.Popen:
-    """A server in its own process group, so that stopping it stops its children too."""
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    return launcher.start_background(cmd, cwd=cwd, log=log, env=env)
 
 
 def wait_ready(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server on port {port} exited:\n{log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"server on port {port} not ready after {timeout:.0f} s")
+    launcher.wait_healthy(port, proc, log, timeout=timeout)
 
 
 def start_servers(stack: ExitStack, tmp: Path) -> dict[str, int]:

@@ -9,9 +9,13 @@ configuration the app really runs with, wherever it is started from.
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 import tomllib
+import urllib.request
 from pathlib import Path
 
 from geoapp.paths import ROOT
@@ -65,3 +69,62 @@ def run(**overrides: object) -> int:
     # directory decides nothing else: start from the repository root anyway.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     return subprocess.call(streamlit_command(**overrides), cwd=ROOT, env=env)
+
+
+# --- a server in the background (end-to-end tests and benchmarks) ----------------------------
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_background(
+    cmd: list[str], *, log: Path, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """Start a server in its own process group, output to ``log``; stop it with :func:`stop`."""
+    if env is None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def wait_healthy(port: int, process: subprocess.Popen, log: Path, *, timeout: float = 60.0) -> None:
+    """Wait until Streamlit answers ``/_stcore/health``; RuntimeError with the log's tail if not."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            msg = (f"the server exited with code {process.returncode} before it was healthy:\n"
+                   + log.read_text(errors="replace")[-3000:])
+            raise RuntimeError(msg)
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            msg = (f"the server on port {port} was not healthy within {timeout:.0f} s:\n"
+                   + log.read_text(errors="replace")[-3000:])
+            raise RuntimeError(msg)
+        time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM the server's process group (it and its children), then SIGKILL."""
+    if process.poll() is not None:
+        return
+    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue

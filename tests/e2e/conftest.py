@@ -14,12 +14,7 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +22,7 @@ from urllib.parse import urlsplit
 
 import e2e_support
 import pytest
-from e2e_support import LOCAL_HOSTS, REPO, known_streamlit_noise
+from e2e_support import LOCAL_HOSTS, known_streamlit_noise
 
 CHROMIUM = Path(os.environ.get("GEOAPP_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -54,72 +49,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # --- the app -----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM the app's process group (streamlit and anything it started), then SIGKILL."""
-    if process.poll() is not None:
-        return
-    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from geoapp import launcher
 
-    port = _free_port()
+    port = launcher.free_port()
     log_path = tmp_path_factory.mktemp("app") / "streamlit.log"
     e2e_support.APP_LOG = log_path
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-    }
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            launcher.streamlit_command(server_port=port),
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: _stop ends children too
-        )
-    base = f"http://127.0.0.1:{port}"
+    process = launcher.start_background(launcher.streamlit_command(server_port=port), log=log_path)
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"the app exited with code {process.returncode} before it was healthy:\n"
-                    + log_path.read_text(errors="replace")[-3000:]
-                )
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"the app was not healthy at {base}/_stcore/health within "
-                    f"{STARTUP_TIMEOUT:.0f}s:\n" + log_path.read_text(errors="replace")[-3000:]
-                )
-            time.sleep(0.2)
-        yield base
+        try:
+            launcher.wait_healthy(port, process, log_path, timeout=STARTUP_TIMEOUT)
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+        yield f"http://127.0.0.1:{port}"
     finally:
-        _stop(process)
+        launcher.stop(process)
 
 
 # --- the browser -------------------------------------------------------------------------
