@@ -19,7 +19,8 @@ Subcommands:
 - ``geoapp store audit --user NAME``: the audit log (a data steward; asks the password).
 - ``geoapp store rollback DATASET VERSION --user NAME``: make an earlier version current.
 - ``geoapp store import --facilities PATH [--unemployed PATH] --as-of DATE --user NAME``:
-  a register as a new version (no valid row: exit 2, no version).
+  registers as new versions, all in one transaction or none (a file refused or without a
+  valid row: exit 2, no version of either; an unusable store file: exit 2).
 
 Exit codes: 0 success (a register with some bad rows still gives its gap list; the
 import report goes beside the output or to stderr), 2 unusable input (the message on
@@ -440,30 +441,43 @@ def _print_table(frame) -> None:
 
 
 def _cmd_store_info(args: argparse.Namespace) -> int:
+    from geoapp import store
+
     st = _open_store(args)
+    try:
+        versions, integrity = st.versions(), st.integrity_check()
+    except store.StoreError as exc:
+        raise UsageError(str(exc)) from exc
     print(f"store: {st.path} (region {st.region})")
-    versions = st.versions()
     for dataset in ("facilities", "unemployed"):
         rows = versions[versions["dataset"] == dataset]
         cur = rows[rows["is_current"]].iloc[0]
         print(f"{dataset}: {len(rows)} version(s); current {cur['version_id']} as of {cur['as_of']}, "
               f"{cur['row_count']} rows, by {cur['created_by']} at {cur['created_at']}")  # fmt: skip
-    print(f"integrity: {st.integrity_check()}")
+    print(f"integrity: {integrity}")
     return 0
 
 
 def _cmd_store_versions(args: argparse.Namespace) -> int:
-    table = _open_store(args).versions(args.dataset)
+    from geoapp import store
+
+    st = _open_store(args)
+    try:
+        table = st.versions(args.dataset)
+    except store.StoreError as exc:
+        raise UsageError(str(exc)) from exc
     _print_table(table.drop(columns=["source_sha256"]))
     return 0
 
 
 def _cmd_store_audit(args: argparse.Namespace) -> int:
+    from geoapp import store
+
     st = _open_store(args)
     user = _sign_in(args)
     try:
         table = st.audit(user=user)
-    except PermissionError as exc:
+    except (PermissionError, store.StoreError) as exc:
         raise UsageError(str(exc)) from exc
     _print_table(table.assign(file_sha256=table["file_sha256"].str[:12]))
     return 0
@@ -499,21 +513,24 @@ def _cmd_store_import(args: argparse.Namespace) -> int:
     user = _sign_in(args)
     counties = datasource.EmbeddedSource(st.region).counties()
     registry = admin.AdminRegistry.default(counties=counties)
+    # Every file is read and checked before anything is written; then all versions are
+    # written in one transaction, or none (a bad second file must not leave the first stored).
+    try:
+        uploads = {dataset: (path.name, path.read_bytes()) for dataset, path in files}
+        results = st.upload_many(uploads, as_of=as_of, user=user, counties=counties, registry=registry,
+                                 default_datum=args.datum, note=args.note)
+    except (PermissionError, store.UploadError, store.StoreError, OSError) as exc:
+        raise UsageError(str(exc)) from exc
     status = 0
     for dataset, path in files:
-        try:
-            result = st.upload(
-                path.read_bytes(), file_name=path.name, dataset=dataset, as_of=as_of, user=user,
-                counties=counties, registry=registry, default_datum=args.datum, note=args.note,
-            )
-        except (PermissionError, store.UploadError, OSError) as exc:
-            raise UsageError(str(exc)) from exc
+        result = results[dataset]
         print(result.summary())
         report = result.imported.report
         for r in report[report["status"].isin(["flagged", "rejected"])].itertuples(index=False):
             print(f"  row {r.row}: {r.status}: {r.reasons}", file=sys.stderr)
         if result.version_id is None:
-            print(f"geoapp: error: {path}: no valid row; no {dataset} version was made", file=sys.stderr)
+            why = result.withheld or "no valid row"
+            print(f"geoapp: error: {path}: {why}; no {dataset} version was made", file=sys.stderr)
             status = 2
     return status
 

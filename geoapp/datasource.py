@@ -266,9 +266,10 @@ def default_source(region_adcode: str | None = None) -> DataSource:
 
     A :class:`StoreSource` over :func:`geoapp.settings.store_path` (created from the
     embedded demo data on first use); environment ``GEOAPP_SOURCE=embedded`` gives the
-    read-only :class:`EmbeddedSource` instead.
+    read-only :class:`EmbeddedSource` instead. A region that is not built raises
+    :class:`geoapp.regions.RegionError` before any file is touched.
     """
-    region = region_adcode or regions.DEFAULT_REGION
+    region = regions.check_region(region_adcode or regions.DEFAULT_REGION)
     choice = os.environ.get("GEOAPP_SOURCE", "").strip().lower() or "store"
     if choice not in SOURCES:
         msg = f"GEOAPP_SOURCE={choice!r} is not a source; expected one of {', '.join(SOURCES)}"

@@ -10,6 +10,7 @@ one GeoPackage under ``data/regions/<adcode>.gpkg``. Reading needs only that fil
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,6 +139,45 @@ def build_region(*, province: str, city: str | None = None) -> Region:
     else:
         adcode, name = str(pref_codes[city]), city
     return Region(adcode, name, out[0], out[1], out[2])
+
+
+_ADCODE = re.compile(r"[1-9][0-9]{5}")
+
+
+class RegionError(ValueError):
+    """A region that is not a built region (or not an adcode at all)."""
+
+
+def built_regions(*, directory: Path | None = None) -> list[str]:
+    """The adcodes of the regions built under ``directory``: layers and display both there."""
+    folder = directory or REGIONS_DIR
+    return sorted(
+        path.stem
+        for path in folder.glob("*.gpkg")
+        if _ADCODE.fullmatch(path.stem) and path.with_suffix(".topojson").is_file()
+    )
+
+
+def check_region(value: object, *, directory: Path | None = None) -> str:
+    """``value`` as the adcode of a built region, or RegionError naming the built ones.
+
+    For every region that comes from outside (a URL parameter, a command-line option):
+    called before any file is opened or created for it.
+
+    >>> check_region("220000")
+    '220000'
+    >>> check_region("x123")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ...
+    geoapp.regions.RegionError: 'x123' is not a built region; built: 220000
+    """
+    text = str(value).strip() if value is not None else ""
+    built = built_regions(directory=directory)
+    if not _ADCODE.fullmatch(text) or text not in built:
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        msg = f"{shown!r} is not a built region; built: {', '.join(built) or 'none'}"
+        raise RegionError(msg)
+    return text
 
 
 def region_path(adcode: str, *, directory: Path | None = None) -> Path:

@@ -131,6 +131,9 @@ def store_path(region: str | None = None) -> Path:
     from geoapp.regions import DEFAULT_REGION
 
     base: Path = sys.modules[__name__].STORE_PATH
+    if region is not None and not re.fullmatch(r"[1-9][0-9]{5}", str(region)):
+        msg = f"a store belongs to a region's six-digit adcode, not {str(region)[:40]!r}"
+        raise ValueError(msg)
     if region is None or str(region) == DEFAULT_REGION:
         return base
     return base.with_name(f"{base.stem}-{region}{base.suffix}")

@@ -68,7 +68,7 @@ import sqlite3
 import struct
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
@@ -135,7 +135,13 @@ _INSERT_CHUNK = 5_000
 
 
 class StoreError(ValueError):
-    """A store file or a version that cannot be used; the message says which and why."""
+    """A store file or a version that cannot be used; the message says which and why.
+
+    Failures of the file itself (disk full, read-only file or folder, not an SQLite
+    file, damaged, locked by another writer) name the file, say what could not be done
+    and give SQLite's own words, chained to the :class:`sqlite3.Error`. A write that
+    fails leaves the previous data as they were.
+    """
 
 
 class UploadError(ValueError):
@@ -416,8 +422,10 @@ class UploadResult:
     """What :meth:`Store.upload` did with a file.
 
     ``version_id`` is None when the register had no valid row (no version was made; the
-    attempt is in the audit log). ``imported`` is the reader's result, with its row-by-row
-    ``report`` and ``summary()``; ``as_of_note`` says when the date is unusual.
+    attempt is in the audit log), or, in :meth:`Store.upload_many`, when another file of
+    the same import was not usable: ``withheld`` then says which. ``imported`` is the
+    reader's result, with its row-by-row ``report`` and ``summary()``; ``as_of_note``
+    says when the date is unusual.
     """
 
     dataset: str
@@ -427,6 +435,7 @@ class UploadResult:
     as_of: str
     as_of_note: str | None
     imported: FacilityImport | CountImport
+    withheld: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -434,7 +443,10 @@ class UploadResult:
 
     def summary(self) -> str:
         lines = [self.imported.summary()]
-        if self.version_id is None:
+        if self.version_id is None and self.withheld:
+            lines.append("同一次导入的其他文件未被接受，本文件也未生成新版本。")
+            lines.append(f"No {self.dataset} version was made: {self.withheld}.")
+        elif self.version_id is None:
             lines.append("没有有效行，未生成新版本。")
             lines.append(f"No valid row: no {self.dataset} version was made.")
         else:
@@ -790,6 +802,66 @@ def diff_facility_frames(
 
 # --- the store ----------------------------------------------------------------------------------
 
+#: What a user can do about an SQLite failure, by its primary result code.
+_SQLITE_HINTS = {
+    "SQLITE_FULL": "the disk is full; free some space and try again",
+    "SQLITE_READONLY": "the store file, its folder or the disk is read-only; "
+                       "the store needs write access to both",
+    "SQLITE_BUSY": "another program is writing to the store; try again in a minute",
+    "SQLITE_LOCKED": "another program is writing to the store; try again in a minute",
+    "SQLITE_NOTADB": "not a geoapp store; give another path, or restore the file from a backup",
+    "SQLITE_CORRUPT": "the file is damaged; restore it from a backup",
+    "SQLITE_CANTOPEN": "check that the folder exists and can be written (SQLite keeps "
+                       "-wal and -shm files beside the store)",
+    "SQLITE_IOERR": "the disk reported an error; check it and try again",
+}  # fmt: skip
+_ALL_OR_NOTHING = "the files of one import are stored together or not at all"
+
+
+def _rollback(con: sqlite3.Connection) -> None:
+    """Roll back what is still open. After SQLITE_FULL, SQLITE_IOERR and the like SQLite
+    has rolled back already, and a second failure must not hide the first."""
+    if con.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            con.execute("ROLLBACK")
+
+
+@dataclass(frozen=True, eq=False)
+class _Pending:
+    """A checked version waiting for its transaction, with what the audit log records."""
+
+    dataset: str
+    frame: pd.DataFrame
+    file_name: str
+    file_bytes: bytes | None
+    counts: tuple[int, int, int]
+    note: str
+
+
+def _pending(
+    dataset: str,
+    frame: pd.DataFrame,
+    *,
+    file_name: str,
+    file_bytes: bytes | None,
+    counts: tuple[int, int, int],
+    note: str,
+) -> _Pending:
+    """Check a version's rows and audit fields; TypeError/ValueError for anything off."""
+    accepted, flagged, rejected = (int(c) for c in counts)
+    if min(accepted, flagged, rejected) < 0:
+        msg = f"accepted, flagged and rejected must be >= 0, got {(accepted, flagged, rejected)}"
+        raise ValueError(msg)
+    if file_bytes is not None and not isinstance(file_bytes, (bytes, bytearray, memoryview)):
+        msg = f"file_bytes must be the uploaded bytes (or None), got {type(file_bytes).__name__}"
+        raise TypeError(msg)
+    check = _check_facility_frame if dataset == "facilities" else _check_unemployed_frame
+    return _Pending(
+        dataset=dataset, frame=check(frame), file_name=display_name(file_name),
+        file_bytes=bytes(file_bytes) if file_bytes is not None else None,
+        counts=(accepted, flagged, rejected), note=note,
+    )  # fmt: skip
+
 
 class Store:
     """A versioned GeoPackage store of one region's facilities and unemployed counts.
@@ -845,72 +917,95 @@ class Store:
         store._initialise(seed)
         return store
 
+    def _failure(self, exc: sqlite3.Error, doing: str, *, write: bool = False) -> StoreError:
+        """The StoreError for an SQLite failure: the file, what failed, SQLite's words, and
+        what the user can do. Raise it ``from exc``."""
+        code = "_".join(str(getattr(exc, "sqlite_errorname", "")).split("_")[:2])
+        parts = [f"{self.path}: cannot {doing}: {exc}"]
+        if code in _SQLITE_HINTS:
+            parts.append(_SQLITE_HINTS[code])
+        if write:
+            parts.append("nothing was written; the previous data are unchanged")
+        return StoreError("; ".join(parts))
+
     def _connect(self) -> sqlite3.Connection:
         try:
             con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
         except sqlite3.Error as exc:
-            msg = f"{self.path}: cannot open the store ({exc})"
-            raise StoreError(msg) from None
+            raise self._failure(exc, "open the store") from exc
         try:
             con.execute("PRAGMA synchronous=FULL")  # a commit survives a power cut too
             con.execute("PRAGMA journal_size_limit=67108864")  # shrink the WAL after big writes
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             con.close()
-            msg = f"{self.path}: not a geoapp store ({exc})"
-            raise StoreError(msg) from None
+            raise self._failure(exc, "open the store") from exc
         return con
 
     @contextlib.contextmanager
     def _transaction(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
         """One transaction: ``BEGIN IMMEDIATE`` for writes (one writer at a time), a
-        deferred ``BEGIN`` for reads (a WAL snapshot: the pointer and the rows agree)."""
+        deferred ``BEGIN`` for reads (a WAL snapshot: the pointer and the rows agree).
+
+        An SQLite failure becomes a :class:`StoreError` naming the file and the cause;
+        anything raised inside rolls the transaction back and goes on unchanged.
+        """
         con = self._connect()
         try:
-            con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
+                con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield con
+                con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                _rollback(con)
                 raise
-            con.execute("COMMIT")
+        except sqlite3.Error as exc:
+            doing = "write to the store" if write else "read the store"
+            raise self._failure(exc, doing, write=write) from exc
         finally:
             con.close()
 
     def _initialise(self, seed: DataSource | None) -> None:
         """Check an existing store (a read: never waits for a writer) or create one."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            msg = f"{self.path}: cannot create the store's folder: {exc.strerror or exc}"
+            raise StoreError(msg) from exc
         con = self._connect()
         try:
             meta = self._meta(con)
             if meta is None:
-                # Creating: one writer at a time; another process may have won the race.
-                mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-                if mode != "wal":
-                    msg = f"{self.path}: cannot switch the store to WAL mode (got {mode!r})"
-                    raise StoreError(msg)
-                con.execute("BEGIN IMMEDIATE")
-                try:
-                    meta = self._meta(con)
-                    if meta is None:
-                        self._create(con, seed)
-                        meta = {"region": self.region, "schema_version": SCHEMA_VERSION}
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
+                meta = self._create_once(con, seed)
+        except sqlite3.Error as exc:
+            raise self._failure(exc, "open the store") from exc
         finally:
             con.close()
         self._check_meta(meta)
 
-    def _meta(self, con: sqlite3.Connection) -> dict[str, str] | None:
-        """The store's metadata; None for an empty file; StoreError for a foreign one."""
+    def _create_once(self, con: sqlite3.Connection, seed: DataSource | None) -> dict[str, str]:
+        """Create the store, unless another process won the race; one writer at a time."""
+        mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode != "wal":
+            msg = f"{self.path}: cannot switch the store to WAL mode (got {mode!r})"
+            raise StoreError(msg)
+        con.execute("BEGIN IMMEDIATE")
         try:
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if "geoapp_meta" in tables:
-                return dict(con.execute("SELECT key, value FROM geoapp_meta"))
-        except sqlite3.DatabaseError as exc:
-            msg = f"{self.path}: not a geoapp store ({exc})"
-            raise StoreError(msg) from None
+            meta = self._meta(con)
+            if meta is None:
+                self._create(con, seed)
+                meta = {"region": self.region, "schema_version": SCHEMA_VERSION}
+            con.execute("COMMIT")
+        except BaseException:
+            _rollback(con)
+            raise
+        return meta
+
+    def _meta(self, con: sqlite3.Connection) -> dict[str, str] | None:
+        """The store's metadata; None for an empty file; StoreError for a foreign one
+        (sqlite3.Error, for the caller to report, for a file SQLite cannot read)."""
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "geoapp_meta" in tables:
+            return dict(con.execute("SELECT key, value FROM geoapp_meta"))
         if tables:
             msg = (f"{self.path}: not a geoapp store (it has tables {sorted(tables)[:5]} "
                    "but no geoapp_meta); give another path")  # fmt: skip
@@ -936,7 +1031,7 @@ class Store:
             unemployed = _check_unemployed_frame(source.unemployed())
         except ValueError as exc:
             msg = f"{self.path}: cannot create the store for region {self.region}: {exc}"
-            raise StoreError(msg) from None
+            raise StoreError(msg) from exc
         con.execute(f"PRAGMA application_id={_APPLICATION_ID}")
         con.execute(f"PRAGMA user_version={_GPKG_VERSION}")
         for statement in _SCHEMA.split(";\n"):
@@ -1073,6 +1168,8 @@ class Store:
         con = self._connect()
         try:
             return "; ".join(r[0] for r in con.execute("PRAGMA integrity_check"))
+        except sqlite3.Error as exc:
+            raise self._failure(exc, "check the store") from exc
         finally:
             con.close()
 
@@ -1174,6 +1271,25 @@ class Store:
             ),
         )
 
+    def _record_rejections(
+        self,
+        user: auth.User,
+        events: list[tuple[str, str, bytes | None, tuple[int, int, int] | None, str]],
+    ) -> None:
+        """``rejected_upload`` events, ``(dataset, file_name, file_bytes, counts, note)``,
+        in one transaction."""
+        now = _now()
+        with self._transaction(write=True) as con:
+            for dataset, file_name, file_bytes, counts, note in events:
+                size = sha = None
+                if file_bytes is not None:
+                    size, sha = len(file_bytes), hashlib.sha256(file_bytes).hexdigest()
+                self._audit(
+                    con, at=now, who=user.name, action="rejected_upload", dataset=dataset,
+                    file_name=display_name(file_name), file_size=size, file_sha256=sha,
+                    counts=counts, previous_version=self._current(con, dataset), note=note,
+                )  # fmt: skip
+
     def _record_rejection(
         self,
         user: auth.User,
@@ -1184,15 +1300,20 @@ class Store:
         counts: tuple[int, int, int] | None,
         note: str,
     ) -> None:
-        size = sha = None
-        if file_bytes is not None:
-            size, sha = len(file_bytes), hashlib.sha256(file_bytes).hexdigest()
+        self._record_rejections(user, [(dataset, file_name, file_bytes, counts, note)])
+
+    def _write_versions(self, who: str, as_of: str, pending: list[_Pending]) -> list[int]:
+        """Every pending version, its pointer and audit event in ONE transaction: all of
+        them become current, or (on any failure) none. Returns their version ids."""
+        vids = []
         with self._transaction(write=True) as con:
-            self._audit(
-                con, at=_now(), who=user.name, action="rejected_upload", dataset=dataset,
-                file_name=display_name(file_name), file_size=size, file_sha256=sha,
-                counts=counts, previous_version=self._current(con, dataset), note=note,
-            )  # fmt: skip
+            for p in pending:
+                vid = self._insert_version(
+                    con, p.dataset, p.frame, as_of=as_of, who=who, action="upload",
+                    file_name=p.file_name, file_bytes=p.file_bytes, counts=p.counts, note=p.note,
+                )  # fmt: skip
+                vids.append(vid)
+        return vids
 
     def _add(
         self,
@@ -1210,35 +1331,19 @@ class Store:
     ) -> int:
         steward = auth.require_steward(user, action=f"add a {dataset} version")
         day = parse_as_of(as_of)
-        counts = (int(accepted), int(flagged), int(rejected))
-        if min(counts) < 0:
-            msg = f"accepted, flagged and rejected must be >= 0, got {counts}"
-            raise ValueError(msg)
-        if file_bytes is not None and not isinstance(file_bytes, (bytes, bytearray, memoryview)):
-            msg = (
-                f"file_bytes must be the uploaded bytes (or None), got {type(file_bytes).__name__}"
-            )
-            raise TypeError(msg)
-        data = bytes(file_bytes) if file_bytes is not None else None
-        label = display_name(file_name)
-        checked = (
-            _check_facility_frame(frame)
-            if dataset == "facilities"
-            else _check_unemployed_frame(frame)
-        )
-        if checked.empty:
+        item = _pending(dataset, frame, file_name=file_name, file_bytes=file_bytes,
+                        counts=(accepted, flagged, rejected), note=note)  # fmt: skip
+        if item.frame.empty:
             reason = f"no valid row: no version made. {note}".strip()
-            self._record_rejection(steward, dataset, label, data, counts=counts, note=reason)
-            msg = f"{label}: no valid row ({counts[2]} rejected); no {dataset} version was made"
+            self._record_rejection(steward, dataset, item.file_name, item.file_bytes,
+                                   counts=item.counts, note=reason)  # fmt: skip
+            msg = (f"{item.file_name}: no valid row ({item.counts[2]} rejected); "
+                   f"no {dataset} version was made")  # fmt: skip
             raise UploadError(msg)
         hint = as_of_note(day)
         if hint:
             warnings.warn(hint, AsOfWarning, stacklevel=3)
-        with self._transaction(write=True) as con:
-            return self._insert_version(
-                con, dataset, checked, as_of=day, who=steward.name, action="upload",
-                file_name=label, file_bytes=data, counts=counts, note=note,
-            )  # fmt: skip
+        return self._write_versions(steward.name, day, [item])[0]
 
     def add_facilities(
         self,
@@ -1337,17 +1442,108 @@ class Store:
         ValueError
             A bad ``as_of``, ``dataset`` or ``default_datum``.
         """
+        return self.upload_many(
+            {dataset: (file_name, data)}, as_of=as_of, user=user, counties=counties,
+            registry=registry, default_datum=default_datum, note=note, max_bytes=max_bytes,
+        )[dataset]  # fmt: skip
+
+    def upload_many(
+        self,
+        files: Mapping[str, tuple[str, bytes]],
+        *,
+        as_of: object,
+        user: object,
+        counties: gpd.GeoDataFrame,
+        registry: AdminRegistry | None = None,
+        default_datum: str = "wgs84",
+        note: str = "",
+        max_bytes: int | None = None,
+    ) -> dict[str, UploadResult]:
+        """Check, read and store the registers of one import together: all or nothing.
+
+        Every file is checked and read (as :meth:`upload` does) before anything is
+        written; then all the versions are written in one transaction. If any file is
+        refused or has no valid row, no version is made for any of them, and each file
+        gets a ``rejected_upload`` event in the audit log saying why.
+
+        Parameters
+        ----------
+        files : mapping
+            Dataset (``"facilities"``, ``"unemployed"``) -> ``(file_name, data)``.
+        as_of, user, counties, registry, default_datum, note, max_bytes
+            As :meth:`upload`; one ``as_of`` and ``note`` for all the files.
+
+        Returns
+        -------
+        dict
+            Dataset -> :class:`UploadResult`, in the order of ``files``. When a file had
+            no valid row, every ``version_id`` is None (``withheld`` says why for the
+            files that were usable).
+
+        Raises
+        ------
+        PermissionError
+            ``user`` is not a signed-in data steward (nothing is read or recorded).
+        UploadError
+            A file is refused or unreadable as a register (each message names its file);
+            nothing is stored.
+        StoreError
+            The store cannot be written (disk full, read-only ...); nothing is stored.
+        ValueError
+            A bad ``as_of``, ``dataset`` or ``default_datum``, or no file.
+        """
+        names = list(files)
+        action = (f"upload a {names[0]} register" if len(names) == 1 else
+                  f"upload {' and '.join(names) or 'the'} registers")  # fmt: skip
+        steward = auth.require_steward(user, action=action)
+        if not files:
+            msg = "no file to upload; give a facilities and/or an unemployed register"
+            raise ValueError(msg)
+        for dataset in files:
+            _check_dataset(dataset)
+        day = parse_as_of(as_of)
+        read, refused = {}, {}
+        for dataset, (file_name, data) in files.items():
+            try:
+                read[dataset] = self._read_upload(
+                    dataset, file_name, bytes(data), counties=counties, registry=registry,
+                    default_datum=default_datum, note=note, max_bytes=max_bytes,
+                )  # fmt: skip
+            except UploadError as exc:
+                refused[dataset] = str(exc)
+        empty = [d for d, (_, _, item) in read.items() if item.frame.empty]
+        if refused or empty:
+            return self._refuse_import(steward, files, read, refused, empty, as_of=day, note=note)
+        vids = self._write_versions(steward.name, day, [item for _, _, item in read.values()])
+        hint = as_of_note(day)
+        results = {}
+        for (d, (kind, imported, item)), vid in zip(read.items(), vids, strict=True):
+            results[d] = UploadResult(dataset=d, file_name=item.file_name, kind=kind,
+                                      version_id=vid, as_of=day, as_of_note=hint,
+                                      imported=imported)  # fmt: skip
+        return results
+
+    def _read_upload(
+        self,
+        dataset: str,
+        file_name: str,
+        raw: bytes,
+        *,
+        counties: gpd.GeoDataFrame,
+        registry: AdminRegistry | None,
+        default_datum: str,
+        note: str,
+        max_bytes: int | None,
+    ) -> tuple[str, FacilityImport | CountImport, _Pending]:
+        """:func:`check_upload` and the register reader on one file: its kind, the import
+        and the checked version. UploadError (naming the file) when it is unusable."""
         from geoapp import registers
 
-        steward = auth.require_steward(user, action=f"upload a {dataset} register")
-        _check_dataset(dataset)
-        day = parse_as_of(as_of)
         label = display_name(file_name)
-        raw = bytes(data)
+        kind = check_upload(label, raw, max_bytes=max_bytes)
+        buffer = io.BytesIO(raw)
+        buffer.name = label  # a label for the import report, never opened as a path
         try:
-            kind = check_upload(label, raw, max_bytes=max_bytes)
-            buffer = io.BytesIO(raw)
-            buffer.name = label  # a label for the import report, never opened as a path
             if dataset == "facilities":
                 imported: FacilityImport | CountImport = registers.read_facilities(
                     buffer, counties=counties, registry=registry, default_datum=default_datum
@@ -1356,22 +1552,54 @@ class Store:
             else:
                 imported = registers.read_unemployed(buffer, counties=counties, registry=registry)
                 frame = imported.counts
-        except (UploadError, registers.RegisterError) as exc:
-            self._record_rejection(steward, dataset, label, raw, counts=None, note=str(exc))
-            raise UploadError(str(exc)) from None
+        except registers.RegisterError as exc:
+            raise UploadError(str(exc)) from exc
         counts = (imported.accepted, imported.flagged, imported.rejected)
-        hint = as_of_note(day)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", AsOfWarning)  # carried in the result instead
-                vid: int | None = self._add(
-                    dataset, frame, as_of=day, user=steward, file_name=label, file_bytes=raw,
-                    accepted=counts[0], flagged=counts[1], rejected=counts[2], note=note,
-                )  # fmt: skip
-        except UploadError:
-            vid = None
-        return UploadResult(dataset=dataset, file_name=label, kind=kind, version_id=vid,
-                            as_of=day, as_of_note=hint, imported=imported)  # fmt: skip
+        item = _pending(dataset, frame, file_name=label, file_bytes=raw, counts=counts, note=note)
+        return kind, imported, item
+
+    def _refuse_import(
+        self,
+        steward: auth.User,
+        files: Mapping[str, tuple[str, bytes]],
+        read: dict[str, tuple[str, FacilityImport | CountImport, _Pending]],
+        refused: dict[str, str],
+        empty: list[str],
+        *,
+        as_of: str,
+        note: str,
+    ) -> dict[str, UploadResult]:
+        """Record why an import stores nothing (one event per file); raise UploadError
+        for a refused file, else return results without versions."""
+        label = {d: display_name(name) for d, (name, _) in files.items()}
+        bad = [*refused, *empty]
+        others = {d: ", ".join(f"{label[b]} has no valid row" if b in empty else
+                               f"{label[b]} was refused" for b in bad if b != d)
+                  for d in files}  # fmt: skip
+        events = []
+        for dataset, (_, data) in files.items():
+            counts = read[dataset][2].counts if dataset in read else None
+            if dataset in refused:
+                reason = refused[dataset]
+            elif dataset in empty:
+                reason = f"no valid row: no version made. {note}".strip()
+            else:
+                reason = f"not stored: {others[dataset]}; {_ALL_OR_NOTHING}. {note}".strip()
+            events.append((dataset, label[dataset], bytes(data), counts, reason))
+        self._record_rejections(steward, events)
+        if refused:
+            msg = "; ".join(refused.values())
+            if len(files) > 1:
+                msg += f"; nothing was stored: {_ALL_OR_NOTHING}"
+            raise UploadError(msg)
+        hint = as_of_note(as_of)
+        results = {}
+        for d, (kind, imported, item) in read.items():
+            withheld = None if d in empty else f"{others[d]}; {_ALL_OR_NOTHING}"
+            results[d] = UploadResult(dataset=d, file_name=item.file_name, kind=kind,
+                                      version_id=None, as_of=as_of, as_of_note=hint,
+                                      imported=imported, withheld=withheld)  # fmt: skip
+        return results
 
     def rollback(self, dataset: str, version_id: int, *, user: object, note: str = "") -> None:
         """Make an earlier (or any other) version current again; recorded in the audit log.

@@ -12,7 +12,6 @@ non-interactive (the borders must not catch the clicks meant for a county).
 from __future__ import annotations
 
 import copy
-import html
 
 import folium
 import mapclassify
@@ -22,6 +21,7 @@ from folium.template import Template
 
 from geoapp import display
 from layers.jsdata import script_json
+from layers.safe import FeatureTooltip
 
 COUNTIES = "counties"
 PREFECTURES = "prefectures"
@@ -65,13 +65,18 @@ def _palette(n: int) -> tuple[str, ...]:
 
 
 def with_properties(topology: dict, values: pd.DataFrame, *, object_name: str = "counties") -> dict:
-    """A copy of the topology whose county features carry ``values`` (indexed by adcode)."""
+    """A copy of the topology whose county features carry ``values`` (indexed by adcode).
+
+    Texts stay as they are: tooltips (:class:`layers.safe.FeatureTooltip`) show them
+    with ``textContent``, and the topology reaches the page through
+    :func:`layers.jsdata.script_json`.
+    """
     topo = copy.deepcopy(topology)
     lookup = values.to_dict(orient="index")
     for geom in topo["objects"][object_name]["geometries"]:
         props = geom.setdefault("properties", {})
         for key, value in lookup.get(props.get("adcode"), {}).items():
-            props[key] = html.escape(value) if isinstance(value, str) else value
+            props[key] = value
     return topo
 
 
@@ -198,10 +203,8 @@ def county_choropleth(
         name=name,
         role=COUNTIES,
         style_function=style,
-        tooltip=folium.GeoJsonTooltip(
-            fields=tooltip_fields, aliases=tooltip_aliases, localize=True
-        ),
     )
+    FeatureTooltip(tooltip_fields, aliases=tooltip_aliases, localize=True).add_to(layer)
     return layer, breaks
 
 

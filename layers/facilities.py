@@ -4,40 +4,23 @@ Markers are created in the browser from one compact data array per type instead 
 one folium object per facility. :func:`facility_layers` puts every type into one
 shared marker cluster (each type a ``FeatureGroup.SubGroup`` of it, toggled on its
 own in the layer control), so that a town with five kinds of facility shows one
-cluster, not five overlapping ones. Every text that came from a register is
-HTML-escaped here, before it can reach a popup.
+cluster, not five overlapping ones. Every text that came from a register travels as
+JSON (:func:`layers.jsdata.script_json`) and is shown with ``textContent``.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping
 
-import folium
 import geopandas as gpd
 import pandas as pd
 from branca.element import MacroElement
-from folium.plugins import FastMarkerCluster, FeatureGroupSubGroup, MarkerCluster
+from folium.plugins import FeatureGroupSubGroup, MarkerCluster
 from folium.template import Template
 
 from geoapp import coords
 from geoapp.facilities import FacilityType
 from layers.jsdata import script_json
-
-# Builds a round badge with the type's one-character mark: shape and text carry the
-# type, colour only repeats it. ``row`` = [lat, lon, popup_html, colour, mark, title].
-_CALLBACK = """
-function (row) {
-    var icon = L.divIcon({
-        className: 'geoapp-marker',
-        html: '<span style="background:' + row[3] + '">' + row[4] + '</span>',
-        iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -10]
-    });
-    var marker = L.marker(new L.LatLng(row[0], row[1]), {icon: icon, title: row[5], alt: row[5], keyboard: true});
-    marker.bindPopup(row[2]);
-    return marker;
-}
-"""
 
 MARKER_CSS = """
 <style>
@@ -55,37 +38,7 @@ MARKER_CSS = """
 """
 
 
-def popup_html(row: dict, *, type_label: str) -> str:
-    """The popup of one facility, every field escaped."""
-    parts = [f"<b>{html.escape(str(row['name']))}</b>", html.escape(type_label)]
-    for key in ("prefecture", "county", "address"):
-        if row.get(key):
-            parts.append(html.escape(str(row[key])))
-    if row.get("is_demo"):
-        parts.append("<i>演示数据 demo</i>")
-    return "<br>".join(parts)
-
-
-def facility_layer(
-    points: gpd.GeoDataFrame, ftype: FacilityType, *, label: str, show: bool = True
-) -> folium.FeatureGroup:
-    """One facility type as a clustered layer named with its label and count."""
-    rows = points[points["facility_type"] == ftype.key]
-    data = [
-        [
-            round(r["lat"], 6),
-            round(r["lon"], 6),
-            popup_html(r, type_label=label),
-            ftype.colour,
-            ftype.mark,
-            html.escape(str(r["name"])),
-        ]
-        for r in rows.to_dict(orient="records")
-    ]
-    group = folium.FeatureGroup(name=f"{ftype.mark} {label} ({len(rows)})", show=show)
-    FastMarkerCluster(data, callback=_CALLBACK, options={"maxClusterRadius": 40}).add_to(group)
-    return group
-
+DEMO_LABEL = "演示数据 demo"
 
 CLUSTER_OPTIONS = {
     "maxClusterRadius": 60,
@@ -96,24 +49,34 @@ CLUSTER_OPTIONS = {
 
 
 # Builds one marker per row of ``FacilityMarkers``; ``row`` = [lat, lon, name, prefecture,
-# county, address, is_demo], every text already HTML-escaped on the server, ``style`` =
-# the type's colour, mark and (escaped) label, sent once per type rather than per row.
+# county, address, is_demo] as plain text, ``style`` = the type's colour, mark, label and
+# the demo note, sent once per type rather than per row. Every text goes into the page
+# with textContent or as a DOM property, never as markup.
 _ROW_CALLBACK = """
 function (row, style) {
+    var badge = document.createElement('span');
+    badge.style.background = style.colour;
+    badge.textContent = style.mark;
     var icon = L.divIcon({
-        className: 'geoapp-marker',
-        html: '<span style="background:' + style.colour + '">' + style.mark + '</span>',
+        className: 'geoapp-marker', html: badge,
         iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -10]
     });
-    // title is a DOM property, not markup: give it the text the escaped name stands for
-    var decode = document.createElement('textarea');
-    decode.innerHTML = row[2];
     var marker = L.marker(new L.LatLng(row[0], row[1]),
-                          {icon: icon, title: decode.value, alt: decode.value, keyboard: true});
-    var lines = ['<b>' + row[2] + '</b>', style.label];
-    for (var i = 3; i < 6; i++) { if (row[i]) { lines.push(row[i]); } }
-    if (row[6]) { lines.push('<i>演示数据 demo</i>'); }
-    marker.bindPopup(lines.join('<br>'));
+                          {icon: icon, title: row[2], alt: row[2], keyboard: true});
+    marker.bindPopup(function () {
+        var box = document.createElement('div');
+        function line(text, tag) {
+            if (box.childNodes.length) { box.appendChild(document.createElement('br')); }
+            var node = document.createElement(tag || 'span');
+            node.textContent = text;
+            box.appendChild(node);
+        }
+        line(row[2], 'b');
+        line(style.label);
+        for (var i = 3; i < 6; i++) { if (row[i]) { line(row[i]); } }
+        if (row[6]) { line(style.demo, 'i'); }
+        return box;
+    });
     return marker;
 }
 """
@@ -124,7 +87,8 @@ class FacilityMarkers(MacroElement):
 
     ``rows`` as :func:`marker_rows` makes them. The parent is a layer group; when it is
     a ``FeatureGroup.SubGroup`` not yet on the map, the markers reach the cluster in
-    one batch when the subgroup is added.
+    one batch when the subgroup is added. ``demo_label``: the popup's note on rows
+    marked as demo data.
     """
 
     _template = Template(
@@ -142,14 +106,21 @@ class FacilityMarkers(MacroElement):
     )
 
     def __init__(
-        self, rows: list[list], *, colour: str, mark: str, label: str, callback: str = _ROW_CALLBACK
+        self,
+        rows: list[list],
+        *,
+        colour: str,
+        mark: str,
+        label: str,
+        demo_label: str = DEMO_LABEL,
+        callback: str = _ROW_CALLBACK,
     ):
         super().__init__()
         self._name = "FacilityMarkers"
         self.rows = rows
         self.rows_json = script_json(rows)
         self.style_json = script_json(
-            {"colour": colour, "mark": html.escape(mark), "label": html.escape(label)}
+            {"colour": colour, "mark": mark, "label": label, "demo": demo_label}
         )
         self.callback = callback.strip()
 
@@ -157,15 +128,15 @@ class FacilityMarkers(MacroElement):
 def marker_rows(points: gpd.GeoDataFrame, ftype: FacilityType) -> list[list]:
     """``[lat, lon, name, prefecture, county, address, is_demo]`` per facility of one type.
 
-    Texts are HTML-escaped here (they become popup markup in the browser); facilities
-    without coordinates are left out.
+    Texts are as the register gives them (the browser shows them as text, never as
+    markup); facilities without coordinates are left out.
     """
     rows = points[
         (points["facility_type"] == ftype.key) & points["lat"].notna() & points["lon"].notna()
     ]
 
     def text(value: object) -> str:
-        return "" if value is None or pd.isna(value) else html.escape(str(value))
+        return "" if value is None or pd.isna(value) else str(value)
 
     return [
         [
@@ -188,11 +159,13 @@ def facility_layers(
     labels: Mapping[str, str],
     hidden: Iterable[str] = (),
     cluster_options: Mapping[str, object] | None = None,
+    demo_label: str = DEMO_LABEL,
 ) -> list[MarkerCluster | FeatureGroupSubGroup]:
     """One shared cluster and one toggleable subgroup per facility type.
 
     Add the returned elements to the map in order (the cluster first). Each subgroup
     is named ``"<mark> <label> (<count>)"``; types in ``hidden`` start switched off.
+    ``demo_label``: the popups' note on demo rows, in the page's language.
     """
     cluster = MarkerCluster(control=False, options={**CLUSTER_OPTIONS, **(cluster_options or {})})
     out: list[MarkerCluster | FeatureGroupSubGroup] = [cluster]
@@ -202,7 +175,9 @@ def facility_layers(
         group = FeatureGroupSubGroup(
             cluster, name=f"{ftype.mark} {labels[key]} ({len(rows)})", show=key not in hidden
         )
-        FacilityMarkers(rows, colour=ftype.colour, mark=ftype.mark, label=labels[key]).add_to(group)
+        FacilityMarkers(
+            rows, colour=ftype.colour, mark=ftype.mark, label=labels[key], demo_label=demo_label
+        ).add_to(group)
         out.append(group)
     return out
 

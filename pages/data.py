@@ -23,7 +23,7 @@ from streamlit_folium import st_folium
 
 from geoapp import datum_hint, export, i18n, preview, registers, settings
 from geoapp import store as store_mod
-from layers import assets
+from layers import assets, safe
 from layers import counties as county_layers
 from layers import map as base
 from pages import ui
@@ -52,7 +52,7 @@ def _read(dataset: str, label: str, data: bytes, overrides: dict[str, str], datu
     if cached and cached[0] == key:
         return cached[1:]
     imported = error = guess = None
-    with st.status(ui.t("data.reading").format(name=label), expanded=False) as status:
+    with st.status(ui.t("data.reading").format(name=ui.plain(label)), expanded=False) as status:
         buffer = io.BytesIO(data)
         buffer.name = label  # a label for the report, never opened as a path
         try:
@@ -154,8 +154,7 @@ def _preview_map(region: str, imported) -> None:
             [row.lat, row.lon], radius=4 if kind == "accepted" else 6,
             color="#000" if kind == "flagged" else STATUS_COLOURS["accepted"], weight=1,
             fill=True, fill_color=STATUS_COLOURS.get(kind, "#0072B2"), fill_opacity=0.85,
-            tooltip=f"{row.name} · {labels.get(kind, kind)}",
-        ).add_to(fmap)
+        ).add_child(safe.TextTooltip(f"{row.name} · {labels.get(kind, kind)}")).add_to(fmap)
     st_folium(assets.localize(fmap), key="data_map", height=360, use_container_width=True,
               returned_objects=[])  # fmt: skip
     st.caption(ui.t("data.map_caption").format(on_map=len(on_map), total=len(points)))
@@ -296,7 +295,7 @@ def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
         store_mod.check_upload(label, data)
     except store_mod.UploadError as exc:
         _record_refusal(store, user, dataset, label, data, as_of, counties)
-        st.error(ui.t("data.refused").format(reason=exc), icon=":material/block:")
+        st.error(ui.t("data.refused").format(reason=ui.plain(exc)), icon=":material/block:")
         return
 
     digest = hashlib.sha256(data).hexdigest()[:12]
@@ -305,7 +304,7 @@ def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
     datum = st.session_state.get(datum_key, "wgs84") if dataset == "facilities" else "wgs84"
     imported, error, guess = _read(dataset, label, data, _overrides(dataset, prefix), datum, counties)
     if error is not None:
-        st.error(ui.t("data.unreadable").format(reason=error), icon=":material/block:")
+        st.error(ui.t("data.unreadable").format(reason=ui.plain(error)), icon=":material/block:")
         headers = preview.header_texts(data, label)
     else:
         headers = [*imported.column_map.values(), *imported.ignored_columns]

@@ -24,7 +24,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geoapp import access, export, facilities, i18n, siting
-from layers import assets
+from layers import assets, safe
 from layers import map as base
 from pages import ui
 
@@ -148,8 +148,7 @@ def _build_map(region, view_codes, demand, dist, existing, radius_km, circuity, 
         name=ui.t("siting.layer_demand"),
         marker=folium.CircleMarker(radius=3, weight=0.4, color="#444", fill=True, fill_opacity=0.85),
         style_function=lambda f: {"fillColor": f["properties"]["c"], "radius": f["properties"]["r"]},
-        tooltip=folium.GeoJsonTooltip(fields=["t"], labels=False),
-    ).add_to(fmap)
+    ).add_child(safe.FeatureTooltip(["t"], labels=False)).add_to(fmap)
     # Catchments of the existing facilities (radius after circuity, as straight line).
     rings = folium.FeatureGroup(name=ui.t("siting.legend_ring").format(r=radius_km))
     ring_m = radius_km * 1000.0 / circuity
@@ -159,7 +158,7 @@ def _build_map(region, view_codes, demand, dist, existing, radius_km, circuity, 
                       fill=False, interactive=False).add_to(rings)
         folium.CircleMarker([pt.y, pt.x], radius=3, color="#000", weight=1, fill=True,
                             fill_color="#000", fill_opacity=1,
-                            tooltip=html.escape(str(row.name))).add_to(rings)
+                            ).add_child(safe.TextTooltip(row.name)).add_to(rings)
     rings.add_to(fmap)
     if sites is not None and len(sites):
         group = folium.FeatureGroup(name=ui.t("siting.legend_site"))
@@ -167,8 +166,8 @@ def _build_map(region, view_codes, demand, dist, existing, radius_km, circuity, 
             folium.Circle([row.lat, row.lon], radius=ring_m, color=SITE_COLOUR, weight=2,
                           dash_array="6 4", fill=False, interactive=False).add_to(group)
             tip = f"{row.order}. {row.county} · +{row.newly_covered:,.0f}"
-            folium.Marker([row.lat, row.lon], icon=_site_icon(int(row.order)),
-                          tooltip=html.escape(tip)).add_to(group)
+            folium.Marker([row.lat, row.lon], icon=_site_icon(int(row.order))
+                          ).add_child(safe.TextTooltip(tip)).add_to(group)
         group.add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap
@@ -313,7 +312,7 @@ def main() -> None:
         _legend(type_labels[ftype], breaks, radius, shown_sites is not None and len(shown_sites) > 0)
 
     if error is not None:
-        st.error(ui.t("siting.error").format(msg=error))
+        st.error(ui.t("siting.error").format(msg=ui.plain(error)))
     if result is not None:
         _show_result(result, sites, lang, scope, policy_key, reading, info)
 

@@ -61,8 +61,36 @@ def _source(region: str) -> datasource.DataSource:
     return datasource.default_source(region)
 
 
+def region() -> str:
+    """The region of the URL (``?region=220000``), checked against the built regions.
+
+    Anything else stops the page with a message before any file is opened or created.
+    """
+    value = st.query_params.get("region", regions.DEFAULT_REGION)
+    try:
+        return regions.check_region(value)
+    except regions.RegionError:
+        built = ", ".join(regions.built_regions())
+        st.error(t("error.unknown_region").format(region=plain(value[:40]), built=built))
+        st.stop()
+        raise  # st.stop() unwinds with an exception; never reached
+
+
 def source() -> datasource.DataSource:
-    return _source(st.query_params.get("region", datasource.regions.DEFAULT_REGION))
+    return _source(region())
+
+
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+-.!|~$:="})
+
+
+def plain(text: object) -> str:
+    """``text`` for a Streamlit markdown string: shown as typed, never as markup.
+
+    Streamlit renders the text of ``st.error``, ``st.caption``, ``st.markdown`` ... as
+    Markdown (links, images, ``:material/…:`` icons, LaTeX in ``$``); a backslash before
+    every punctuation mark Markdown reads keeps text from files, forms and URLs literal.
+    """
+    return str(text).translate(_MARKDOWN)
 
 
 def data_key(region: str | None = None) -> tuple[str, int, int]:
@@ -380,11 +408,22 @@ def t_or(key: str, default: str) -> str:
 # The verified User lives in this session's state only (never in st.cache_*, which is
 # shared between sessions); geoapp.auth.verify made it, so the store trusts it.
 USER_KEY = "geoapp_user"
+_REVOKED_KEY = "geoapp_user_revoked"
 
 
 def current_user() -> auth.User | None:
+    """This session's User; signed out here if its account was since deleted or changed."""
     user = st.session_state.get(USER_KEY)
-    return user if isinstance(user, auth.User) and user.signed_in else None
+    if not isinstance(user, auth.User) or not user.signed_in:
+        return None
+    try:
+        auth.require_signed_in(user)
+    except PermissionError as exc:
+        log.warning("signing %r out: %s", user.name, exc)
+        st.session_state.pop(USER_KEY, None)
+        st.session_state[_REVOKED_KEY] = True
+        return None
+    return user
 
 
 def view_locked() -> bool:
@@ -392,17 +431,27 @@ def view_locked() -> bool:
     return not auth.can_view(current_user())
 
 
-def _sign_in(name: str, password: str) -> bool:
+def _client_address() -> str | None:
+    # None on localhost; spoofable behind a careless proxy, so only the per-client limit
+    # rests on it, never the per-name one.
+    return getattr(st.context, "ip_address", None)
+
+
+def _sign_in(name: str, password: str) -> str | None:
+    """Sign in and rerun; or the message to show when that failed."""
     try:
-        user = auth.verify(name.strip(), password)
+        user = auth.verify(name.strip(), password, client=_client_address())
+    except auth.SignInThrottled as exc:
+        return t("signin.throttled").format(minutes=exc.minutes, time=f"{exc.until:%H:%M}")
     except auth.AccountsError:
         log.exception("accounts file unusable")
         user = None
     if user is None:
-        return False
+        return t("signin.failed")
     st.session_state[USER_KEY] = user
+    st.session_state.pop(_REVOKED_KEY, None)
     st.rerun()
-    return True  # pragma: no cover - st.rerun() does not return
+    return None  # pragma: no cover - st.rerun() does not return
 
 
 def sign_in_form(*, where: str = "sidebar") -> None:
@@ -413,8 +462,9 @@ def sign_in_form(*, where: str = "sidebar") -> None:
         password = st.text_input(t("signin.password"), type="password", key="signin_password",
                                  autocomplete="current-password")
         submitted = st.form_submit_button(t("signin.submit"), key="signin_submit")
-    if submitted and not _sign_in(name, password):
-        box.error(t("signin.failed"))
+    failed = _sign_in(name, password) if submitted else None
+    if failed:
+        box.error(failed)
 
 
 def account_sidebar() -> None:
@@ -427,7 +477,10 @@ def account_sidebar() -> None:
             st.session_state.pop(USER_KEY, None)
             st.rerun()
         return
-    with st.sidebar.expander(t("signin.title")):
+    revoked = st.session_state.get(_REVOKED_KEY, False)
+    if revoked:
+        st.sidebar.warning(t("signin.revoked"))
+    with st.sidebar.expander(t("signin.title"), expanded=revoked):
         sign_in_form(where="expander")
 
 
@@ -435,4 +488,6 @@ def sign_in_page() -> None:
     """What a locked dashboard shows instead of any page: the title and the sign-in form."""
     st.title(t("app.title"))
     st.info(t("signin.required"))
+    if st.session_state.get(_REVOKED_KEY, False):
+        st.warning(t("signin.revoked"))
     sign_in_form(where="main")

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
+import os
 import shutil
 import stat
 import subprocess
+import sys
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 
 from geoapp import auth, cli, settings
 from geoapp.paths import ROOT
+from geoapp.store import Store
 
 PASSWORD = "correct horse battery"
 
@@ -204,3 +212,374 @@ def test_cli_user_add_prompts_twice_and_refuses_a_mismatch(tmp_path, monkeypatch
     answers = iter([PASSWORD, PASSWORD])
     assert cli.main(["user", "add", "qian", "--role", "viewer", "--accounts", str(path)]) == 0
     assert auth.verify("qian", PASSWORD, path=path).role == "viewer"
+
+
+# --- a sign-in is re-checked against the accounts file at every write ----------------------
+
+T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+
+
+def entries(path):
+    return tomllib.loads(path.read_text(encoding="utf-8"))["user"]
+
+
+def write_accounts(path, users, *, mode=0o600):
+    """Write ``users`` (dicts) as an accounts file by hand, as an editor or attacker would."""
+    lines = []
+    for entry in users:
+        lines.append("[[user]]")
+        lines += [
+            f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in entry.items()
+        ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.chmod(path, mode)
+
+
+def first_three_facilities(store):
+    return pd.DataFrame(store.facilities().drop(columns="geometry")).head(3)
+
+
+def add_three(store, user):
+    return store.add_facilities(first_three_facilities(store), user=user, as_of="2025-12-31",
+                                file_name="three.csv", file_bytes=b"three", accepted=3,
+                                flagged=0, rejected=0)  # fmt: skip
+
+
+def test_a_deleted_steward_can_no_longer_write_to_the_store(accounts, tmp_path):
+    auth.add_user("li", "viewer password", role="viewer", path=accounts)
+    store = Store.open(tmp_path / "store.gpkg")
+    steward = auth.verify("wang", PASSWORD, path=accounts)
+    assert add_three(store, steward) == 2
+    write_accounts(accounts, [u for u in entries(accounts) if u["name"] != "wang"])
+    assert steward.signed_in  # the token is still genuine; the account is not
+    with pytest.raises(PermissionError, match="the account 'wang' no longer exists; cannot add"):
+        add_three(store, steward)
+    with pytest.raises(PermissionError, match="'wang' no longer exists; cannot roll back"):
+        store.rollback("facilities", 1, user=steward)
+    assert store.current_version("facilities") == 2
+    assert [u.name for u in auth.list_users(path=accounts)] == ["li"]
+
+
+def test_a_role_changed_in_the_file_ends_the_stewards_sign_in(accounts):
+    steward = auth.verify("wang", PASSWORD, path=accounts)
+    assert auth.require_steward(steward) is steward
+    write_accounts(accounts, [u | {"role": "viewer"} for u in entries(accounts)])
+    with pytest.raises(PermissionError, match="'wang' is now a viewer, not the steward it signed"):
+        auth.require_steward(steward, action="upload")
+    with pytest.raises(PermissionError, match="is now a viewer"):
+        auth.require_signed_in(steward)
+    # Signing in again gives what the file now says: a viewer.
+    again = auth.verify("wang", PASSWORD, path=accounts)
+    assert again.role == "viewer" and auth.require_signed_in(again) is again
+    with pytest.raises(PermissionError, match="wang is a viewer; only a data steward may"):
+        auth.require_steward(again)
+
+
+def test_a_forged_user_cannot_borrow_a_real_token(accounts):
+    steward = auth.verify("wang", PASSWORD, path=accounts)
+    other = accounts.with_name("other.toml")
+    write_accounts(other, [u | {"name": "mallory"} for u in entries(accounts)])
+    for forged in (dataclasses.replace(steward, name="mallory"),
+                   dataclasses.replace(steward, _accounts=str(other)),
+                   dataclasses.replace(steward, _hash_digest=b"\0" * 32)):  # fmt: skip
+        assert not forged.signed_in
+        with pytest.raises(PermissionError, match="not a signed-in user"):
+            auth.require_steward(forged)
+    assert PASSWORD not in repr(steward) and entries(accounts)[0]["hash"] not in repr(steward)
+
+
+def test_a_new_password_ends_the_sign_ins_made_with_the_old_one(accounts):
+    steward = auth.verify("wang", PASSWORD, path=accounts)
+    auth.add_user("wang", PASSWORD, role="steward", path=accounts, replace=True)  # new salt
+    with pytest.raises(PermissionError, match="the password of 'wang' changed since this sign-in"):
+        auth.require_steward(steward)
+    assert auth.require_steward(auth.verify("wang", PASSWORD, path=accounts)).name == "wang"
+
+
+def test_an_unusable_accounts_file_fails_closed_at_the_write(accounts, monkeypatch):
+    monkeypatch.setenv("GEOAPP_VIEW_REQUIRES_SIGNIN", "yes")
+    steward = auth.verify("wang", PASSWORD, path=accounts)
+    assert auth.can_view(steward)
+    os.chmod(accounts, 0o666)
+    with pytest.raises(PermissionError, match="accounts file cannot be used"):
+        auth.require_steward(steward)
+    assert not auth.can_view(steward)
+    accounts.unlink()
+    with pytest.raises(PermissionError, match="'wang' no longer exists"):
+        auth.require_steward(steward)
+
+
+# --- the accounts file is checked when read -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "says"),
+    [(0o666, "writable by others (mode 0666)"), (0o602, "writable by others (mode 0602)"),
+     (0o620, "writable by its group (mode 0620)")],
+)  # fmt: skip
+def test_an_accounts_file_others_may_write_is_refused(accounts, mode, says):
+    os.chmod(accounts, mode)
+    expected = f"accounts file {accounts} is {says}: chmod 600 {accounts}"
+    for call in (lambda: auth.verify("wang", PASSWORD, path=accounts),
+                 lambda: auth.list_users(path=accounts),
+                 lambda: auth.add_user("li", "viewer password", role="viewer", path=accounts)):  # fmt: skip
+        with pytest.raises(auth.AccountsError) as caught:
+            call()
+        assert str(caught.value) == expected
+    os.chmod(accounts, 0o640)  # readable by the group is allowed (a warning in the log)
+    assert auth.verify("wang", PASSWORD, path=accounts).is_steward
+
+
+def test_add_user_writes_0600_whatever_the_umask(tmp_path):
+    path = tmp_path / "accounts.toml"
+    old = os.umask(0)
+    try:
+        auth.add_user("zhao", PASSWORD, role="viewer", path=path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert auth.verify("zhao", PASSWORD, path=path).role == "viewer"
+
+
+def test_a_name_given_twice_is_refused(accounts):
+    users = entries(accounts)
+    auth.add_user("li", "viewer password", role="viewer", path=accounts)
+    write_accounts(accounts, [*entries(accounts), users[0] | {"role": "viewer"}])
+    with pytest.raises(auth.AccountsError) as caught:
+        auth.verify("wang", PASSWORD, path=accounts)
+    assert str(caught.value) == (f"{accounts}: user 'wang' appears more than once "
+                                 "(entries 1 and 3); keep one")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"role": "admin"}, "user 'wang' has role 'admin'; expected one of ('viewer', 'steward')"),
+        ({"role": "Steward"}, "user 'wang' has role 'Steward'"),
+        ({"hash": "plain text password"}, "user 'wang' has a hash that is not an argon2id hash"),
+        ({"hash": "$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA"}, "not an argon2id hash"),
+        ({"name": " wang"}, "user name ' wang' is not usable"),
+        ({"admin": True}, "user 'wang' has unknown key(s) admin; expected name, role, hash"),
+        ({"role": 1}, "user entry 1 lacks role (text expected)"),
+    ],
+)
+def test_a_tampered_or_malformed_entry_is_refused(accounts, change, says):
+    write_accounts(accounts, [entries(accounts)[0] | change])
+    with pytest.raises(auth.AccountsError) as caught:
+        auth.verify("wang", PASSWORD, path=accounts)
+    assert str(caught.value).startswith(f"{accounts}: ")
+    assert says in str(caught.value)
+
+
+def test_a_file_that_is_not_a_list_of_users_is_refused(tmp_path):
+    path = tmp_path / "accounts.toml"
+    path.write_text('user = "wang"\n', encoding="utf-8")
+    os.chmod(path, 0o600)
+    with pytest.raises(auth.AccountsError, match="'user' must be an array of tables"):
+        auth.list_users(path=path)
+    path.write_text('[[user]]\nname = "wang"\n[admin]\nname = "x"\n', encoding="utf-8")
+    with pytest.raises(auth.AccountsError, match="unknown top-level key.s. admin"):
+        auth.list_users(path=path)
+
+
+def test_the_parsed_file_is_reread_when_it_changes(accounts):
+    assert [u.role for u in auth.list_users(path=accounts)] == ["steward"]
+    user = entries(accounts)[0]
+    write_accounts(accounts, [user | {"role": "viewer"}])
+    assert [u.role for u in auth.list_users(path=accounts)] == ["viewer"]
+    write_accounts(accounts, [user | {"role": "viewer"}], mode=0o666)  # same bytes, new mode
+    with pytest.raises(auth.AccountsError, match="writable by others"):
+        auth.list_users(path=accounts)
+
+
+# --- failed sign-ins: logged and throttled ---------------------------------------------------
+
+
+def read_log(accounts):
+    path = auth.signin_log_path(accounts)
+    assert path == accounts.with_name("signin.log")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+class CountingHasher:
+    def __init__(self):
+        self.calls = 0
+
+    def hash(self, password):
+        return REAL_HASHER.hash(password)
+
+    def verify(self, stored, password):
+        self.calls += 1
+        return REAL_HASHER.verify(stored, password)
+
+
+REAL_HASHER = auth._hasher
+
+
+def test_every_attempt_is_logged_with_name_time_and_client_but_no_password(accounts):
+    assert auth.verify("wang", "wrong password 1", path=accounts, client="10.0.0.7", now=T0) is None
+    assert (
+        auth.verify("nobody", "wrong password 2", path=accounts, now=T0 + timedelta(seconds=1))
+        is None
+    )
+    assert auth.verify("wang", PASSWORD, path=accounts, client="10.0.0.7",
+                       now=T0 + timedelta(seconds=2)).is_steward  # fmt: skip
+    assert read_log(accounts) == [
+        {"time": "2025-01-06T09:00:00Z", "event": "failure", "name": "wang", "client": "10.0.0.7",
+         "reason": "wrong password"},
+        {"time": "2025-01-06T09:00:01Z", "event": "failure", "name": "nobody", "client": None,
+         "reason": "unknown name"},
+        {"time": "2025-01-06T09:00:02Z", "event": "success", "name": "wang", "client": "10.0.0.7"},
+    ]  # fmt: skip
+    text = auth.signin_log_path(accounts).read_text(encoding="utf-8")
+    assert "wrong password 1" not in text and PASSWORD not in text and "$argon2" not in text
+    assert stat.S_IMODE(os.stat(auth.signin_log_path(accounts)).st_mode) == 0o600
+    state = accounts.with_name("signin.throttle.json")
+    assert stat.S_IMODE(os.stat(state).st_mode) == 0o600
+
+
+def test_five_failures_throttle_the_name_even_with_the_right_password(accounts, monkeypatch):
+    for i in range(5):
+        assert auth.verify("wang", f"guess {i}", path=accounts, client=f"10.0.0.{i}",
+                           now=T0 + timedelta(minutes=i)) is None  # fmt: skip
+    counting = CountingHasher()
+    monkeypatch.setattr(auth, "_hasher", counting)
+    with pytest.raises(auth.SignInThrottled) as caught:
+        auth.verify("wang", PASSWORD, path=accounts, client="10.9.9.9",
+                    now=T0 + timedelta(minutes=5))  # fmt: skip
+    assert counting.calls == 0  # refused before the password was looked at
+    throttled = caught.value
+    assert isinstance(throttled, auth.AccountsError)  # so the CLI reports it cleanly
+    # The 5th failure at 09:04 starts 15 minutes of back-off.
+    assert throttled.until == datetime(2025, 1, 6, 9, 19, tzinfo=UTC)
+    assert (throttled.name, throttled.minutes) == ("wang", 14)
+    assert str(throttled) == ("too many failed sign-ins for user 'wang'; try again after "
+                              "2025-01-06 09:19:00 UTC (in 14 min)")  # fmt: skip
+    assert read_log(accounts)[-1] == {
+        "time": "2025-01-06T09:05:00Z", "event": "throttled", "name": "wang",
+        "client": "10.9.9.9", "by": "name", "until": "2025-01-06T09:19:00+00:00",
+    }  # fmt: skip
+    # Another name is not affected; after the back-off the right password works again.
+    auth.add_user("li", "viewer password", role="viewer", path=accounts)
+    assert auth.verify("li", "viewer password", path=accounts, now=T0 + timedelta(minutes=6))
+    with pytest.raises(auth.SignInThrottled):
+        auth.verify("wang", PASSWORD, path=accounts, now=T0 + timedelta(minutes=18, seconds=59))
+    user = auth.verify("wang", PASSWORD, path=accounts, now=T0 + timedelta(minutes=19))
+    assert user.is_steward and counting.calls == 2
+
+
+def test_a_success_clears_the_names_failures(accounts):
+    def attempt(minute, password):
+        return auth.verify("wang", password, path=accounts, now=T0 + timedelta(minutes=minute))
+
+    for minute in range(4):
+        assert attempt(minute, "wrong password") is None
+    assert attempt(4, PASSWORD).is_steward
+    for minute in range(5, 9):
+        assert attempt(minute, "wrong password") is None
+    assert attempt(9, PASSWORD).is_steward  # 4 + 4 failures, never 5 in a row
+    # Failures older than the 15-minute window no longer count either.
+    for minute in (10, 11, 12, 13, 26):
+        assert attempt(minute, "wrong password") is None
+    assert attempt(27, PASSWORD).is_steward
+
+
+def test_one_client_trying_many_names_is_throttled(accounts, monkeypatch):
+    monkeypatch.setattr(auth, "MAX_CLIENT_FAILURES", 3)
+    for i, name in enumerate(["a", "b", "c"]):
+        auth.verify(name, "x", path=accounts, client="203.0.113.5", now=T0 + timedelta(seconds=i))
+    with pytest.raises(auth.SignInThrottled, match="for client 203.0.113.5; try again after "
+                       "2025-01-06 09:15:02 UTC"):  # fmt: skip
+        auth.verify(
+            "wang", PASSWORD, path=accounts, client="203.0.113.5", now=T0 + timedelta(minutes=1)
+        )
+    # The same account from elsewhere, and the CLI (no client address), still sign in.
+    assert auth.verify("wang", PASSWORD, path=accounts, client="198.51.100.1", now=T0).is_steward
+    assert auth.verify("wang", PASSWORD, path=accounts, now=T0).is_steward
+
+
+def test_the_throttle_holds_across_processes(accounts):
+    for i in range(5):
+        auth.verify("wang", "wrong password", path=accounts, now=T0 + timedelta(seconds=i))
+    script = ("import sys; from datetime import datetime; from geoapp import auth\n"
+              "try:\n"
+              "    auth.verify('wang', sys.argv[2], path=sys.argv[1],"
+              " now=datetime.fromisoformat(sys.argv[3]))\n"
+              "except auth.SignInThrottled as exc:\n"
+              "    print(exc.until.isoformat())\n")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script, str(accounts), PASSWORD,
+                           (T0 + timedelta(minutes=1)).isoformat()], cwd=ROOT,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    assert done.stdout.strip() == "2025-01-06T09:15:04+00:00"
+
+
+def test_parallel_attempts_cannot_slip_past_the_limit(accounts):
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(
+            pool.map(lambda i: _attempt_or_throttled("wang", f"guess {i}", accounts), range(8))
+        )
+    assert sorted(outcomes) == ["failed"] * 5 + ["throttled"] * 3
+    events = [r["event"] for r in read_log(accounts)]
+    assert events.count("failure") == 5 and events.count("throttled") == 3
+
+
+def _attempt_or_throttled(name, password, accounts):
+    try:
+        return "signed in" if auth.verify(name, password, path=accounts, now=T0) else "failed"
+    except auth.SignInThrottled:
+        return "throttled"
+
+
+def test_a_sign_in_log_others_may_write_is_refused(accounts):
+    auth.verify("wang", "wrong password", path=accounts, now=T0)
+    os.chmod(auth.signin_log_path(accounts), 0o666)
+    with pytest.raises(auth.AccountsError, match=r"sign-in log .*signin.log is writable by others"):
+        auth.verify("wang", PASSWORD, path=accounts, now=T0)
+
+
+def test_a_damaged_throttle_file_starts_afresh(accounts):
+    state = accounts.with_name("signin.throttle.json")
+    for i in range(5):
+        auth.verify("wang", "wrong password", path=accounts, now=T0)
+    state.write_text("{not json", encoding="utf-8")
+    assert auth.verify("wang", PASSWORD, path=accounts, now=T0).is_steward
+    assert json.loads(state.read_text(encoding="utf-8")) == {"client": {}, "name": {}}
+
+
+def test_a_naive_clock_is_refused(accounts):
+    with pytest.raises(ValueError, match="no time zone"):
+        auth.verify("wang", PASSWORD, path=accounts, now=datetime(2025, 1, 6, 9, 0))
+
+
+# --- the command line: clean errors ------------------------------------------------------------
+
+
+def test_cli_user_add_reports_an_unusable_accounts_file_cleanly(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "a.toml"
+    auth.add_user("zhao", PASSWORD, role="viewer", path=path)
+    os.chmod(path, 0o666)
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert cli.main(["user", "add", "qian", "--role", "viewer", "--password-stdin",
+                     "--accounts", str(path)]) == 2  # fmt: skip
+    assert capsys.readouterr().err == (f"geoapp: error: accounts file {path} is writable by "
+                                       f"others (mode 0666): chmod 600 {path}\n")  # fmt: skip
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert cli.main(["user", "add", "qian", "--role", "viewer", "--password-stdin",
+                     "--accounts", str(blocker / "a.toml")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.startswith("geoapp: error: ") and "cannot write the accounts file" in err
+    assert "Traceback" not in err
+
+
+def test_cli_sign_in_reports_the_throttle_cleanly(accounts, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(auth, "_now", lambda: T0)
+    for i in range(5):
+        auth.verify("wang", "wrong password", path=accounts)
+    monkeypatch.setenv("GEOAPP_ACCOUNTS", str(accounts))
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert cli.main(["store", "audit", "--user", "wang", "--password-stdin",
+                     "--store", str(tmp_path / "s.gpkg")]) == 2  # fmt: skip
+    assert capsys.readouterr().err == ("geoapp: error: too many failed sign-ins for user 'wang'; "
+                                       "try again after 2025-01-06 09:15:00 UTC (in 15 min)\n")  # fmt: skip
