@@ -434,7 +434,8 @@ def view_locked() -> bool:
 def _client_address() -> str | None:
     # None on localhost; spoofable behind a careless proxy, so only the per-client limit
     # rests on it, never the per-name one.
-    return getattr(st.context, "ip_address", None)
+    address = getattr(st.context, "ip_address", None)
+    return address if isinstance(address, str) else None
 
 
 def _sign_in(name: str, password: str) -> str | None:
