@@ -536,6 +536,7 @@ def verify(
     when = _utc(now)
     entry = _by_name(_read(target)).get(name) if isinstance(name, str) else None
     who = _logged_name(name)
+    client = client[:_LOGGED_NAME_MAX] if isinstance(client, str) and client else None
     log_path = signin_log_path(target)
     # One lock around check, verification and record: parallel attempts cannot all slip
     # in before the first failure is counted.

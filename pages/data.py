@@ -260,7 +260,7 @@ def _accept(store, user, dataset: str, label: str, data: bytes, as_of: date, imp
                           rejected=imported.rejected, note=note)  # fmt: skip
         except (store_mod.UploadError, PermissionError, ValueError) as exc:
             status.update(label=ui.t("data.write_failed"), state="error")
-            st.error(str(exc))
+            st.error(ui.plain(exc))
             return
         bar.progress(100, text=ui.t("data.step_done"))
         status.update(label=ui.t("data.written").format(version=vid), state="complete")
@@ -374,7 +374,7 @@ def _rollback(store, user, versions: pd.DataFrame) -> None:
         try:
             store.rollback(dataset, int(version), user=user)
         except (store_mod.StoreError, PermissionError) as exc:
-            st.error(str(exc))
+            st.error(ui.plain(exc))
             return
         st.session_state[_MESSAGE] = ui.t("data.rolled_back").format(
             dataset=datasets[dataset], version=version)

@@ -583,3 +583,95 @@ def test_cli_sign_in_reports_the_throttle_cleanly(accounts, tmp_path, monkeypatc
                      "--store", str(tmp_path / "s.gpkg")]) == 2  # fmt: skip
     assert capsys.readouterr().err == ("geoapp: error: too many failed sign-ins for user 'wang'; "
                                        "try again after 2025-01-06 09:15:00 UTC (in 15 min)\n")  # fmt: skip
+
+
+# --- the pages: the sign-in form and a revoked sign-in (AppTest) ---------------------------------
+
+UPLOADS = ROOT / "tests" / "fixtures" / "uploads"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.fixture
+def page_accounts(tmp_path, monkeypatch):
+    """A fresh store and accounts file for the pages (settings read the environment)."""
+    monkeypatch.setenv("GEOAPP_STORE", str(tmp_path / "geoapp.gpkg"))
+    monkeypatch.setenv("GEOAPP_ACCOUNTS", str(tmp_path / "accounts.toml"))
+    _clear_page_caches()
+    auth.add_user("wang", PASSWORD, role="steward")
+    auth.add_user("li", PASSWORD, role="viewer")
+    yield tmp_path / "accounts.toml"
+    _clear_page_caches()
+
+
+def _clear_page_caches():
+    import streamlit as st
+
+    from pages import ui
+
+    ui._source.clear()  # the StoreSource holds the store path it opened first
+    st.cache_data.clear()
+
+
+def open_page(page="data", **params):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=240)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(f"pages/{page}.py")
+    return at.run()
+
+
+def sign_in(at, name="wang", password=PASSWORD):
+    at.text_input(key="signin_name").input(name)
+    at.text_input(key="signin_password").input(password)
+    return at.button(key="signin_submit").click().run()
+
+
+def test_a_steward_deleted_while_signed_in_cannot_accept_an_upload(page_accounts):
+    from geoapp import datasource
+    from pages import ui
+
+    at = sign_in(open_page())
+    assert not at.exception
+    at.file_uploader[0].set_value(("good.xlsx", (UPLOADS / "facilities_good.xlsx").read_bytes(),
+                                   XLSX))  # fmt: skip
+    at.run()
+    assert at.button(key="data_accept")  # previewed, ready to write
+    write_accounts(page_accounts, [u for u in entries(page_accounts) if u["name"] != "wang"])
+    at.button(key="data_accept").click().run()
+    assert not at.exception
+    assert datasource.default_source().store.current_version("facilities") == 1
+    assert ui.USER_KEY not in at.session_state
+    assert not at.file_uploader and not at.tabs
+    assert [w.value for w in at.sidebar.warning] == [
+        "你登录后，账户已被删除或更改了角色或密码，已退出登录。请重新登录。"
+    ]
+    at = sign_in(at)  # the deleted account cannot sign in again
+    assert any("用户名或密码不正确" in e.value for e in at.error)
+
+
+def test_the_sign_in_form_says_when_to_try_again(page_accounts, monkeypatch):
+    from pages import ui
+
+    monkeypatch.setattr(auth, "_now", lambda: T0 + timedelta(seconds=30))
+    at = open_page(lang="en")
+    for i in range(5):
+        at = sign_in(at, "wang", f"wrong password {i}")
+        assert [e.value for e in at.error] == ["Unknown user name or wrong password."]
+    at = sign_in(at, "wang", PASSWORD)
+    assert [e.value for e in at.error] == [
+        "Too many failed sign-ins; signing in is paused. Try again in 15 minutes (after 09:15 UTC)."
+    ]
+    assert ui.USER_KEY not in at.session_state and not at.file_uploader
+    zh = sign_in(open_page(), "wang", PASSWORD)  # another session: the state is in the file
+    assert [e.value for e in zh.error] == [
+        "登录失败次数过多，已暂停登录。请在 15 分钟后（UTC 09:15 之后）再试。"
+    ]
+    monkeypatch.setattr(auth, "_now", lambda: T0 + timedelta(minutes=15, seconds=30))
+    at = sign_in(at, "wang", PASSWORD)
+    assert not at.error and at.file_uploader
+    events = [(r["event"], r["name"], r["client"]) for r in read_log(page_accounts)]
+    assert events == [("failure", "wang", None)] * 5 + [("throttled", "wang", None)] * 2 + [
+        ("success", "wang", None)
+    ]

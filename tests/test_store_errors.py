@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 from geopandas.testing import assert_geodataframe_equal
 
-from geoapp import auth, cli, store as store_module
+from geoapp import auth, cli
+from geoapp import store as store_module
 from geoapp.datasource import EmbeddedSource
 from geoapp.paths import ROOT
 from geoapp.store import Store, StoreError, UploadError
@@ -169,10 +170,12 @@ def test_a_store_locked_by_another_writer_says_so(store, steward, monkeypatch):
 
 
 def test_a_failed_rollback_never_hides_the_original_error(store):
-    with pytest.raises(RuntimeError, match="the original error"):
-        with store._transaction(write=True) as con:
-            con.execute("ROLLBACK")  # as SQLite does by itself after SQLITE_FULL
-            raise RuntimeError("the original error")
+    with (
+        pytest.raises(RuntimeError, match="the original error"),
+        store._transaction(write=True) as con,
+    ):
+        con.execute("ROLLBACK")  # as SQLite does by itself after SQLITE_FULL
+        raise RuntimeError("the original error")
 
 
 # --- files that are no store ----------------------------------------------------------------------
@@ -195,17 +198,20 @@ def test_a_store_overwritten_with_random_bytes_fails_every_read_naming_the_file(
         with pytest.raises(StoreError, match="file is not a database") as caught:
             read()
         assert str(store.path) in str(caught.value)
+        assert caught.value.__cause__.sqlite_errorname == "SQLITE_NOTADB"
 
 
 def test_a_store_with_damaged_pages_fails_reads_naming_the_file(store):
     data = bytearray(store.path.read_bytes())
     page = int.from_bytes(data[16:18], "big")
     rng = random.Random(3)
-    data[2 * page:] = rng.randbytes(len(data) - 2 * page)  # the header and schema survive
+    data[2 * page :] = rng.randbytes(len(data) - 2 * page)  # the header and schema survive
     store.path.write_bytes(bytes(data))
-    with pytest.raises(StoreError, match="malformed|not a database") as caught:
-        store.facilities()
-    assert str(store.path) in str(caught.value)
+    for read in (store.facilities, store.versions, store.integrity_check):
+        with pytest.raises(StoreError, match="malformed; the file is damaged") as caught:
+            read()
+        assert str(store.path) in str(caught.value)
+        assert caught.value.__cause__.sqlite_errorname == "SQLITE_CORRUPT"
 
 
 # --- imports of several files: all or nothing -----------------------------------------------------
@@ -335,9 +341,10 @@ def test_cli_import_of_two_good_files(run, tmp_path):
 
 
 def test_cli_reports_a_read_only_store_without_a_traceback(run, tmp_path):
-    counts = tmp_path / "counts.csv"
+    good, counts = tmp_path / "good.xlsx", tmp_path / "counts.csv"
+    good.write_bytes(GOOD_FACILITIES)
     counts.write_bytes(GOOD_UNEMPLOYED)
-    assert run("info", sign_in=False)[0] == 0
+    assert run("import", "--facilities", str(good), "--as-of", AS_OF)[0] == 0  # version 2
     mark_read_only(tmp_path / "cli.gpkg")
     for argv in (("import", "--unemployed", str(counts), "--as-of", AS_OF),
                  ("rollback", "facilities", "1")):  # fmt: skip
@@ -345,8 +352,9 @@ def test_cli_reports_a_read_only_store_without_a_traceback(run, tmp_path):
         assert code == 2 and "Traceback" not in err, argv
         assert err.startswith("geoapp: error: ") and "cli.gpkg" in err, argv
         assert "attempt to write a readonly database" in err, argv
-    code, out, _ = run("info", sign_in=False)  # reading still works
+    code, out, _ = run("info", sign_in=False)  # reading still works, nothing changed
     assert code == 0 and "integrity: ok" in out
+    assert cli_versions(tmp_path) == [2, 1]
 
 
 def test_cli_reports_a_corrupt_store_without_a_traceback(run, tmp_path):

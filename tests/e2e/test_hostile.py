@@ -201,6 +201,17 @@ def test_hostile_texts_stay_text_on_every_page(hostile, page, name):
     page.wait_for_timeout(500)
     assert_no_app_error(page)
     _assert_unharmed(page, dialogs, hostile, name)
+    # no table offers its own raw CSV download (client.disableDataExport)
+    tables = page.locator('[data-testid="stDataFrame"]')
+    shown = [tables.nth(i) for i in range(tables.count()) if tables.nth(i).is_visible()]
+    if shown:
+        shown[0].hover()
+        page.wait_for_timeout(300)
+        labels = page.evaluate(
+            """() => [...document.querySelectorAll('[data-testid="stElementToolbar"] button')]
+                .map(b => b.getAttribute('aria-label') || b.innerText)"""
+        )
+        assert not [x for x in labels if "ownload" in x or "下载" in x], labels
 
 
 def test_overview_popups_show_each_hostile_name_literally(hostile, page):
