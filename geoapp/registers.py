@@ -26,8 +26,10 @@ keeps ``lon``/``lat`` NaN and no geometry: it counts in its county but is not on
 (flagged ``no_coordinates``).
 
 Input that cannot be used at all (missing or unreadable file, unsupported format, no
-recognisable header) raises :class:`RegisterError`, a :class:`ValueError` whose message
-names the file and the problem.
+recognisable header, a sheet over the row and column budget of
+:mod:`geoapp.upload_check`, or a file read from a path that its upload gate refuses)
+raises :class:`RegisterError`, a :class:`ValueError` whose message names the file and
+the problem.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from geoapp import coords
+from geoapp import coords, upload_check
 from geoapp.admin import AdminRegistry, as_adcode, normalise_name
 from geoapp.datasource import FACILITY_COLUMNS
 from geoapp.facilities import load_types
@@ -60,16 +62,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COUNT_FIELDS",
+    "DEMAND_FIELDS",
     "DUPLICATE_DISTANCE_M",
     "FACILITY_FIELDS",
     "STATUSES",
     "CountImport",
+    "DemandImport",
     "FacilityImport",
     "RegisterError",
     "parse_coordinate",
     "parse_datum",
-    "DEMAND_FIELDS",
-    "DemandImport",
     "read_demand",
     "read_facilities",
     "read_unemployed",
@@ -302,7 +304,12 @@ class _Table:
 
 
 def _source_bytes(source: Source) -> tuple[bytes, str, str]:
-    """Read ``source`` fully: (content, display name, extension or '')."""
+    """Read ``source`` fully: (content, display name, extension or '').
+
+    A path goes through the upload gate (:func:`geoapp.upload_check.check_upload`), as
+    an upload does in :meth:`geoapp.store.Store.upload`: the command line reads no file
+    the dashboard would refuse.
+    """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         name = path.name or str(path)
@@ -313,7 +320,13 @@ def _source_bytes(source: Source) -> tuple[bytes, str, str]:
         suffix = path.suffix.lower()
         _check_extension(name, suffix)
         try:
+            upload_check.check_size(name, path.stat().st_size)
             data = path.read_bytes()
+            # .txt (Excel's "Unicode text") is checked as CSV, .xlsm as a workbook.
+            kind = EXTENSIONS.get(suffix) or ("xlsx" if data[:4] == b"PK\x03\x04" else "csv")
+            upload_check.check_upload(name, data, kind=kind)
+        except upload_check.UploadError as exc:
+            raise RegisterError(str(exc)) from None
         except OSError as exc:
             raise RegisterError(f"{path}: cannot be read ({exc.strerror or exc})") from None
         return data, name, suffix
@@ -392,16 +405,30 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
     )
 
 
+def _over_budget(where: str, *, rows: int = 0, columns: int = 0, at_least: bool = False) -> None:
+    """Refuse a sheet over the budget of :mod:`geoapp.upload_check` (rows, columns)."""
+    problem = upload_check.shape_problem(rows=rows, columns=columns, at_least=at_least)
+    if problem:
+        raise RegisterError(f"{where}: {problem}")
+
+
 def _read_csv(data: bytes, name: str) -> _Table:
     text, encoding = _decode(data, name)
     sample = text[:8192]
     counts = {d: sample.count(d) for d in (",", "\t", ";")}
     delimiter = max(counts, key=lambda d: (counts[d], d == ","))
+    max_rows, max_columns = upload_check.max_rows(), upload_check.MAX_COLUMNS
+    rows: list[list[Any]] = []
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            # Checked as the rows come, so an oversized sheet costs one row, not all of them.
+            if len(record) > max_columns:
+                _over_budget(f"{name}: row {len(rows) + 1:,}", columns=len(record))
+            if len(rows) == max_rows:
+                _over_budget(name, rows=max_rows + 1, at_least=True)
+            rows.append([_clean_cell(v) for v in record])
     except csv.Error as exc:
         raise RegisterError(f"{name}: not readable as CSV ({exc})") from None
-    rows = [[_clean_cell(v) for v in record] for record in records]
     return _Table(name=name, encoding=encoding, sheet=None, rows=_pad(rows))
 
 
@@ -443,9 +470,21 @@ def _read_xlsx(data: bytes, name: str, *, sheet: str | int | None) -> _Table:
             if not matches:
                 raise RegisterError(f"{name}: no sheet {sheet!r}; sheets: {names}")
             ws = wb[matches[0]]
-        ws.reset_dimensions()  # some writers record wrong dimensions; read every row
-        rows = [[_clean_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
         title = ws.title
+        where = f"{name}: sheet {title}"
+        # The declared size refuses an oversized sheet before any cell is parsed; it can
+        # be wrong (too small, or missing), so every row read is counted as well.
+        _over_budget(f"{where}, by its declared size", rows=ws.max_row or 0,
+                     columns=ws.max_column or 0)
+        ws.reset_dimensions()  # some writers record wrong dimensions; read every row
+        max_rows, max_columns = upload_check.max_rows(), upload_check.MAX_COLUMNS
+        rows = []
+        for row in ws.iter_rows(values_only=True):
+            if len(row) > max_columns:
+                _over_budget(f"{where}, row {len(rows) + 1:,}", columns=len(row))
+            if len(rows) == max_rows:
+                _over_budget(where, rows=max_rows + 1, at_least=True)
+            rows.append([_clean_cell(v) for v in row])
         sheet_path = getattr(ws, "_worksheet_path", None)
     finally:
         wb.close()
@@ -1506,6 +1545,101 @@ def _addresses(region: _Region, addresses: pd.Series) -> tuple[np.ndarray, np.nd
     return codes, errors
 
 
+@dataclass(frozen=True)
+class _Duplicates:
+    """What :func:`_find_duplicates` found: row position -> (earlier row position, metres
+    apart or NaN when the rows were matched by county)."""
+
+    duplicate_of: dict[int, tuple[int, float]]
+    nearby: dict[int, tuple[int, float]]
+    compared: int  # distances computed: a handful per row, never a pair per two rows
+
+
+# Grid cell (metres, on a sphere of the mean Earth radius) for the 200 m test: a
+# geodesic of 200 m on the ellipsoid is at most 0.6 % longer on the sphere, so two rows
+# within 200 m always sit in the same or in adjacent cells.
+_EARTH_RADIUS_M = 6_371_008.8
+_DUPLICATE_CELL_M = DUPLICATE_DISTANCE_M * 1.05
+_NEIGHBOURS = [(x, y, z) for x in (-1, 0, 1) for y in (-1, 0, 1) for z in (-1, 0, 1)]
+
+
+def _grid_cells(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Integer 3-D grid cells (n x 3) of points on the sphere, for the 200 m test."""
+    lam, phi = np.radians(lon), np.radians(lat)
+    xyz = np.column_stack((np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)))
+    return np.floor(np.nan_to_num(xyz) * (_EARTH_RADIUS_M / _DUPLICATE_CELL_M)).astype(np.int64)
+
+
+def _find_duplicates(
+    keep: np.ndarray, name_keys: np.ndarray, ftype: np.ndarray, adcode: np.ndarray,
+    lon: np.ndarray, lat: np.ndarray, has_pt: np.ndarray,
+) -> _Duplicates:
+    """The duplicate rule, row by row in register order.
+
+    A later row with the same name and type as an earlier original (a kept row that is
+    no duplicate itself) is a duplicate of the first such original when the two are
+    within 200 m (geodesic, WGS84 ellipsoid), or when one of them has no coordinates
+    and both are in the same county. An original of another type within 200 m makes
+    the later row "nearby" (the first such original). Only rows whose name repeats are
+    looked at; the originals with coordinates sit in a grid of about 200 m cells and
+    those without in a dict per county, so each row is compared with the few originals
+    around it, never with every row of its name: O(n) for n rows of one name.
+    """
+    none = _Duplicates({}, {}, 0)
+    pos = np.flatnonzero(keep)
+    if len(pos) < 2:
+        return none
+    pos = pos[pd.Series(name_keys[pos]).duplicated(keep=False).to_numpy()]
+    if not len(pos):
+        return none
+    group = pd.factorize(name_keys[pos])[0].tolist()
+    cells = _grid_cells(lon[pos], lat[pos]).tolist()
+    point = has_pt[pos].tolist()
+    coded = pd.notna(adcode[pos]).tolist()
+    grid: dict[tuple, list[int]] = {}  # (name, cell) -> originals with coordinates
+    first: dict[tuple, int] = {}  # (name, type, county, has coordinates) -> first original
+    duplicate_of: dict[int, tuple[int, float]] = {}
+    nearby: dict[int, tuple[int, float]] = {}
+    compared = 0
+    # A loop over repeated names only: whether a row is an original depends on the rows
+    # before it, so the rule is sequential.
+    for k, j in enumerate(pos.tolist()):
+        g, t, p = group[k], ftype[j], point[k]
+        match, metres = None, math.nan
+        if coded[k]:  # same county, at least one of the two without coordinates
+            for other_has_pt in ((False, True) if not p else (False,)):
+                i = first.get((g, t, adcode[j], other_has_pt))
+                if i is not None and (match is None or i < match):
+                    match = i
+        if p:
+            cx, cy, cz = cells[k]
+            near = [i for dx, dy, dz in _NEIGHBOURS
+                    for i in grid.get((g, cx + dx, cy + dy, cz + dz), ())]  # fmt: skip
+            if near:
+                compared += len(near)
+                near_a = np.array(near)
+                _, _, dist = _GEOD.inv(lon[near_a], lat[near_a], np.full(len(near), lon[j]),
+                                       np.full(len(near), lat[j]))  # fmt: skip
+                within = dist <= DUPLICATE_DISTANCE_M
+                same = within & (ftype[near_a] == t)
+                if same.any():
+                    best = int(np.argmin(np.where(same, near_a, np.iinfo(np.int64).max)))
+                    if match is None or near[best] < match:
+                        match, metres = near[best], float(dist[best])
+                other = within & ~same
+                if match is None and other.any():
+                    best = int(np.argmin(np.where(other, near_a, np.iinfo(np.int64).max)))
+                    nearby[j] = (near[best], float(dist[best]))
+        if match is not None:
+            duplicate_of[j] = (match, metres)
+            continue
+        if coded[k]:
+            first.setdefault((g, t, adcode[j], p), j)
+        if p:
+            grid.setdefault((g, *cells[k]), []).append(j)
+    return _Duplicates(duplicate_of, nearby, compared)
+
+
 def _duplicates(
     log: _Log, keep: np.ndarray, rows: np.ndarray, name_keys: np.ndarray, ftype: np.ndarray,
     adcode: np.ndarray, lon: np.ndarray, lat: np.ndarray, has_pt: np.ndarray,
@@ -1513,32 +1647,10 @@ def _duplicates(
     """Reject later rows with the same name and type within 200 m (or, without
     coordinates, in the same county); flag same-name rows of another type nearby.
 
-    Candidate pairs come from a self-join on the name key, so only repeated names cost
-    anything; distances are geodesic (WGS84 ellipsoid), computed on arrays.
+    The matching is :func:`_find_duplicates`; this writes its findings to the row log.
     """
-    pos = np.flatnonzero(keep)
-    if len(pos) < 2:
-        return
-    cand = pd.DataFrame({"pos": pos, "key": name_keys[pos]})
-    cand = cand[cand["key"].duplicated(keep=False).to_numpy()]
-    if cand.empty:
-        return
-    pairs = cand.merge(cand, on="key", suffixes=("_a", "_b"))
-    pairs = pairs[pairs["pos_a"] < pairs["pos_b"]]
-    a = pairs["pos_a"].to_numpy()
-    b = pairs["pos_b"].to_numpy()
-    both = has_pt[a] & has_pt[b]
-    dist = np.full(len(a), np.nan)
-    if both.any():
-        _, _, dist[both] = _GEOD.inv(lon[a[both]], lat[a[both]], lon[b[both]], lat[b[both]])
-    near = both & (dist <= DUPLICATE_DISTANCE_M)
-    same_type = ftype[a] == ftype[b]
-    same_county = ~both & (adcode[a] == adcode[b]) & pd.notna(adcode[a])
-    dup = same_type & (near | same_county)
-    duplicate_of: dict[int, tuple[int, float]] = {}
-    for k in np.lexsort((a, b)):  # by later row, then earlier row: earlier rows decide first
-        if dup[k] and int(b[k]) not in duplicate_of and int(a[k]) not in duplicate_of:
-            duplicate_of[int(b[k])] = (int(a[k]), float(dist[k]))
+    found = _find_duplicates(keep, name_keys, ftype, adcode, lon, lat, has_pt)
+    duplicate_of, nearby = found.duplicate_of, found.nearby
 
     def duplicate(j: int) -> str:
         i, d = duplicate_of[j]
@@ -1547,13 +1659,9 @@ def _duplicates(
                     "no coordinates to compare)")  # fmt: skip
         return f"duplicate of row {rows[i]} (same name, {d:.0f} m apart)"
 
-    log.add("duplicate", "rejected", np.isin(np.arange(len(keep)), list(duplicate_of)), duplicate)
-    nearby: dict[int, tuple[int, float]] = {}
-    for k in np.flatnonzero(~same_type & near):
-        i, j = int(a[k]), int(b[k])
-        if j not in duplicate_of and i not in duplicate_of:
-            nearby.setdefault(j, (i, float(dist[k])))
-    log.add("same_name_nearby", "flagged", np.isin(np.arange(len(keep)), list(nearby)), lambda j: (
+    everything = np.arange(len(keep))
+    log.add("duplicate", "rejected", np.isin(everything, list(duplicate_of)), duplicate)
+    log.add("same_name_nearby", "flagged", np.isin(everything, list(nearby)), lambda j: (
         f"same name as row {rows[nearby[j][0]]} ({ftype[nearby[j][0]]}), "
         f"{nearby[j][1]:.0f} m apart: check it is not a duplicate"))
 

@@ -67,11 +67,10 @@ import re
 import sqlite3
 import struct
 import warnings
-import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -83,6 +82,13 @@ from geoapp import auth, demo, regions, settings
 from geoapp.datasource import FACILITY_COLUMNS
 from geoapp.facilities import FACILITY_TYPES
 from geoapp.paths import DEMO_DIR
+from geoapp.upload_check import (  # the upload gate; store.check_upload etc. stay valid
+    MAX_COMPRESSION_RATIO,
+    MAX_UNCOMPRESSED_BYTES,
+    UploadError,
+    check_upload,
+    display_name,
+)
 
 if TYPE_CHECKING:
     from geoapp.admin import AdminRegistry
@@ -115,11 +121,6 @@ ACTIONS = ("init", "upload", "rollback", "rejected_upload")
 UNEMPLOYED_COLUMNS = demo.UNEMPLOYED_COLUMNS
 #: A facility whose point moved less than this (geodesic, metres) has not moved.
 MOVE_THRESHOLD_M = 50.0
-#: Zip-bomb limits for workbooks, read from the archive's directory without extracting.
-MAX_UNCOMPRESSED_BYTES = 100_000_000
-MAX_COMPRESSION_RATIO = 100
-MAX_ZIP_MEMBERS = 10_000
-_RATIO_MIN_BYTES = 2**20  # small parts compress well without being bombs
 SCHEMA_VERSION = "1"
 
 _GEOD = pyproj.Geod(ellps="WGS84")
@@ -144,31 +145,11 @@ class StoreError(ValueError):
     """
 
 
-class UploadError(ValueError):
-    """An upload refused: too large, of the wrong kind, dangerous, or without valid rows."""
-
-
 class AsOfWarning(UserWarning):
     """An ``as_of`` date that is accepted but unusual (not a quarter end, in the future)."""
 
 
 # --- small public helpers -------------------------------------------------------------------
-
-
-def display_name(file_name: object) -> str:
-    """The user's file name as a label: its last path part, no control characters.
-
-    Never used as a path; only shown and recorded in the audit log.
-
-    Examples
-    --------
-    >>> display_name("../../etc/登记表.xlsx")
-    '登记表.xlsx'
-    """
-    text = str(file_name or "")
-    text = re.split(r"[\\/]", text)[-1]
-    text = "".join(c for c in text if c.isprintable()).strip()
-    return text[:200] or "<unnamed upload>"
 
 
 def parse_as_of(value: object) -> str:
@@ -209,165 +190,6 @@ def as_of_note(as_of: object, *, today: date | None = None) -> str | None:
 def _now() -> str:
     # GeoPackage DATETIME: ISO 8601 in UTC with milliseconds and Z.
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-# --- upload checks ---------------------------------------------------------------------------
-
-_MAGIC = (
-    (b"PK\x03\x04", "a zip archive"),
-    (b"PK\x05\x06", "an empty zip archive"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 (.xls) or password-protected workbook"),
-    (b"%PDF", "a PDF document"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"Rar!", "a RAR archive"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"SQLite format 3\x00", "an SQLite database or GeoPackage"),
-    (b"\x7fELF", "a program (ELF)"),
-    (b"MZ", "a Windows program"),
-)
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-
-
-def _sniff(data: bytes) -> str | None:
-    for magic, what in _MAGIC:
-        if data.startswith(magic):
-            return what
-    return None
-
-
-def _human(size: int) -> str:
-    if size >= 1_000_000:
-        return f"{size / 1e6:,.1f} MB"
-    return f"{size / 1e3:.1f} KB" if size >= 1_000 else f"{size} bytes"
-
-
-def check_upload(file_name: str, data: bytes, *, max_bytes: int | None = None) -> str:
-    """Refuse an upload that must not be parsed; return its kind, ``"csv"`` or ``"xlsx"``.
-
-    Checked in this order, without parsing the content: size (over ``max_bytes``,
-    default :data:`geoapp.settings.MAX_UPLOAD_BYTES`), emptiness, extension (``.csv``
-    or ``.xlsx``), and that the content is what the extension says: a CSV must be text
-    (not a zip, workbook, image or program); a workbook must be a zip holding
-    ``[Content_Types].xml`` and ``xl/workbook.xml``, whose directory declares at most
-    :data:`MAX_UNCOMPRESSED_BYTES` uncompressed and no part (nor the whole) compressed
-    more than :data:`MAX_COMPRESSION_RATIO` times, with no links to other workbooks
-    (``xl/externalLinks/``), no macros, no encrypted parts and no DTD in its XML.
-
-    Python's :mod:`zipfile`, which openpyxl reads through, never inflates a part beyond
-    the size its directory declares (a lying header fails the CRC check instead), so
-    the declared sizes bound what parsing can cost.
-
-    Parameters
-    ----------
-    file_name : str
-        The name the user gave; only its extension is used, and only as a label.
-    data : bytes
-        The file's content.
-    max_bytes : int, optional
-        Size limit; :data:`geoapp.settings.MAX_UPLOAD_BYTES` when omitted.
-
-    Raises
-    ------
-    UploadError
-        With a message that names the file, what was found and what is accepted.
-    """
-    label = display_name(file_name)
-    limit = settings.MAX_UPLOAD_BYTES if max_bytes is None else int(max_bytes)
-    size = len(data)
-    if size > limit:
-        msg = (f"{label}: {_human(size)} is over the upload limit of {_human(limit)}; "
-               "split the register, or ask the administrator to raise "
-               "GEOAPP_MAX_UPLOAD_BYTES")  # fmt: skip
-        raise UploadError(msg)
-    if size == 0:
-        raise UploadError(f"{label}: the file is empty")
-    suffix = PurePosixPath(label).suffix.lower()
-    if suffix == ".xls":
-        msg = f"{label}: Excel 97-2003 .xls workbooks are not accepted; save it as .xlsx or .csv"
-        raise UploadError(msg)
-    if suffix not in (".csv", ".xlsx"):
-        msg = (f"{label}: unsupported file type {suffix or '(no extension)'}; "
-               "upload a .csv or .xlsx register")  # fmt: skip
-        raise UploadError(msg)
-    what = _sniff(data)
-    if suffix == ".xlsx":
-        if not data.startswith(b"PK\x03\x04"):
-            found = what or "text or another format"
-            msg = (f"{label}: named .xlsx but it is {found}, not an Excel workbook "
-                   "(.xlsx is a zip archive)")  # fmt: skip
-            raise UploadError(msg)
-        _check_workbook(label, data)
-        return "xlsx"
-    if what is not None:
-        hint = " (perhaps an .xlsx workbook renamed to .csv)" if what == "a zip archive" else ""
-        msg = f"{label}: named .csv but it is {what}{hint}, not a CSV text file"
-        raise UploadError(msg)
-    if b"\x00" in data[:65536] and not data.startswith(_UTF16_BOMS):
-        msg = f"{label}: named .csv but it holds binary data (NUL bytes), not text"
-        raise UploadError(msg)
-    return "csv"
-
-
-def _check_workbook(label: str, data: bytes) -> None:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        msg = f"{label}: not a readable .xlsx workbook (damaged zip archive: {exc})"
-        raise UploadError(msg) from None
-    with archive:
-        infos = archive.infolist()
-        if len(infos) > MAX_ZIP_MEMBERS:
-            msg = (f"{label}: {len(infos):,} parts in the archive; a workbook has far fewer "
-                   f"(limit {MAX_ZIP_MEMBERS:,})")  # fmt: skip
-            raise UploadError(msg)
-        names = {i.filename for i in infos}
-        if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-            msg = (f"{label}: a zip archive but not an Excel workbook "
-                   "(no [Content_Types].xml and xl/workbook.xml); "
-                   "save the register from Excel as .xlsx")  # fmt: skip
-            raise UploadError(msg)
-        total = sum(i.file_size for i in infos)
-        packed = sum(i.compress_size for i in infos)
-        if total > MAX_UNCOMPRESSED_BYTES:
-            msg = (f"{label}: refused as a possible zip bomb: it would unpack to "
-                   f"{total / 1e6:,.0f} MB "
-                   f"(limit {MAX_UNCOMPRESSED_BYTES / 1e6:,.0f} MB)")  # fmt: skip
-            raise UploadError(msg)
-        for info in [*infos, None]:
-            size, small = (info.file_size, info.compress_size) if info else (total, packed)
-            if size > _RATIO_MIN_BYTES and size > MAX_COMPRESSION_RATIO * max(small, 1):
-                part = info.filename if info else "the archive"
-                msg = (f"{label}: refused as a possible zip bomb: {part} is compressed "
-                       f"{size / max(small, 1):,.0f} times "
-                       f"(limit {MAX_COMPRESSION_RATIO})")  # fmt: skip
-                raise UploadError(msg)
-        links = sorted(n for n in names if n.startswith("xl/externalLinks/"))
-        if links:
-            msg = (f"{label}: the workbook links to other workbooks ({links[0]}); links are not "
-                   "followed and not accepted: break them (Excel: Data > Edit Links > Break Link) "
-                   "or paste the values, then upload again")  # fmt: skip
-            raise UploadError(msg)
-        if any(n.lower().endswith("vbaproject.bin") for n in names):
-            msg = f"{label}: the workbook contains macros; save it as a plain .xlsx without macros"
-            raise UploadError(msg)
-        if any(i.flag_bits & 0x1 for i in infos):
-            msg = f"{label}: the workbook has encrypted parts; save it without a password"
-            raise UploadError(msg)
-        for info in infos:
-            if info.filename.endswith((".xml", ".rels", ".vml")):
-                try:
-                    with archive.open(info) as part:
-                        head = part.read(4096)
-                except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
-                    msg = f"{label}: part {info.filename} cannot be read ({exc})"
-                    raise UploadError(msg) from None
-                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                    msg = (f"{label}: part {info.filename} declares a DTD, which Excel never "
-                           "writes; refused")  # fmt: skip
-                    raise UploadError(msg)
 
 
 # --- results -----------------------------------------------------------------------------------

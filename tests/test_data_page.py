@@ -489,3 +489,22 @@ def test_fixtures_are_committed_and_the_script_is_there():
                  "facilities_custom_headers.xlsx", "unemployed_good.csv", "make_fixtures.py"):
         assert (FIXTURES / name).is_file(), name
     assert os.path.getsize(FIXTURES / "oversized.csv") > 50_000
+
+
+def test_formula_names_leave_the_fix_list_neutralised(media):
+    """A name that is a spreadsheet formula is text in every workbook the page offers."""
+    names = ['=HYPERLINK("http://127.0.0.1/x","点我")', "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)"]
+    lines = ["名称,类型,市（州）,县（市、区）,经度,纬度"]
+    # an unknown type: every row is rejected and goes into the fix list
+    lines += [f'"{n.replace(chr(34), chr(34) * 2)}",不存在的类型,长春市,南关区,125.38,43.56' for n in names]
+    data = ("\ufeff" + "\n".join(lines) + "\n").encode("utf-8")
+    at = upload(sign_in(open_page()), "formulas.csv", data)
+    assert_ok(at)
+    button = at.get("download_button")[0]
+    book = openpyxl.load_workbook(io.BytesIO(_downloaded(media[-1], button)))
+    sheet = book.worksheets[0]
+    header = [c.value for c in sheet[1]]
+    column = header.index("名称") + 1
+    shown = [sheet.cell(row=r, column=column).value for r in range(2, sheet.max_row + 1)]
+    assert shown == ["'" + n for n in names]
+    assert all(sheet.cell(row=r, column=column).data_type == "s" for r in range(2, sheet.max_row + 1))
