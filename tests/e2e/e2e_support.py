@@ -253,7 +253,9 @@ MAP_STATE_JS = (
             clusters.push(markers.length);
             for (const m of markers) {  // the badge's one-character mark tells the type
                 const html = (m.options.icon && m.options.icon.options.html) || '';
-                const mark = html.replace(/<[^>]*>/g, '').trim();
+                // the badge is a DOM element (its mark set as text), or markup
+                const mark = (typeof html === 'string' ? html.replace(/<[^>]*>/g, '')
+                                                       : html.textContent).trim();
                 marks[mark] = (marks[mark] || 0) + 1;
             }
         }
