@@ -23,59 +23,37 @@ from __future__ import annotations
 import json
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
 
 from geoapp import display, regions
 from geoapp.paths import DEMO_DIR, REGIONS_DIR, reference_path
+from geoapp.schema import (
+    DEMO_AS_OF,
+    FACILITY_COLUMNS,
+    FACILITY_TEXT_COLUMNS,
+    DataSource,
+    SourceInfo,
+)
 
 if TYPE_CHECKING:
     from geoapp.store import Store
 
-FACILITY_COLUMNS = (
-    "facility_id", "name", "facility_type", "subtype", "prefecture", "county", "adcode",
-    "address", "lon", "lat", "datum", "is_demo", "note",
-)
-_TEXT = {"facility_id": str, "name": str, "facility_type": str, "subtype": str,
-         "prefecture": str, "county": str, "adcode": str, "address": str, "datum": str,
-         "note": str}
+__all__ = [
+    "FACILITY_COLUMNS",
+    "SOURCES",
+    "DataSource",
+    "EmbeddedSource",
+    "SourceInfo",
+    "StoreSource",
+    "default_source",
+    "topology_json",
+]
 
-
-@runtime_checkable
-class DataSource(Protocol):
-    """What every reader of geoapp's data relies on."""
-
-    region_adcode: str
-
-    def counties(self) -> gpd.GeoDataFrame: ...
-    def prefectures(self) -> gpd.GeoDataFrame: ...
-    def province(self) -> gpd.GeoDataFrame: ...
-    def display_topology(self) -> dict: ...
-    def display_layer(self, name: str) -> gpd.GeoDataFrame: ...
-    def facilities(self) -> gpd.GeoDataFrame: ...
-    def unemployed(self) -> pd.DataFrame: ...
-    def population(self) -> pd.DataFrame: ...
-    def info(self) -> SourceInfo: ...
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """Provenance shown beside every result: which region, which data, how real."""
-
-    region_adcode: str
-    region_name: str
-    boundaries: str
-    facilities_demo: bool
-    unemployed_demo: bool
-    data_date: str
-
-    @property
-    def any_demo(self) -> bool:
-        return self.facilities_demo or self.unemployed_demo
+_TEXT = dict.fromkeys(FACILITY_TEXT_COLUMNS, str)
 
 
 class EmbeddedSource:
@@ -144,9 +122,7 @@ class EmbeddedSource:
         meta = regions.read_metadata(self.region_adcode, directory=self._regions_dir)
         facilities = self.facilities()
         unemployed = self.unemployed()
-        from geoapp import demo
-
-        data_date = demo.AS_OF if facilities["is_demo"].any() else "unknown"
+        data_date = DEMO_AS_OF if facilities["is_demo"].any() else "unknown"
         return SourceInfo(
             region_adcode=self.region_adcode,
             region_name=meta.get("region_name", self.region_adcode),

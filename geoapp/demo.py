@@ -66,9 +66,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoapp import datasource as _datasource
 from geoapp import facilities as _facilities
 from geoapp.paths import DEMO_DIR, reference_path
+from geoapp.schema import DEMO_AS_OF, FACILITY_COLUMNS, UNEMPLOYED_COLUMNS
 
 __all__ = [
     "FACILITY_TYPES",
@@ -92,10 +92,8 @@ __all__ = [
 
 # The demo data takes the data of record's schema; it does not define its own.
 FACILITY_TYPES = _facilities.FACILITY_TYPES
-FACILITY_COLUMNS = _datasource.FACILITY_COLUMNS
 #: The quarter the demo registers pretend to describe (shown as the data date).
-AS_OF = "2025-09-30"
-UNEMPLOYED_COLUMNS = ("adcode", "prefecture", "county", "unemployed_disabled", "is_demo", "method")
+AS_OF = DEMO_AS_OF
 
 #: Province-wide 2027 targets of 吉政办发〔2025〕16号 (seed 002); the demo stays below them.
 TARGETS_2027 = {

@@ -54,8 +54,8 @@ import pyproj
 
 from geoapp import coords, upload_check
 from geoapp.admin import AdminRegistry, as_adcode, normalise_name
-from geoapp.datasource import FACILITY_COLUMNS
 from geoapp.facilities import load_types
+from geoapp.schema import FACILITY_COLUMNS, STATUSES
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -80,7 +80,6 @@ __all__ = [
 Source = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes]
 
 EXTENSIONS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
-STATUSES = ("accepted", "flagged", "rejected", "skipped")
 HEADER_SEARCH_ROWS = 30
 DUPLICATE_DISTANCE_M = 200.0
 # A point this far outside the region's bounding box, read the other way round, is a

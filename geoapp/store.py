@@ -79,9 +79,15 @@ import pandas as pd
 import pyproj
 
 from geoapp import auth, demo, regions, settings
-from geoapp.datasource import FACILITY_COLUMNS
 from geoapp.facilities import FACILITY_TYPES
 from geoapp.paths import DEMO_DIR
+from geoapp.schema import (
+    ACTIONS,
+    DATASETS,
+    FACILITY_COLUMNS,
+    FACILITY_TEXT_COLUMNS,
+    UNEMPLOYED_COLUMNS,
+)
 from geoapp.upload_check import (  # the upload gate; store.check_upload etc. stay valid
     MAX_COMPRESSION_RATIO,
     MAX_UNCOMPRESSED_BYTES,
@@ -116,9 +122,6 @@ __all__ = [
     "parse_as_of",
 ]
 
-DATASETS = ("facilities", "unemployed")
-ACTIONS = ("init", "upload", "rollback", "rejected_upload")
-UNEMPLOYED_COLUMNS = demo.UNEMPLOYED_COLUMNS
 #: A facility whose point moved less than this (geodesic, metres) has not moved.
 MOVE_THRESHOLD_M = 50.0
 SCHEMA_VERSION = "1"
@@ -130,7 +133,7 @@ _GPKG_VERSION = 10300  # GeoPackage 1.3
 # envelope, not empty, standard), srs_id 4326; then a little-endian WKB point.
 _POINT_HEADER = b"GP\x00\x01" + struct.pack("<i", 4326)
 _WKB_POINT = struct.Struct("<BIdd")
-_FACILITY_TEXT = tuple(c for c in FACILITY_COLUMNS if c not in ("lon", "lat", "is_demo"))
+_FACILITY_TEXT = FACILITY_TEXT_COLUMNS
 _UNEMPLOYED_TEXT = ("adcode", "prefecture", "county", "method")
 _INSERT_CHUNK = 5_000
 
