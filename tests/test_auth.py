@@ -51,7 +51,7 @@ def test_verify_signs_in_only_with_the_right_password(accounts):
 
 def test_an_unknown_user_costs_one_argon2_verification_too(accounts, monkeypatch):
     calls = []
-    real = auth._hasher
+    real = auth.accounts._hasher
 
     class Counting:
         def hash(self, password):
@@ -61,7 +61,7 @@ def test_an_unknown_user_costs_one_argon2_verification_too(accounts, monkeypatch
             calls.append(stored)
             return real.verify(stored, password)
 
-    monkeypatch.setattr(auth, "_hasher", Counting())
+    monkeypatch.setattr(auth.accounts, "_hasher", Counting())
     assert auth.verify("nobody", PASSWORD, path=accounts) is None
     assert len(calls) == 1 and calls[0].startswith("$argon2id$")
 
@@ -413,7 +413,7 @@ class CountingHasher:
         return REAL_HASHER.verify(stored, password)
 
 
-REAL_HASHER = auth._hasher
+REAL_HASHER = auth.accounts._hasher
 
 
 def test_every_attempt_is_logged_with_name_time_and_client_but_no_password(accounts):
@@ -443,7 +443,7 @@ def test_five_failures_throttle_the_name_even_with_the_right_password(accounts, 
         assert auth.verify("wang", f"guess {i}", path=accounts, client=f"10.0.0.{i}",
                            now=T0 + timedelta(minutes=i)) is None  # fmt: skip
     counting = CountingHasher()
-    monkeypatch.setattr(auth, "_hasher", counting)
+    monkeypatch.setattr(auth.accounts, "_hasher", counting)
     with pytest.raises(auth.SignInThrottled) as caught:
         auth.verify("wang", PASSWORD, path=accounts, client="10.9.9.9",
                     now=T0 + timedelta(minutes=5))  # fmt: skip
@@ -485,7 +485,7 @@ def test_a_success_clears_the_names_failures(accounts):
 
 
 def test_one_client_trying_many_names_is_throttled(accounts, monkeypatch):
-    monkeypatch.setattr(auth, "MAX_CLIENT_FAILURES", 3)
+    monkeypatch.setattr(auth.signin, "MAX_CLIENT_FAILURES", 3)
     for i, name in enumerate(["a", "b", "c"]):
         auth.verify(name, "x", path=accounts, client="203.0.113.5", now=T0 + timedelta(seconds=i))
     with pytest.raises(auth.SignInThrottled, match="for client 203.0.113.5; try again after "
@@ -574,7 +574,7 @@ def test_cli_user_add_reports_an_unusable_accounts_file_cleanly(tmp_path, monkey
 
 
 def test_cli_sign_in_reports_the_throttle_cleanly(accounts, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(auth, "_now", lambda: T0)
+    monkeypatch.setattr(auth.signin, "_now", lambda: T0)
     for i in range(5):
         auth.verify("wang", "wrong password", path=accounts)
     monkeypatch.setenv("GEOAPP_ACCOUNTS", str(accounts))
@@ -654,7 +654,7 @@ def test_a_steward_deleted_while_signed_in_cannot_accept_an_upload(page_accounts
 def test_the_sign_in_form_says_when_to_try_again(page_accounts, monkeypatch):
     from pages import ui
 
-    monkeypatch.setattr(auth, "_now", lambda: T0 + timedelta(seconds=30))
+    monkeypatch.setattr(auth.signin, "_now", lambda: T0 + timedelta(seconds=30))
     at = open_page(lang="en")
     for i in range(5):
         at = sign_in(at, "wang", f"wrong password {i}")
@@ -668,7 +668,7 @@ def test_the_sign_in_form_says_when_to_try_again(page_accounts, monkeypatch):
     assert [e.value for e in zh.error] == [
         "登录失败次数过多，已暂停登录。请在 15 分钟后（UTC 09:15 之后）再试。"
     ]
-    monkeypatch.setattr(auth, "_now", lambda: T0 + timedelta(minutes=15, seconds=30))
+    monkeypatch.setattr(auth.signin, "_now", lambda: T0 + timedelta(minutes=15, seconds=30))
     at = sign_in(at, "wang", PASSWORD)
     assert not at.error and at.file_uploader
     events = [(r["event"], r["name"], r["client"]) for r in read_log(page_accounts)]
