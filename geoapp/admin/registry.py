@@ -1,0 +1,290 @@
+"""The administrative registry object: reference tables and county polygons, one API.
+
+Owns :class:`AdminRegistry`, which builds the lookup index once (from the tables of
+:mod:`geoapp.admin.tables` or frames the caller hands it) and answers lookups one at a
+time (:meth:`~AdminRegistry.resolve`), for a whole register column
+(:meth:`~AdminRegistry.resolve_many`) or for points (:meth:`~AdminRegistry.locate`).
+The algorithms live in :mod:`geoapp.admin.resolve`. Imports nothing of geoapp outside
+:mod:`geoapp.admin`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from geoapp.admin.counties import CountyPolygons
+from geoapp.admin.errors import AdminLookupError
+from geoapp.admin.index import build_index
+from geoapp.admin.names import is_blank
+from geoapp.admin.records import LEVELS, Level, Resolution
+from geoapp.admin.resolve import lookup_scope, resolve_name
+from geoapp.admin.tables import (
+    load_aliases,
+    load_code_changes,
+    load_development_zones,
+    load_divisions,
+    require_columns,
+)
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["AdminRegistry"]
+
+_OUT_COLUMNS = ["adcode", "name", "prefecture_adcode", "prefecture", "province", "via"]
+
+
+class AdminRegistry:
+    """Resolve register spellings to current administrative units of China.
+
+    Parameters
+    ----------
+    divisions : DataFrame, optional
+        ``adcode, name, level, province, province_adcode, prefecture,
+        prefecture_adcode`` (the layout of ``admin_divisions.csv``, read when omitted).
+    counties : GeoDataFrame, optional
+        County polygons with columns ``adcode`` and ``geometry`` (``name``,
+        ``prefecture_adcode``, ``prefecture`` may be present; names come from
+        ``divisions``), in EPSG:4326 (another CRS is reprojected; no CRS is taken as
+        lon/lat). Needed only to place development zones by coordinates. The datum is
+        the caller's business: points and polygons must share it (WGS84 vs GCJ-02).
+    aliases, changes, zones : DataFrame, optional
+        Layouts of ``admin_aliases.csv``, ``admin_code_changes.csv`` and
+        ``development_zones.csv``; each is read from ``data/reference`` when omitted.
+        Pass an empty frame with the right columns to use none.
+
+    Notes
+    -----
+    All lookup dictionaries are built here; a lookup is a few dictionary reads. Only a
+    failed lookup scans names, to suggest the closest ones. Inputs are never modified.
+    """
+
+    def __init__(
+        self,
+        divisions: pd.DataFrame | None = None,
+        *,
+        counties: gpd.GeoDataFrame | None = None,
+        aliases: pd.DataFrame | None = None,
+        changes: pd.DataFrame | None = None,
+        zones: pd.DataFrame | None = None,
+    ) -> None:
+        self._index = build_index(
+            load_divisions() if divisions is None else divisions,
+            aliases=load_aliases() if aliases is None else aliases,
+            changes=load_code_changes() if changes is None else changes,
+            zones=load_development_zones() if zones is None else zones,
+        )
+        self._counties = (
+            None
+            if counties is None
+            else CountyPolygons.from_frame(counties, self._index.units["county"])
+        )
+
+    @classmethod
+    def default(cls, counties: gpd.GeoDataFrame | None = None) -> AdminRegistry:
+        """Registry over the reference tables in ``data/reference``.
+
+        Parameters
+        ----------
+        counties : GeoDataFrame, optional
+            County polygons for placing development zones (see the class docstring).
+
+        Returns
+        -------
+        AdminRegistry
+        """
+        return cls(counties=counties)
+
+    # ------------------------------------------------------------------ points
+
+    def locate(self, lon: Any, lat: Any) -> np.ndarray:
+        """Adcodes of the county polygons containing points (vectorised).
+
+        Parameters
+        ----------
+        lon, lat : float or array-like
+            Longitudes and latitudes, in the datum of the county polygons.
+
+        Returns
+        -------
+        numpy.ndarray of object
+            One adcode per point; ``None`` where the point is in no polygon, on a
+            boundary between polygons, or not finite.
+
+        Raises
+        ------
+        ValueError
+            If the registry has no county polygons.
+        """
+        if self._counties is None:
+            msg = "this registry has no county polygons (AdminRegistry(counties=...))"
+            raise ValueError(msg)
+        return self._counties.locate(lon, lat)
+
+    # ------------------------------------------------------------------ lookup
+
+    def resolve(
+        self,
+        name: object,
+        *,
+        prefecture: object = None,
+        province: object = None,
+        point: object = None,
+        level: Level = "county",
+    ) -> Resolution:
+        """Resolve one register spelling to a current unit.
+
+        Parameters
+        ----------
+        name : str or int
+            What the register wrote: a name, short form, alias, old name, 6-digit code
+            (text, int or float) or development zone; a prefecture/province prefix
+            (``长春市朝阳区``) is understood.
+        prefecture : str or int, optional
+            Prefecture context (``长春``, ``长春市``, ``延边州``, ``220100`` ...), resolved
+            with the same rules; only for ``level="county"``.
+        province : str or int, optional
+            Province context (``吉林省``, ``吉林``, ``220000``); units outside it are
+            excluded.
+        point : tuple of float or shapely Point, optional
+            ``(lon, lat)`` of the facility. Used only to place a development zone or
+            special area in the legal county that contains it.
+        level : {"county", "prefecture", "province"}
+            The level of unit wanted.
+
+        Returns
+        -------
+        Resolution
+
+        Raises
+        ------
+        UnknownUnit
+            Nothing in scope matches; the message lists the closest names.
+        AmbiguousUnit
+            Several units match and the context does not choose.
+        UndecidableUnit
+            A development zone or special area without a usable point.
+        """
+        _check_level(level)
+        scope = lookup_scope(self._index, prefecture=prefecture, province=province, level=level)
+        found = resolve_name(
+            self._index, self._counties, name, level=level, scope=scope, point=point,
+            split_depth=2,
+        )  # fmt: skip
+        return found.resolution()
+
+    # ------------------------------------------------------------------ tables
+
+    def resolve_many(
+        self,
+        frame: pd.DataFrame,
+        *,
+        name_col: str,
+        prefecture_col: str | None = None,
+        lon_col: str | None = None,
+        lat_col: str | None = None,
+        province: object = None,
+        level: Level = "county",
+    ) -> pd.DataFrame:
+        """Resolve a whole register column; failures are reported per row, never raised.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            The register; it is not modified.
+        name_col : str
+            Column with what the register wrote for the unit.
+        prefecture_col : str, optional
+            Column with the prefecture (city) context of each row.
+        lon_col, lat_col : str, optional
+            Columns with the facility's coordinates (used for development zones).
+        province : str or int, optional
+            Province context for every row.
+        level : {"county", "prefecture", "province"}
+            Level of unit wanted.
+
+        Returns
+        -------
+        DataFrame
+            Indexed like ``frame``, one row per input row, with columns ``adcode, name,
+            prefecture_adcode, prefecture, province, via, note, error, error_type``.
+            ``adcode`` is NaN and ``error`` holds the message where a row failed.
+
+        Raises
+        ------
+        ValueError
+            If a named column is missing or ``province`` / ``level`` is invalid (these
+            concern the whole call, not a row).
+        """
+        _check_many_arguments(frame, name_col, prefecture_col, lon_col, lat_col, level)
+        lookup_scope(self._index, prefecture=None, province=province, level=level)  # fail fast
+        n = len(frame)
+        names = frame[name_col].tolist()
+        prefectures = frame[prefecture_col].tolist() if prefecture_col else [None] * n
+        lons = frame[lon_col].tolist() if lon_col else [None] * n
+        lats = frame[lat_col].tolist() if lat_col else [None] * n
+        cache: dict[tuple[Any, ...], dict[str, Any]] = {}
+        rows: list[dict[str, Any]] = []
+        for name, prefecture, lon, lat in zip(names, prefectures, lons, lats, strict=True):
+            point = None if is_blank(lon) or is_blank(lat) else (lon, lat)
+            cache_key = (_hashable(name), _hashable(prefecture), _hashable(point))
+            if cache_key not in cache:
+                cache[cache_key] = self._row(
+                    name, prefecture=prefecture, province=province, point=point, level=level
+                )
+            rows.append(cache[cache_key])
+        result = pd.DataFrame(
+            rows, columns=[*_OUT_COLUMNS, "note", "error", "error_type"], index=frame.index
+        )
+        return result.astype(object).where(result.notna(), np.nan)
+
+    def _row(
+        self, name: object, *, prefecture: object, province: object, point: object, level: Level
+    ) -> dict[str, Any]:
+        """One output row of :meth:`resolve_many`: the resolution or the error."""
+        row: dict[str, Any] = {c: None for c in _OUT_COLUMNS}
+        try:
+            r = self.resolve(name, prefecture=prefecture, province=province, point=point, level=level)
+        except AdminLookupError as exc:
+            row.update(note=None, error=str(exc), error_type=type(exc).__name__)
+        else:
+            row.update(
+                {c: getattr(r, c) for c in _OUT_COLUMNS}, note=r.note, error=None, error_type=None
+            )
+        return row
+
+
+def _check_level(level: object) -> None:
+    if level not in LEVELS:
+        msg = f"level must be one of {LEVELS}, not {level!r}"
+        raise ValueError(msg)
+
+
+def _check_many_arguments(
+    frame: pd.DataFrame,
+    name_col: str,
+    prefecture_col: str | None,
+    lon_col: str | None,
+    lat_col: str | None,
+    level: object,
+) -> None:
+    """Errors that concern a whole :meth:`AdminRegistry.resolve_many` call."""
+    columns = [c for c in (name_col, prefecture_col, lon_col, lat_col) if c is not None]
+    require_columns(frame, columns, "frame")
+    if (lon_col is None) != (lat_col is None):
+        msg = "give both lon_col and lat_col, or neither"
+        raise ValueError(msg)
+    _check_level(level)
+
+
+def _hashable(value: object) -> object:
+    if is_blank(value):
+        return None
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return (type(value).__name__, value)
