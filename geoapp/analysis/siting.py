@@ -1,0 +1,583 @@
+"""Siting suggestions: where the next facilities of a type should go.
+
+This module owns "where next" of DOMAIN.md. Given a facility type, a number ``k`` of
+new sites, a service radius and candidate sites (county seats, demand-grid cells or
+points a user adds), with the existing facilities fixed:
+
+1. **Set covering** — every mandatory per-unit gap of the policy for this type
+   (county- or prefecture-level rule, ``strength == "mandatory"``, ``shortfall > 0``)
+   is closed by new sites *inside* that unit: a site in a county counts for the county
+   and for its prefecture, so one site can close two gaps. The fewest sites that close
+   every closable gap are chosen, and among those the ones covering the most people.
+2. **Maximal covering** — the remaining ``k - used`` sites maximise the unemployed
+   disabled people newly within ``radius_km`` (not yet within reach of an existing
+   facility or a step-1 site), with PySAL ``spopt``'s ``MCLP`` solved by ``pulp``'s
+   bundled CBC.
+
+The chosen sites are ordered by marginal gain, giving a curve "what does the next site
+buy", and compared with a greedy placement (same step-1 sites, then repeatedly the
+candidate with the largest marginal gain).
+
+:func:`suggest_sites` reads as its steps, each callable on its own:
+:func:`check_request` → :func:`~geoapp.analysis.covering.coverage_problem` →
+:func:`close_mandatory_gaps` (set covering) → :func:`cover_most_people` (MCLP) →
+:func:`assemble_result`. The models live in :mod:`geoapp.analysis.covering`, the
+candidate sites in :mod:`geoapp.analysis.candidate_sites`.
+
+Decisions
+---------
+- ``k`` smaller than the sites the mandatory gaps need gives a *partial* answer, not an
+  error: the ``k`` sites close as many gaps as possible (then use as few sites, then
+  cover as many people as possible), the gaps left open are listed with the reason
+  "k too small" and :attr:`SitingResult.warnings` says how many sites closing all
+  would take. A planner asking for 1 site still learns where it should go.
+- A gap unit with no candidate inside cannot be closed ("not closable", with the
+  reason); it never makes the request infeasible.
+- Step 1 is a small multi-cover model written in ``pulp`` directly (spopt's ``LSCP``
+  covers each client once; a shortfall of 2 needs two sites); the choice among minimal
+  covers and step 2 use ``spopt.locate.MCLP``. Demand points covered by exactly the
+  same candidates are merged before the MCLP (an exact reduction: same optimum), and
+  the cost matrix handed to spopt is that coverage (0 within reach, inf beyond).
+- Requests that cannot be answered — ``k <= 0``, a non-positive radius, an unknown
+  facility type, no people, or a radius so small that no candidate reaches any demand
+  point — raise :class:`SitingError` with a sentence, never a solver trace.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from geoapp import export
+from geoapp.analysis.access import DEMAND_ASSUMPTION
+from geoapp.analysis.candidate_sites import CANDIDATE_KINDS, candidates
+from geoapp.analysis.coverage import GapResult, compute_gaps
+from geoapp.analysis.covering import (
+    DEFAULT_TIME_LIMIT_S,
+    CoverageProblem,
+    SitingError,
+    close_gaps,
+    coverage_problem,
+    demand_weight,
+    gain,
+    greedy,
+    mclp,
+    merge_signatures,
+    order_by_gain,
+)
+from geoapp.facilities import FACILITY_TYPES
+from geoapp.policy import Policy, load_policy
+
+__all__ = [
+    "CANDIDATE_KINDS",
+    "SITE_COLUMNS",
+    "CoverageStep",
+    "GapStep",
+    "SitingError",
+    "SitingResult",
+    "assemble_result",
+    "candidates",
+    "check_request",
+    "close_mandatory_gaps",
+    "cover_most_people",
+    "demand_assumption",
+    "site_file",
+    "suggest_sites",
+]
+
+SITE_COLUMNS = (
+    "method", "order", "step", "lon", "lat", "adcode", "county", "prefecture",
+    "candidate_source", "closes_gap", "newly_covered", "cumulative_covered",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class SitingResult:
+    """Suggested sites, the coverage curve, a summary and the assumptions behind them.
+
+    ``sites`` has :data:`SITE_COLUMNS` and a point geometry (EPSG:4326): the optimal
+    placement (``method == "optimal"``) and the greedy one (``"greedy"``), each in order
+    of marginal gain; ``step`` is ``"gap"`` for step-1 sites and ``"coverage"`` after.
+    ``curve`` has ``k, covered_optimal, covered_greedy``: people within reach after the
+    first ``k`` new sites (``k = 0``: existing facilities only). ``gaps`` lists the
+    mandatory gaps with ``closed``, ``closed_by`` (site orders) and ``reason``.
+    """
+
+    sites: gpd.GeoDataFrame
+    curve: pd.DataFrame
+    gaps: pd.DataFrame
+    summary: dict
+    assumptions: dict[str, list[str]]
+    warnings: tuple[str, ...] = field(default=())
+
+    def optimal_sites(self) -> gpd.GeoDataFrame:
+        return self.sites[self.sites["method"] == "optimal"].reset_index(drop=True)
+
+    def greedy_sites(self) -> gpd.GeoDataFrame:
+        return self.sites[self.sites["method"] == "greedy"].reset_index(drop=True)
+
+
+# --- the engine --------------------------------------------------------------------------------
+
+
+def _mandatory_gaps(table: pd.DataFrame, facility_type: str) -> pd.DataFrame:
+    gaps = table[(table["facility_type"] == facility_type) & (table["strength"] == "mandatory")
+                 & (table["shortfall"] > 0) & table["level"].isin(["county", "prefecture"])]
+    gaps = gaps.sort_values("rank").reset_index(drop=True)
+    name = np.where(gaps["level"] == "county", gaps["county"], gaps["city"])
+    return pd.DataFrame({
+        "rule_id": gaps["rule_id"].to_numpy(), "level": gaps["level"].to_numpy(),
+        "adcode": gaps["adcode"].astype(str).to_numpy(), "unit": name,
+        "shortfall": gaps["shortfall"].astype(int).to_numpy(),
+        "unemployed_disabled": gaps["unemployed_disabled"].to_numpy(),
+    })
+
+
+def suggest_sites(
+    facility_type: str,
+    k: int,
+    *,
+    radius_km: float,
+    policy: Policy | str | Path,
+    counties: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    unemployed: pd.DataFrame,
+    demand: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    reading: str = "literal",
+    circuity: float = 1.0,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+) -> SitingResult:
+    """Suggest ``k`` new sites of a facility type: close mandatory gaps, then cover people.
+
+    Parameters
+    ----------
+    facility_type : str
+        One of :data:`geoapp.facilities.FACILITY_TYPES`.
+    k : int
+        New sites to place (>= 1).
+    radius_km : float
+        Service radius: a person is covered within it (km, after circuity).
+    policy : Policy, str or Path
+        Whose mandatory per-unit gaps step 1 closes.
+    counties, facilities, unemployed
+        As :func:`geoapp.analysis.coverage.compute_gaps` (facilities with ``adcode`` and points).
+    demand : GeoDataFrame
+        ``adcode, demand`` points (:func:`geoapp.analysis.access.demand_grid` or imported).
+    candidates : GeoDataFrame
+        From :func:`candidates`.
+    reading : {"literal", "broad"}
+        Policy reading, as for the gap list.
+    circuity : float
+        Road / straight-line distance factor.
+    time_limit_s : float
+        CBC time limit per model; a run stopped by it reports a non-optimal status.
+
+    Returns
+    -------
+    SitingResult
+
+    Raises
+    ------
+    SitingError
+        For a request that cannot be answered (see the module docstring).
+    """
+    started = time.perf_counter()
+    policy, gap_result = check_request(
+        facility_type, k, radius_km=radius_km, circuity=circuity, policy=policy,
+        counties=counties, facilities=facilities, unemployed=unemployed, demand=demand,
+        candidates=candidates, reading=reading)
+    problem = coverage_problem(
+        facility_type, int(k), radius_km=radius_km, circuity=circuity, counties=counties,
+        facilities=facilities, demand=demand, candidates=candidates, time_limit_s=time_limit_s)
+    gap_step = close_mandatory_gaps(problem, gap_result.table)
+    coverage_step = cover_most_people(problem, gap_step)
+    return assemble_result(problem, gap_step, coverage_step, policy_key=policy.key,
+                           reading=reading, started=started)
+
+
+# --- checking the request --------------------------------------------------------------------
+
+
+def check_request(
+    facility_type: str,
+    k: int,
+    *,
+    radius_km: float,
+    circuity: float,
+    policy: Policy | str | Path,
+    counties: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    unemployed: pd.DataFrame,
+    demand: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    reading: str,
+) -> tuple[Policy, GapResult]:
+    """Refuse a request that cannot be answered; else the policy and its gap result.
+
+    Raises
+    ------
+    SitingError
+        For an unknown type, ``k <= 0``, a non-positive radius or circuity, no
+        candidates, no people, or a policy or gap computation that fails.
+    """
+    if facility_type not in FACILITY_TYPES:
+        msg = f"unknown facility type {facility_type!r}; expected one of {', '.join(FACILITY_TYPES)}"
+        raise SitingError(msg)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
+        msg = f"k (the number of new sites) must be a whole number >= 1, got {k!r}"
+        raise SitingError(msg)
+    for name, value in (("radius_km", radius_km), ("circuity", circuity)):
+        if not isinstance(value, (int, float, np.number)) or not np.isfinite(value) or value <= 0:
+            msg = f"{name} must be a positive number, got {value!r}"
+            raise SitingError(msg)
+    if len(candidates) == 0:
+        msg = "there are no candidate sites; choose seats, grid or add points"
+        raise SitingError(msg)
+    if len(demand) == 0 or demand_weight(demand).sum() <= 0:
+        msg = "there are no people in the demand points; nothing to cover"
+        raise SitingError(msg)
+    if not isinstance(policy, Policy):
+        try:
+            policy = load_policy(policy)
+        except ValueError as exc:
+            raise SitingError(str(exc)) from None
+    try:
+        gap_result = compute_gaps(policy, counties=counties, facilities=facilities,
+                                  unemployed=unemployed, reading=reading)
+    except ValueError as exc:
+        raise SitingError(str(exc)) from None
+    return policy, gap_result
+
+
+# --- set covering: the mandatory gaps --------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class GapStep:
+    """The mandatory gaps and the sites chosen to close them, by :func:`close_mandatory_gaps`.
+
+    ``gaps`` has ``rule_id, level, adcode, unit, shortfall, unemployed_disabled``;
+    ``n_inside`` counts the candidates inside each gap unit, ``need`` the sites a unit
+    can get (its shortfall, at most ``n_inside``), ``closable`` is ``need > 0``.
+    ``order``/``gains``: the chosen sites by marginal gain; ``open_after``: the people
+    still uncovered once they are placed.
+    """
+
+    gaps: pd.DataFrame
+    n_inside: np.ndarray
+    need: np.ndarray
+    closable: np.ndarray
+    order: list[int]
+    gains: list[float]
+    open_after: np.ndarray
+    statuses: dict[str, str]
+    warnings: tuple[str, ...]
+
+
+def close_mandatory_gaps(problem: CoverageProblem, gap_table: pd.DataFrame) -> GapStep:
+    """Sites inside the units of the mandatory gaps: the most gaps closed with at most
+    ``k`` sites, then the fewest sites, then the most people covered.
+
+    ``gap_table`` is :attr:`GapResult.table` of the policy and reading.
+    """
+    gaps = _mandatory_gaps(gap_table, problem.facility_type)
+    member = _gap_members(gaps, problem)
+    n_inside = np.asarray(member.sum(axis=1)).ravel().astype(int)
+    need = np.minimum(gaps["shortfall"].to_numpy(), n_inside)
+    closable = need > 0
+    statuses: dict[str, str] = {}
+    warnings: list[str] = []
+    step1: list[int] = []
+    if closable.any():
+        step1, statuses, warnings = _gap_sites(problem, member[np.flatnonzero(closable)],
+                                               need[closable])
+    for u in np.flatnonzero(~closable):
+        warnings.append(f"mandatory gap {gaps.loc[u, 'rule_id']} in {gaps.loc[u, 'unit']} "
+                        f"({gaps.loc[u, 'adcode']}) cannot be closed: no candidate site inside it")
+    order, gains, open_after = order_by_gain(step1, problem.cover_c, problem.open0)
+    return GapStep(gaps=gaps, n_inside=n_inside, need=need, closable=closable, order=order,
+                   gains=gains, open_after=open_after, statuses=statuses,
+                   warnings=tuple(warnings))
+
+
+def _gap_members(gaps: pd.DataFrame, problem: CoverageProblem) -> sparse.csr_matrix:
+    """0/1 matrix, gap units x candidates: 1 where the candidate lies inside the unit."""
+    rows, cols = [], []
+    for u, (level, code) in enumerate(zip(gaps["level"], gaps["adcode"], strict=True)):
+        codes = problem.cand_county if level == "county" else problem.cand_pref
+        inside = np.flatnonzero(codes == code)
+        rows += [u] * len(inside)
+        cols += inside.tolist()
+    return sparse.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)),
+                             shape=(len(gaps), len(problem.candidates)))
+
+
+def _gap_sites(problem: CoverageProblem, units: sparse.csr_matrix, need: np.ndarray
+               ) -> tuple[list[int], dict[str, str], list[str]]:
+    """The step-1 sites for the closable gap units, the solver statuses and warnings."""
+    k, time_limit_s, open0 = problem.k, problem.time_limit_s, problem.open0
+    statuses: dict[str, str] = {}
+    warnings: list[str] = []
+    in_units = np.flatnonzero(np.asarray(units.sum(axis=0)).ravel() > 0)
+    sub_units = units[:, in_units].tocsr()
+    closed_target, used, statuses["gaps"] = close_gaps(sub_units, need, k,
+                                                       time_limit_s=time_limit_s)
+    # Among the covers closing that many gaps with that many sites: most people.
+    sub_cover = problem.cover[:, in_units]
+    live = (open0 > 0) & (np.asarray(sub_cover.sum(axis=1)).ravel() > 0)
+    if live.any():
+        aij, w = merge_signatures(sub_cover[np.flatnonzero(live)], open0[live])
+    else:  # nobody left to cover: any site closing the gaps will do
+        aij, w = np.zeros((1, len(in_units)), dtype=bool), np.zeros(1)
+    chosen, statuses["gap_sites"] = mclp(aij, w, used, time_limit_s=time_limit_s,
+                                         units=sub_units, need=need, min_closed=closed_target)
+    n_needed = len(need)
+    if closed_target < n_needed:
+        full, all_sites, _ = close_gaps(sub_units, need, len(in_units), time_limit_s=time_limit_s)
+        warnings.append(
+            f"k = {k} is too small for the mandatory gaps: closing all {full} closable "
+            f"gap(s) takes {all_sites} site(s); {closed_target} closed, "
+            f"{n_needed - closed_target} left open")
+    return [int(in_units[j]) for j in chosen], statuses, warnings
+
+
+# --- maximal covering: the most people -------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageStep:
+    """The remaining sites, by :func:`cover_most_people`: the optimal ones (``order``,
+    ``gains``) and the greedy ones (``greedy``, ``greedy_gains``), by marginal gain;
+    ``signatures`` is the number of merged demand rows the MCLP saw."""
+
+    order: list[int]
+    gains: list[float]
+    greedy: list[int]
+    greedy_gains: list[float]
+    signatures: int
+    statuses: dict[str, str]
+    warnings: tuple[str, ...]
+
+
+def cover_most_people(problem: CoverageProblem, gap_step: GapStep) -> CoverageStep:
+    """The ``k`` minus step-1 sites that newly cover the most people (spopt MCLP), and
+    as many greedy sites for comparison; sites that would add nobody are not placed."""
+    p = problem.k - len(gap_step.order)
+    open1 = gap_step.open_after
+    allowed = np.ones(len(problem.candidates), dtype=bool)
+    allowed[gap_step.order] = False
+    open_gain = gain(problem.cover_c, open1)
+    useful = np.flatnonzero(allowed & (open_gain > 0))
+    order: list[int] = []
+    gains: list[float] = []
+    statuses: dict[str, str] = {}
+    warnings: list[str] = []
+    signatures = 0
+    if p > 0:
+        p_eff = min(p, len(useful))
+        if p_eff < p:
+            warnings.append(
+                f"only {p_eff} more site(s) can cover anyone not yet within "
+                f"{problem.radius_km:g} km; {p - p_eff} of the {problem.k} sites would add "
+                "nobody and are not placed")
+        if p_eff > 0:
+            sub = problem.cover[:, useful]
+            live = (open1 > 0) & (np.asarray(sub.sum(axis=1)).ravel() > 0)
+            aij, w = merge_signatures(sub[np.flatnonzero(live)], open1[live])
+            signatures = len(w)
+            chosen, statuses["coverage"] = mclp(aij, w, p_eff, time_limit_s=problem.time_limit_s)
+            order, gains, _ = order_by_gain([int(useful[j]) for j in chosen], problem.cover_c,
+                                            open1)
+    picks, pick_gains = greedy(len(order), problem.cover_c, open1, allowed & (open_gain > 0))
+    return CoverageStep(order=order, gains=gains, greedy=picks, greedy_gains=pick_gains,
+                        signatures=signatures, statuses=statuses, warnings=tuple(warnings))
+
+
+# --- the result ------------------------------------------------------------------------------
+
+
+def assemble_result(
+    problem: CoverageProblem,
+    gap_step: GapStep,
+    coverage_step: CoverageStep,
+    *,
+    policy_key: str,
+    reading: str,
+    started: float,
+) -> SitingResult:
+    """Sites (optimal and greedy), the coverage curve, the gap table and the summary.
+
+    ``started`` is the :func:`time.perf_counter` reading the run's runtime counts from.
+    """
+    weight, cands = problem.weight, problem.candidates
+    order1, gains1 = gap_step.order, gap_step.gains
+    order2, gains2 = coverage_step.order, coverage_step.gains
+    greedy2, ggains2 = coverage_step.greedy, coverage_step.greedy_gains
+    before = float(weight[problem.covered0].sum())
+    closes = _credit_gaps(order1, gap_step.gaps, gap_step.closable, gap_step.need,
+                          problem.cand_county, problem.cand_pref)
+    sites = _site_table(cands, "optimal", order1 + order2, gains1 + gains2, len(order1),
+                        before, closes)
+    gsites = _site_table(cands, "greedy", order1 + greedy2, gains1 + ggains2, len(order1),
+                         before, closes)
+    all_sites = pd.concat([sites, gsites], ignore_index=True)
+    all_sites = gpd.GeoDataFrame(all_sites, geometry="geometry", crs=4326)
+    n = max(len(sites), len(gsites))
+    curve = pd.DataFrame({
+        "k": np.arange(n + 1),
+        "covered_optimal": _cumulative(before, gains1 + gains2, n),
+        "covered_greedy": _cumulative(before, gains1 + ggains2, n),
+    })
+    gap_table = _gap_result_table(gap_step, closes)
+    summary = _summary(problem, gap_step, coverage_step, gap_table, before=before,
+                       policy_key=policy_key, reading=reading, started=started)
+    return SitingResult(
+        sites=all_sites, curve=curve, gaps=gap_table, summary=summary,
+        assumptions=_assumptions(problem.demand, problem.radius_km, problem.circuity),
+        warnings=gap_step.warnings + coverage_step.warnings,
+    )
+
+
+def _gap_result_table(gap_step: GapStep, closes: dict) -> pd.DataFrame:
+    """The mandatory gaps with ``candidates_inside, closed, closed_by, reason``."""
+    gaps, n_inside = gap_step.gaps, gap_step.n_inside
+    gap_table = gaps.assign(
+        candidates_inside=n_inside,
+        closed=[bool(closes.get(("u", u))) for u in range(len(gaps))],
+        closed_by=[", ".join(str(o) for o in closes.get(("u", u), [])) for u in range(len(gaps))],
+    )
+    gap_table["reason"] = np.where(
+        gap_table["closed"], "",
+        np.where(n_inside == 0, "no candidate site inside the unit",
+                 np.where(gap_step.closable, "k too small", "")))
+    return gap_table
+
+
+def _summary(
+    problem: CoverageProblem, gap_step: GapStep, coverage_step: CoverageStep,
+    gap_table: pd.DataFrame, *, before: float, policy_key: str, reading: str, started: float,
+) -> dict:
+    weight = problem.weight
+    gains1, gains2 = gap_step.gains, coverage_step.gains
+    after = before + sum(gains1 + gains2)
+    statuses = {**gap_step.statuses, **coverage_step.statuses}
+    return {
+        "facility_type": problem.facility_type, "k": problem.k,
+        "radius_km": float(problem.radius_km), "circuity": float(problem.circuity),
+        "policy": policy_key, "reading": reading,
+        "people_total": float(weight.sum()),
+        "covered_before": before,
+        "covered_after": after,
+        "covered_after_greedy": before + sum(gains1 + coverage_step.greedy_gains),
+        "share_before": float(before / weight.sum()),
+        "share_after": float(after / weight.sum()),
+        "sites_placed": len(gap_step.order) + len(coverage_step.order),
+        "sites_for_gaps": len(gap_step.order),
+        "mandatory_gaps": len(gap_step.gaps),
+        "gaps_closed": int(gap_table["closed"].sum()),
+        "gaps_open": int((~gap_table["closed"]).sum()),
+        "candidates": len(problem.candidates),
+        "demand_points": len(problem.demand),
+        "mclp_rows": coverage_step.signatures,
+        "solver": "; ".join(f"{k_}: {v}" for k_, v in statuses.items()) or "not needed",
+        "runtime_s": round(time.perf_counter() - started, 3),
+    }
+
+
+def _credit_gaps(order, gaps, closable, need, cand_county, cand_pref) -> dict:
+    """Which gaps each step-1 site closes (in order), and which sites closed each gap."""
+    left = np.where(closable, need, 0).astype(int)
+    out: dict = {}
+    for pos, j in enumerate(order, start=1):
+        labels = []
+        for u in range(len(gaps)):
+            code = cand_county[j] if gaps.loc[u, "level"] == "county" else cand_pref[j]
+            if left[u] > 0 and code == gaps.loc[u, "adcode"]:
+                left[u] -= 1
+                labels.append(f"{gaps.loc[u, 'rule_id']} {gaps.loc[u, 'adcode']} {gaps.loc[u, 'unit']}")
+                if left[u] == 0:
+                    out.setdefault(("u", u), []).append(pos)
+        out[("s", j)] = "; ".join(labels)
+    return out
+
+
+def _site_table(cands, method, order, gains, n_gap, before, closes) -> pd.DataFrame:
+    picked = cands.iloc[order]
+    geom = picked.geometry.to_crs(4326)
+    return pd.DataFrame({
+        "method": method,
+        "order": np.arange(1, len(order) + 1),
+        "step": ["gap" if i < n_gap else "coverage" for i in range(len(order))],
+        "lon": geom.x.round(6).to_numpy(),
+        "lat": geom.y.round(6).to_numpy(),
+        "adcode": picked["adcode"].astype(str).to_numpy(),
+        "county": picked["county"].astype(str).to_numpy(),
+        "prefecture": picked["prefecture_adcode"].astype(str).to_numpy(),
+        "candidate_source": picked["candidate_source"].to_numpy(),
+        "closes_gap": [closes.get(("s", j), "") if i < n_gap else "" for i, j in enumerate(order)],
+        "newly_covered": np.round(gains, 1),
+        "cumulative_covered": np.round(before + np.cumsum(gains), 1) if gains else [],
+        "geometry": geom.to_numpy(),
+    }, columns=[*SITE_COLUMNS, "geometry"])
+
+
+def _cumulative(before: float, gains: list[float], n: int) -> np.ndarray:
+    values = np.concatenate([[before], before + np.cumsum(gains)]) if gains else np.array([before])
+    return np.round(np.pad(values, (0, n + 1 - len(values)), mode="edge"), 1)
+
+
+def demand_assumption(demand: gpd.GeoDataFrame, lang: str) -> str:
+    """What the demand points are: the grid assumption or imported points, in ``lang``."""
+    cell = demand.attrs.get("cell_km")
+    if cell:
+        return DEMAND_ASSUMPTION[lang].format(cell_km=cell)
+    return {"zh": "需求点为用户导入的点（乡镇、村）及其人数。",
+            "en": "Demand points are the imported points (towns, villages) with their counts."}[lang]
+
+
+def site_file(result: SitingResult, fmt: str, *, lang: str = "zh", sources: list[str] | tuple = (),
+              demo: bool = False) -> bytes:
+    """The sites as ``geoapp site --format fmt`` writes them (CSV, XLSX with an about
+    sheet holding the summary, curve, assumptions and warnings, or GeoJSON); the
+    dashboard's downloads call this too, so both give the same bytes."""
+    if fmt == "csv":
+        return export.to_bytes("csv", result.sites.drop(columns="geometry"))
+    if fmt == "xlsx":
+        meta = dict(result.summary)
+        for row in result.curve.itertuples(index=False):
+            meta[f"curve k={row.k}"] = f"optimal {row.covered_optimal:,.0f} / greedy {row.covered_greedy:,.0f}"
+        for i, text in enumerate(result.assumptions[lang], start=1):
+            meta[f"assumption {i}"] = text
+        for i, text in enumerate(result.warnings, start=1):
+            meta[f"warning {i}"] = text
+        meta["sources"] = "; ".join(sources)
+        meta["demo data"] = "yes" if demo else "no"
+        meta = {str(k): (v if isinstance(v, (int, float, str)) else str(v)) for k, v in meta.items()}
+        return export.to_bytes("xlsx", result.sites.drop(columns="geometry"), headers={},
+                               meta=meta, sheet_name="sites", meta_sheet_name="about")
+    if fmt == "geojson":
+        return export.to_bytes("geojson", result.sites)
+    msg = f"unknown format {fmt!r}; expected csv, xlsx or geojson"
+    raise ValueError(msg)
+
+
+def _assumptions(demand: gpd.GeoDataFrame, radius_km: float, circuity: float) -> dict[str, list[str]]:
+    zh = [demand_assumption(demand, "zh")]
+    en = [demand_assumption(demand, "en")]
+    zh.append(f"服务半径 {radius_km:g} 公里：直线距离（区域拟合的等积投影）乘以绕行系数 {circuity:g}。")
+    en.append(f"Service radius {radius_km:g} km: straight-line distance in one equal-area projection "
+              f"fitted to the region, times a circuity factor of {circuity:g}.")
+    zh.append("现有设施固定不变；强制性缺口只能由位于该县（或该市州）内的新站点补齐。")
+    en.append("Existing facilities stay; a mandatory gap is closed only by a new site inside that "
+              "county (or prefecture).")
+    zh.append("贪心方案与最优方案共用补缺口的站点，其余逐个选择边际覆盖最多的候选点。")
+    en.append("The greedy placement shares the gap-closing sites, then adds the candidate with the "
+              "largest marginal gain, one at a time.")
+    return {"zh": zh, "en": en}
