@@ -47,29 +47,8 @@ def _choose_county(table: pd.DataFrame, pref: str | None, county: str | None) ->
     return choice
 
 
-@ui.guarded
-def main() -> None:
-    st.markdown(PRINT_CSS, unsafe_allow_html=True)
-    page = ui.page_start("profile.title")
-    lang, region, info, table = page.lang, page.region, page.info, page.table
-    pref, county, policy_key, reading = page.prefecture, page.county, page.policy_key, page.reading
-    adcode = _choose_county(table, pref, county)
-    if adcode is None:
-        st.info(ui.t("profile.choose_hint"))
-        return
-    st.markdown(f'<div class="print-hide" style="color:#555">{ui.t("profile.print_hint")}</div>',
-                unsafe_allow_html=True)
-    mismatch = ui.policy_mismatch(region, policy_key)
-    if mismatch:
-        st.warning(mismatch)
-        return
-
-    p = ui.county_profile(region, adcode, policy_key, reading)
-    kinds = i18n.label_map("unit_kind", lang)
-    labels = i18n.label_map("facility_type", lang)
-    st.header(ui.t("profile.heading").format(name=p.name, prefecture=p.prefecture, kind=kinds[p.unit_kind]))
-
-    # --- facts -------------------------------------------------------------------------------
+def _facts(p, info, labels: dict) -> None:
+    """Code, area, population, unemployed disabled people, facilities per type."""
     st.subheader(ui.t("profile.facts"))
     unemployed_label = ui.t("metric.unemployed") if info.unemployed_demo else ui.t("col.unemployed_disabled")
     c = st.columns([1, 1, 1, 1.7, 0.8])
@@ -85,7 +64,10 @@ def main() -> None:
     counts = pd.DataFrame([dict(zip(p.facility_counts["facility_type"].map(labels), p.facility_counts["count"]))])
     st.table(counts, hide_index=True)
 
-    # --- rules -------------------------------------------------------------------------------
+
+
+def _rules(p, region: str, policy_key: str, reading: str, lang: str, labels: dict) -> None:
+    """Every rule of the policy for this county: met or not, the mandatory ones first."""
     st.subheader(ui.t("profile.rules"))
     prov = ui.gap_result(region, policy_key, reading).provenance()
     st.caption(ui.t("profile.rules_caption").format(policy=p.policy_title, reading=prov[f"reading_{lang}"]))
@@ -108,7 +90,10 @@ def main() -> None:
                                 "shortfall", "clause", "rule_id"])
     st.table(shown.astype(object).where(shown.notna(), "—"), hide_index=True)
 
-    # --- facilities --------------------------------------------------------------------------
+
+
+def _facilities(p) -> None:
+    """The county's facilities, nearest to its seat first."""
     st.subheader(ui.t("profile.facilities"))
     if p.facilities.empty:
         st.info(ui.t("profile.no_facilities"))
@@ -117,7 +102,10 @@ def main() -> None:
         st.table(near.style.format({ui.t("col.distance_km"): "{:.1f}"}), hide_index=True)
         st.caption(ui.t("profile.distance_note"))
 
-    # --- neighbours: one column per county, the county itself first -------------------------
+
+
+def _neighbours(p, lang: str, labels: dict) -> None:
+    """One column per county, the county itself first, then its neighbours."""
     st.subheader(ui.t("profile.neighbours"))
     if p.neighbours.empty:
         st.info(ui.t("profile.none"))
@@ -134,6 +122,34 @@ def main() -> None:
         shown.index = [f"▶ {p.name}", *p.neighbours["name"]]
         st.table(shown.T.astype(object).where(shown.T.notna(), "—"))
         st.caption(ui.t("profile.neighbours_note"))
+
+
+@ui.guarded
+def main() -> None:
+    st.markdown(PRINT_CSS, unsafe_allow_html=True)
+    page = ui.page_start("profile.title")
+    lang, region, info, table = page.lang, page.region, page.info, page.table
+    pref, county, policy_key, reading = page.prefecture, page.county, page.policy_key, page.reading
+    adcode = _choose_county(table, pref, county)
+    if adcode is None:
+        st.info(ui.t("profile.choose_hint"))
+        return
+    st.markdown(f'<div class="print-hide" style="color:#555">{ui.t("profile.print_hint")}</div>',
+                unsafe_allow_html=True)
+    mismatch = ui.policy_mismatch(region, policy_key)
+    if mismatch:
+        st.warning(mismatch)
+        return
+
+    p = ui.county_profile(region, adcode, policy_key, reading)
+    kinds = i18n.label_map("unit_kind", lang)
+    labels = i18n.label_map("facility_type", lang)
+    st.header(ui.t("profile.heading").format(name=p.name, prefecture=p.prefecture, kind=kinds[p.unit_kind]))
+
+    _facts(p, info, labels)
+    _rules(p, region, policy_key, reading, lang, labels)
+    _facilities(p)
+    _neighbours(p, lang, labels)
     if info.any_demo:
         st.caption(ui.t("demo.banner"))
 

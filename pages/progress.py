@@ -8,13 +8,12 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from geoapp import facilities, i18n
+from geoapp import policy as policy_mod
 from pages import ui
 
 FONT = {"size": 17, "color": "#1a1a1a"}
 TICKS = {"size": 16, "color": "#1a1a1a"}
-# One pattern per facility type as well as its colour, so no type is told by colour alone.
-PATTERNS = ("", "/", ".", "x", "\\", "+")
-SIGN = {"about": "≈", "at_least": "≥"}
+SIGN = {key: c.sign for key, c in policy_mod.COMPARISON_TABLE.items()}
 DIM = 0.35  # opacity of the prefectures not chosen
 
 
@@ -67,13 +66,14 @@ def _by_prefecture_chart(summary: pd.DataFrame, chosen: str | None, labels: dict
     names = _mark(summary["prefecture"], summary["prefecture_adcode"], chosen)
     opacity = [1.0 if not chosen or c == chosen else DIM for c in summary["prefecture_adcode"]]
     fig = go.Figure()
-    for pattern, (key, ftype) in zip(PATTERNS, types.items(), strict=True):
+    # Each type's pattern as well as its colour: no type is told by colour alone.
+    for key, ftype in types.items():
         values = summary[key]
         fig.add_trace(
             go.Bar(
                 x=values, y=names, orientation="h", name=labels[key],
                 marker={"color": ftype.colour, "opacity": opacity, "line": {"color": "#333", "width": 1},
-                        "pattern": {"shape": pattern, "fillmode": "overlay", "fgcolor": "#fff",
+                        "pattern": {"shape": ftype.pattern, "fillmode": "overlay", "fgcolor": "#fff",
                                     "fgopacity": 0.55, "size": 9, "solidity": 0.2}},
                 text=values.where(values > 0, ""), textposition="inside", insidetextanchor="middle",
                 textfont={"size": 15, "color": _ink(ftype.colour)}, textangle=0,
@@ -187,71 +187,63 @@ def _history(region: str, policy_key: str, chosen: str | None, chosen_name: str 
         )
 
 
-@ui.guarded
-def main() -> None:
-    page = ui.page_start("progress.title")
-    lang, region, info, table = page.lang, page.region, page.info, page.table
-    pref, county, policy_key, reading = page.prefecture, page.county, page.policy_key, page.reading
-    labels = i18n.label_map("facility_type", lang)
-    colours = {k: ft.colour for k, ft in facilities.load_types().items()}
+def _province_targets(result, info, labels: dict, colours: dict) -> None:
+    """Each facility target of the policy: actual against target, as bars and a table."""
+    st.caption(ui.t("progress.caption").format(
+        policy=result.policy_title, document=result.policy_document, as_of=info.data_date))
+    st.subheader(ui.t("progress.targets"))
+    progress = result.progress
+    rows = progress[progress["kind"] == "facility"].copy()
+    if rows.empty:
+        st.info(ui.t("progress.no_targets"))
+        return
+    rows["text"] = [
+        ui.t("progress.bar_text").format(
+            actual=f"{int(r.actual):,}", sign=SIGN[r.comparison], target=f"{int(r.target):,}",
+            pct=f"{float(r.progress):.0%}",
+        ) + ("  ✔" if r.met else "")
+        for r in rows.itertuples(index=False)
+    ]
+    st.plotly_chart(_targets_chart(rows, labels, colours), key="progress_targets",
+                    config={"displaylogo": False}, theme=None)
+    st.caption(ui.t("progress.about_note"))
+    with st.expander(ui.t("progress.table")):
+        shown = rows.assign(progress=(rows["progress"].astype(float) * 100).round(1))
+        st.dataframe(
+            ui.labelled(shown, ["facility_type", "actual", "comparison", "target", "progress",
+                                "met", "strength", "clause"]),
+            hide_index=True, width="stretch",
+            column_config={ui.t("col.progress"): st.column_config.NumberColumn(format="%.1f%%")},
+        )
 
-    # --- province targets (region-wide: the filters do not apply) --------------------------
-    mismatch = ui.policy_mismatch(region, policy_key)
-    if mismatch:
-        st.warning(mismatch)
-    else:
-        result = ui.gap_result(region, policy_key, reading)
-        st.caption(ui.t("progress.caption").format(
-            policy=result.policy_title, document=result.policy_document, as_of=info.data_date))
-        st.subheader(ui.t("progress.targets"))
-        progress = result.progress
-        rows = progress[progress["kind"] == "facility"].copy()
-        if rows.empty:
-            st.info(ui.t("progress.no_targets"))
-        else:
-            rows["text"] = [
-                ui.t("progress.bar_text").format(
-                    actual=f"{int(r.actual):,}", sign=SIGN[r.comparison], target=f"{int(r.target):,}",
-                    pct=f"{float(r.progress):.0%}",
-                ) + ("  ✔" if r.met else "")
-                for r in rows.itertuples(index=False)
-            ]
-            st.plotly_chart(_targets_chart(rows, labels, colours), key="progress_targets",
-                            config={"displaylogo": False}, theme=None)
-            st.caption(ui.t("progress.about_note"))
-            with st.expander(ui.t("progress.table")):
-                shown = rows.assign(progress=(rows["progress"].astype(float) * 100).round(1))
-                st.dataframe(
-                    ui.labelled(shown, ["facility_type", "actual", "comparison", "target", "progress",
-                                        "met", "strength", "clause"]),
-                    hide_index=True, width="stretch",
-                    column_config={ui.t("col.progress"): st.column_config.NumberColumn(format="%.1f%%")},
-                )
-        people = progress[progress["kind"] == "people"]
-        if not people.empty:
-            st.subheader(ui.t("progress.people"))
-            st.caption(ui.t("progress.people_note"))
-            no_data = ui.t("progress.no_data")
-            shown = people.assign(
-                # Chinese: the policy's own words; English: the label table's, when it has one.
-                facility_type=[label if lang == "zh" else ui.t_or(f"people_target.{i}", label)
-                               for i, label in zip(people["rule_id"], people["facility_type"], strict=True)],
-                target=[f"{SIGN[c]}{v:,}" for c, v in zip(people["comparison"], people["target"], strict=True)],
-                unit=[ui.t_or(f"unit.{u}", u) for u in people["unit"]],
-                actual=no_data, progress=no_data,
-            )
-            shown = ui.labelled(shown, ["facility_type", "target", "unit", "actual", "progress", "strength", "clause"])
-            st.table(shown.rename(columns={ui.t("col.facility_type"): ui.t("progress.people")}), hide_index=True)
 
-    # --- prefectures side by side -------------------------------------------------------------
-    summary = ui.prefecture_summary(region)
-    chosen = pref or (table.loc[table["adcode"] == county, "prefecture_adcode"].iloc[0] if county else None)
+def _people_targets(result, lang: str) -> None:
+    """Targets counted in people (trained, placed ...): the policy's words, no data yet."""
+    progress = result.progress
+    people = progress[progress["kind"] == "people"]
+    if people.empty:
+        return
+    st.subheader(ui.t("progress.people"))
+    st.caption(ui.t("progress.people_note"))
+    no_data = ui.t("progress.no_data")
+    shown = people.assign(
+        # Chinese: the policy's own words; English: the label table's, when it has one.
+        facility_type=[label if lang == "zh" else ui.t_or(f"people_target.{i}", label)
+                       for i, label in zip(people["rule_id"], people["facility_type"], strict=True)],
+        target=[f"{SIGN[c]}{v:,}" for c, v in zip(people["comparison"], people["target"], strict=True)],
+        unit=[ui.t_or(f"unit.{u}", u) for u in people["unit"]],
+        actual=no_data, progress=no_data,
+    )
+    shown = ui.labelled(shown, ["facility_type", "target", "unit", "actual", "progress", "strength", "clause"])
+    st.table(shown.rename(columns={ui.t("col.facility_type"): ui.t("progress.people")}), hide_index=True)
+
+
+def _prefectures(summary, chosen: str | None, info, labels: dict) -> None:
+    """The prefectures side by side: facilities per type, unemployed people per facility."""
+    highlight = None
     if chosen:
         name = summary.loc[summary["prefecture_adcode"] == chosen, "prefecture"].iloc[0]
         highlight = ui.t("progress.highlight").format(name=name)
-    else:
-        highlight = None
-
     st.subheader(ui.t("progress.by_prefecture"))
     if highlight:
         st.caption(highlight)
@@ -277,6 +269,28 @@ def main() -> None:
             ui.labelled(data, ["prefecture", "unemployed_disabled", "total", "unemployed_per_facility"]),
             hide_index=True, width="stretch",
         )
+
+
+@ui.guarded
+def main() -> None:
+    page = ui.page_start("progress.title")
+    lang, region, info, table = page.lang, page.region, page.info, page.table
+    pref, county, policy_key, reading = page.prefecture, page.county, page.policy_key, page.reading
+    labels = i18n.label_map("facility_type", lang)
+    colours = {k: ft.colour for k, ft in facilities.load_types().items()}
+
+    # Province targets: region-wide, the filters do not apply.
+    mismatch = ui.policy_mismatch(region, policy_key)
+    if mismatch:
+        st.warning(mismatch)
+    else:
+        result = ui.gap_result(region, policy_key, reading)
+        _province_targets(result, info, labels, colours)
+        _people_targets(result, lang)
+
+    summary = ui.prefecture_summary(region)
+    chosen = pref or (table.loc[table["adcode"] == county, "prefecture_adcode"].iloc[0] if county else None)
+    _prefectures(summary, chosen, info, labels)
 
     if not mismatch:
         name = (summary.loc[summary["prefecture_adcode"] == chosen, "prefecture"].iloc[0]

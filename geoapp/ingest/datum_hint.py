@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from geoapp import coords
+from geoapp.admin import AdminRegistry
 
 __all__ = ["CANDIDATES", "DatumGuess", "guess_datum", "guess_datum_from_report"]
 
@@ -98,7 +99,7 @@ def guess_datum(
     >>> from shapely.geometry import box
     >>> counties = gpd.GeoDataFrame({"adcode": ["1"]}, geometry=[box(125, 43, 125.01, 43.01)],
     ...                             crs="EPSG:4326")
-    >>> x, y = coords.wgs84_to_gcj02([125.0005], [43.005])  # a point just inside the west edge
+    >>> x, y = coords.wgs84_to_gcj02([125.0095], [43.005])  # a point just inside the east edge
     >>> guess = guess_datum(pd.DataFrame({"lon": x, "lat": y, "declared_adcode": ["1"]}), counties)
     >>> guess.share["wgs84"], guess.share["gcj02"]
     (0.0, 1.0)
@@ -148,8 +149,6 @@ def guess_datum_from_report(
 ) -> DatumGuess:
     """:func:`guess_datum` on a facility import report (``lon, lat, county, city`` as
     written): the declared county names are resolved with the region's registry."""
-    from geoapp.admin import AdminRegistry
-
     needed = [c for c in ("lon", "lat", "county") if c not in report.columns]
     if needed or report.empty:
         return DatumGuess(None, 0, {}, {}, decisive=False)

@@ -8,13 +8,13 @@ macros, encrypted parts, XML with a DTD, and worksheets whose declared size
 
 The sheet budget (:data:`MAX_COLUMNS`, :func:`max_rows`) bounds the table a register
 reader builds: the rows follow from the upload limit (:data:`ROW_BYTES` a row), so the
-work of one upload grows with its size, never with its shape. :mod:`geoapp.registers`
+work of one upload grows with its size, never with its shape. :mod:`geoapp.ingest.tables`
 enforces it again while it reads cells, because a ``<dimension>`` can lie and a CSV
 declares nothing (:func:`shape_problem` words both refusals alike).
 
 Every way in goes through here: the dashboard's upload (:meth:`geoapp.store.Store.upload`,
 which records refusals in the audit log) and every CLI command that reads a register
-from a path (:func:`geoapp.registers.read_facilities` and its siblings). This module
+from a path (:func:`geoapp.ingest.read_facilities` and its siblings). This module
 imports only :mod:`geoapp.settings`, so that both can use it.
 """
 

@@ -1,0 +1,271 @@
+"""The facility register reader: a file in, the facilities and a row report out.
+
+:func:`read_facilities` reads as named steps, each a function a test can call:
+:func:`~geoapp.ingest.rows.open_register` → :func:`skip_rows` (blank, heading and
+continuation rows) → :func:`name_and_type` → :func:`~geoapp.ingest.placement.positions`
+→ :func:`~geoapp.ingest.placement.check_declared` →
+:func:`~geoapp.ingest.placement.place_without_coordinates` → :func:`deduplicate` →
+:func:`assemble`. The steps share the :class:`~geoapp.ingest.rows.Opened` register and
+write their reasons to its row log, in the order the reasons are reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geoapp.ingest.duplicates import facility_ids, flag_duplicates
+from geoapp.ingest.fields import FACILITY_FIELDS, FACILITY_REQUIRED
+from geoapp.ingest.placement import (
+    Placement,
+    Positions,
+    check_declared,
+    place_without_coordinates,
+    positions,
+)
+from geoapp.ingest.results import FacilityImport, import_fields
+from geoapp.ingest.rowlog import cell_text, cell_texts
+from geoapp.ingest.rows import Opened, flag_empty_formulas, open_register, skip_structure
+from geoapp.ingest.tables import Source
+from geoapp.ingest.values import check_default_datum, facility_types, match_key
+from geoapp.schema import FACILITY_COLUMNS, FACILITY_TEXT_COLUMNS
+
+if TYPE_CHECKING:
+    from geoapp.admin import AdminRegistry
+
+__all__ = [
+    "Named",
+    "assemble",
+    "deduplicate",
+    "facility_frame",
+    "name_and_type",
+    "read_facilities",
+    "skip_rows",
+]
+
+
+def read_facilities(
+    source: Source,
+    *,
+    counties: gpd.GeoDataFrame,
+    registry: AdminRegistry | None = None,
+    province: object = None,
+    default_datum: str = "wgs84",
+    columns: Mapping[str, str] | None = None,
+    sheet: str | int | None = None,
+) -> FacilityImport:
+    """Read and validate a facility register.
+
+    Parameters
+    ----------
+    source : path, bytes or binary file
+        A ``.csv`` (UTF-8 with or without BOM, GBK/GB18030) or ``.xlsx`` register.
+    counties : GeoDataFrame
+        The region's county polygons (``adcode, name, prefecture, geometry``, WGS84), as
+        ``DataSource.counties()`` returns them; points outside them are rejected.
+    registry : AdminRegistry, optional
+        Built with the same county polygons; built from them when omitted (pass one to
+        reuse its caches).
+    province : str or int, optional
+        Province context for names; taken from the counties' adcodes when omitted.
+    default_datum : str
+        Datum of coordinates in rows without a 坐标系 value: ``wgs84``, ``gcj02``,
+        ``bd09`` or ``cgcs2000`` (also 高德, 百度, GPS, 国家2000 ...).
+    columns : dict, optional
+        Field -> header text, to map columns the automatic detection misses, e.g.
+        ``{"name": "机构全称"}``. Fields: ``name, type, subtype, city, county, address,
+        lon, lat, coords, datum, facility_id, note``.
+    sheet : str or int, optional
+        Workbook sheet (name or 0-based position); the first sheet when omitted.
+
+    Returns
+    -------
+    FacilityImport
+
+    Raises
+    ------
+    RegisterError
+        The file is missing, unreadable, of another format, or has no recognisable header.
+    ValueError
+        ``default_datum`` is unknown, or ``counties`` / ``registry`` are unusable.
+
+    Notes
+    -----
+    Coordinates: numbers or text, decimal degrees or degrees-minutes(-seconds) text
+    (converted and flagged); a pair that fits the region only the other way round is
+    swapped back and flagged; unreadable or half pairs are rejected. Duplicates: a later
+    row with the same normalised name and type within 200 m (geodesic), or without
+    coordinates in the same county, is rejected; the same name with another type within
+    200 m is flagged.
+    """
+    datum_default = check_default_datum(default_datum)
+    opened = open_register(source, sheet=sheet, fields=FACILITY_FIELDS, columns=columns,
+                           required=FACILITY_REQUIRED, what="facility register",
+                           counties=counties, registry=registry, province=province,
+                           points=True)  # fmt: skip
+    live, address = skip_rows(opened)
+    named = name_and_type(opened, live)
+    pos = positions(opened, live, datum_default=datum_default, required=False)
+    declared = check_declared(opened, live, pos)
+    placement = place_without_coordinates(opened, live, pos, declared, address)
+    ids = deduplicate(opened, live, named, pos, placement)
+    return assemble(opened, named, pos, placement, ids, address)
+
+
+def skip_rows(opened: Opened) -> tuple[np.ndarray, pd.Series]:
+    """Skip blank rows, heading rows and continuation rows; returns the live rows and the
+    addresses with each continuation joined to the row it continues.
+
+    A continuation row holds only address or note text right under a record (a wrapped
+    address); its text is joined to that record's address.
+    """
+    frame, log, rows = opened.frame, opened.log, opened.rows
+    n = len(frame)
+    skipped = skip_structure(opened, content="name")
+    flag_empty_formulas(opened)
+    present = {f: frame[f].notna().to_numpy() for f in FACILITY_FIELDS}
+    others = np.zeros(n, dtype=bool)
+    for f in FACILITY_FIELDS:
+        if f not in ("address", "note"):
+            others |= present[f]
+    candidate = ~skipped & ~others & (present["address"] | present["note"])
+    anchor = _continuation_anchor(candidate, ~skipped & present["name"])
+    address = frame["address"].to_numpy(dtype=object).copy()
+    continued = anchor >= 0
+    if continued.any():
+        parts: dict[int, list[int]] = {}
+        for i in np.flatnonzero(continued):
+            parts.setdefault(int(anchor[i]), []).append(int(i))
+        for a, more in parts.items():
+            address[a] = "".join(cell_text(address[j]) for j in [a, *more]) or None
+        log.add("continuation", "skipped", continued, lambda i: (
+            f"continuation of row {rows[anchor[i]]}: its text is joined to that row's address"))
+        log.add("continued", "flagged", np.isin(np.arange(n), list(parts)), lambda i: (
+            "address continued on row " + ", ".join(str(rows[j]) for j in parts[i]) + "; joined"))
+        skipped = skipped | continued
+    return ~skipped, pd.Series(address, index=frame.index, dtype=object)
+
+
+def _continuation_anchor(candidate: np.ndarray, record: np.ndarray) -> np.ndarray:
+    """For each candidate row directly under a record (or its continuations), the record."""
+    anchor = np.full(len(candidate), -1)
+    current = -1
+    for i in range(len(candidate)):  # one pass over booleans; no registry, no pandas
+        if candidate[i]:
+            anchor[i] = current
+        else:
+            current = i if record[i] else -1
+    return anchor
+
+
+@dataclass(frozen=True, eq=False)
+class Named:
+    """Each row's name and facility type, as written and as read."""
+
+    names: np.ndarray  # as written
+    name_keys: np.ndarray  # as compared (:func:`~geoapp.ingest.values.match_key`)
+    type_txt: np.ndarray  # as written
+    ftype: np.ndarray  # the facility type key (None where missing or not recognised)
+
+
+def name_and_type(opened: Opened, live: np.ndarray) -> Named:
+    """Reject live rows without a name, without a type or with a type not recognised."""
+    frame, log = opened.frame, opened.log
+    names = cell_texts(frame["name"])
+    log.add("no_name", "rejected", live & ~frame["name"].notna().to_numpy(), "no name")
+    type_txt = cell_texts(frame["type"])
+    has_type = frame["type"].notna().to_numpy()
+    log.add("no_type", "rejected", live & ~has_type, "no facility type")
+    ftype, code, error = facility_types(type_txt, live & has_type)
+    for reason in ("unknown_type", "ambiguous_type"):
+        log.add(reason, "rejected", code == reason, lambda i: error[i])
+    name_keys = np.array([match_key(v) for v in names], dtype=object)
+    return Named(names, name_keys, type_txt, ftype)
+
+
+def deduplicate(
+    opened: Opened, live: np.ndarray, named: Named, pos: Positions, placement: Placement
+) -> np.ndarray:
+    """Reject duplicates among the rows kept so far, flag the rows placed without
+    coordinates, and give every kept row its facility id (flagging repeated ones)."""
+    log, region, adcode = opened.log, opened.region, placement.adcode
+    keep = live & ~log.mask("rejected")
+    flag_duplicates(log, keep, opened.rows, named.name_keys, named.ftype, adcode, pos.lon_w,
+                    pos.lat_w, pos.has_pt)  # fmt: skip
+    by_county = placement.by_county
+    log.add("no_coordinates", "flagged", placement.placed & ~log.mask("rejected"), lambda i: (
+        f"no coordinates; placed in {region.label(adcode[i])} by its "
+        + ("declared county" if by_county[i] else "address") + " (counted there, not on the map)"))
+    kept = np.isin(log.status(), ("accepted", "flagged"))
+    return facility_ids(log, opened.frame, kept, named.name_keys, named.ftype, adcode)
+
+
+def assemble(
+    opened: Opened, named: Named, pos: Positions, placement: Placement, ids: np.ndarray,
+    address: pd.Series,
+) -> FacilityImport:
+    """The row report and the facilities of the kept rows, from the finished row log."""
+    log, frame = opened.log, opened.frame
+    status = log.status()
+    reasons, codes = log.texts()
+    kept = np.isin(status, ("accepted", "flagged"))
+    adcode = placement.adcode
+    address_txt = cell_texts(address)
+    assigned = np.array(
+        [opened.region.label(a) if k else "" for a, k in zip(adcode, kept, strict=True)],
+        dtype=object,
+    )
+    report = pd.DataFrame({
+        "row": opened.rows, "status": status, "reasons": reasons, "codes": codes,
+        "note": placement.note, "name": named.names, "type": named.type_txt,
+        "city": cell_texts(frame["city"]), "county": cell_texts(frame["county"]),
+        "address": address_txt, "lon": pos.lon_txt, "lat": pos.lat_txt, "datum": pos.datum_txt,
+        "facility_type": np.where(named.ftype == None, "", named.ftype),  # noqa: E711
+        "adcode": np.where(kept, adcode, ""), "assigned_county": assigned,
+        "facility_id": np.where(kept, ids, ""),
+    })  # fmt: skip
+    report = report.astype({c: str for c in report.columns if c != "row"})
+    given_note = cell_texts(frame["note"])
+    notes = np.array(
+        ["; ".join(p for p in (g, z, r if s == "flagged" else "") if p)
+         for g, z, r, s in zip(given_note, placement.note, reasons, status, strict=True)],
+        dtype=object)  # fmt: skip
+    facilities = facility_frame(
+        opened, kept=kept, ids=ids, named=named, adcode=adcode, address=address_txt,
+        pos=pos, notes=notes,
+    )  # fmt: skip
+    return FacilityImport(**import_fields(opened, report, status), facilities=facilities)
+
+
+def facility_frame(
+    opened: Opened, *, kept: np.ndarray, ids: np.ndarray, named: Named, adcode: np.ndarray,
+    address: np.ndarray, pos: Positions, notes: np.ndarray,
+) -> gpd.GeoDataFrame:
+    """The kept rows in the :data:`~geoapp.schema.FACILITY_COLUMNS` schema, with a point
+    geometry where the row has coordinates (EPSG:4326)."""
+    k, region = kept, opened.region
+    datum = np.where(pos.has_pt, pos.datum, "")
+    codes = adcode[k].astype(str)
+    on_map = pos.has_pt[k]
+    x = np.where(on_map, pos.lon_w[k], np.nan)
+    y = np.where(on_map, pos.lat_w[k], np.nan)
+    geometry = np.full(len(codes), None, dtype=object)
+    geometry[on_map] = shapely.points(x[on_map], y[on_map])
+    out = pd.DataFrame({
+        "facility_id": ids[k], "name": named.names[k], "facility_type": named.ftype[k],
+        "subtype": cell_texts(opened.frame["subtype"])[k],
+        "prefecture": [region.prefecture.get(a, "") for a in codes],
+        "county": [region.name.get(a, "") for a in codes],
+        "adcode": codes, "address": address[k], "lon": x, "lat": y, "datum": datum[k],
+        "is_demo": np.zeros(len(codes), dtype=bool), "note": notes[k],
+    })  # fmt: skip
+    out = out.astype(dict.fromkeys(FACILITY_TEXT_COLUMNS, str))
+    return gpd.GeoDataFrame(
+        out[list(FACILITY_COLUMNS)], geometry=gpd.GeoSeries(geometry, crs="EPSG:4326")
+    )

@@ -1,0 +1,296 @@
+"""Placing a register's rows in the counties of the region.
+
+Where a row lands (``adcode``): its coordinates when it has usable ones (after
+converting its datum to WGS84, :func:`positions`), else its declared county (through
+:class:`~geoapp.admin.AdminRegistry`, with its city as prefecture context), else its
+address (:func:`place_without_coordinates`). Coordinates outside the region reject the
+row; a declared county that contradicts the coordinates is kept, assigned by the
+coordinates and flagged (:func:`check_declared`). A pair that fits the region only the
+other way round is swapped back and flagged. A row without coordinates keeps
+``lon``/``lat`` NaN: it counts in its county but is not on the map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from geoapp import coords
+from geoapp.ingest.region import addresses, column_values, resolve, unit_results
+from geoapp.ingest.rowlog import cell_texts
+from geoapp.ingest.rows import Opened
+from geoapp.ingest.values import DATUM_HELP, coordinate_column, parse_datum, split_pair
+
+__all__ = [
+    "Declared",
+    "Placement",
+    "Positions",
+    "check_declared",
+    "place_without_coordinates",
+    "positions",
+]
+
+# A point this far outside the region's bounding box, read the other way round, is a
+# swapped pair; half a degree absorbs datum offsets (< 0.01 deg) and border facilities.
+_SWAP_MARGIN_DEG = 0.5
+
+
+def _in_box(lon: np.ndarray, lat: np.ndarray, bounds: tuple[float, ...]) -> np.ndarray:
+    x0, y0, x1, y1 = bounds
+    m = _SWAP_MARGIN_DEG
+    with np.errstate(invalid="ignore"):
+        return (lon >= x0 - m) & (lon <= x1 + m) & (lat >= y0 - m) & (lat <= y1 + m)
+
+
+# --------------------------------------------------------------------------- coordinates
+
+
+@dataclass(frozen=True, eq=False)
+class _Pairs:
+    """Coordinate pairs as read, before datum conversion."""
+
+    some: np.ndarray  # rows that gave any coordinate
+    zero: np.ndarray  # rows that gave 0, 0
+    pair: np.ndarray  # rows with a full, readable, non-zero pair
+    lon: np.ndarray  # as written, swapped back where swapped
+    lat: np.ndarray
+    lon_txt: np.ndarray  # the coordinates as written
+    lat_txt: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Positions:
+    """Where each row's coordinates put it, after parsing, swapping and datum conversion."""
+
+    some: np.ndarray  # rows that gave any coordinate
+    zero: np.ndarray  # rows that gave 0, 0
+    has_pt: np.ndarray  # rows placed inside a county of the region
+    adcode: np.ndarray  # that county (None elsewhere)
+    lon_w: np.ndarray  # WGS84 (NaN where not placed)
+    lat_w: np.ndarray
+    lon_txt: np.ndarray  # the coordinates as written
+    lat_txt: np.ndarray
+    datum: np.ndarray
+    datum_txt: np.ndarray
+
+
+def positions(
+    opened: Opened, live: np.ndarray, *, datum_default: str, required: bool
+) -> Positions:
+    """Parse, swap, convert and locate the coordinates of every live row, logging problems.
+
+    ``required``: a row without a position is rejected (demand points) rather than
+    placed by its declared county or address later (facilities), and 0, 0 is an error
+    rather than "missing".
+    """
+    pairs = _read_pairs(opened, live, required=required)
+    return _locate(opened, pairs, datum_default=datum_default)
+
+
+def _read_pairs(opened: Opened, live: np.ndarray, *, required: bool) -> _Pairs:
+    """Read both coordinates; reject unreadable and half pairs, flag DMS and swaps."""
+    frame, log, box = opened.frame, opened.log, opened.region.bounds
+    lon_in, lat_in = frame["lon"], frame["lat"]
+    if "coords" in opened.header.columns:
+        lon_in, lat_in = split_pair(frame["coords"])
+    lon_txt, lat_txt = cell_texts(lon_in), cell_texts(lat_in)
+    lon_raw, lon_kind = coordinate_column(lon_in)
+    lat_raw, lat_kind = coordinate_column(lat_in)
+    some = live & ((lon_kind != "blank") | (lat_kind != "blank"))
+    if required:
+        log.add("no_coordinates", "rejected", live & ~some,
+                "no coordinates: a demand point needs its position")
+    bad = some & ((lon_kind == "bad") | (lat_kind == "bad"))
+    log.add("bad_coordinates", "rejected", bad, lambda i: (
+        "coordinates not readable as decimal degrees or degrees-minutes(-seconds): "
+        f"lon {lon_txt[i]!r}, lat {lat_txt[i]!r}"))
+    half = some & ~bad & ((lon_kind == "blank") | (lat_kind == "blank"))
+    either = "give both" if required else "give both or neither"
+    log.add("partial_coordinates", "rejected", half, lambda i: (
+        f"only {'lat' if lon_kind[i] == 'blank' else 'lon'} given "
+        f"({lon_txt[i] or lat_txt[i]}); {either}"))
+    pair = some & ~bad & ~half
+    zero = pair & (lon_raw == 0) & (lat_raw == 0)
+    if required:
+        log.add("zero_coordinates", "rejected", zero, "coordinates 0, 0: no position")
+    else:
+        log.add("zero_coordinates", "flagged", zero, "coordinates 0, 0 read as missing")
+    pair &= ~zero
+    dms = pair & ((lon_kind == "dms") | (lat_kind == "dms"))
+    log.add("dms", "flagged", dms, lambda i: (
+        f"coordinates given as degrees-minutes text (lon {lon_txt[i]!r}, lat {lat_txt[i]!r}), "
+        f"converted to {lon_raw[i]:.6f}, {lat_raw[i]:.6f}"))
+    swap = pair & ~_in_box(lon_raw, lat_raw, box) & _in_box(lat_raw, lon_raw, box)
+    log.add("swapped", "flagged", swap, lambda i: (
+        f"lon and lat swapped (lon {lon_txt[i]!r}, lat {lat_txt[i]!r}); "
+        f"read as lon {lat_raw[i]:.6f}, lat {lon_raw[i]:.6f}"))
+    lon = np.where(swap, lat_raw, lon_raw)
+    lat = np.where(swap, lon_raw, lat_raw)
+    return _Pairs(some, zero, pair, lon, lat, lon_txt, lat_txt)
+
+
+def _locate(opened: Opened, pairs: _Pairs, *, datum_default: str) -> Positions:
+    """Read each row's datum, convert its pair to WGS84 and find its county."""
+    frame, log, region = opened.frame, opened.log, opened.region
+    n = len(frame)
+    datum_txt = cell_texts(frame["datum"])
+    datum = np.full(n, datum_default, dtype=object)
+    named = frame["datum"].notna().to_numpy()
+    for value in set(datum_txt[named]):
+        datum[named & (datum_txt == value)] = parse_datum(value)
+    bad_datum = pairs.pair & named & pd.isna(datum)  # a datum matters only with coordinates
+    log.add("unknown_datum", "rejected", bad_datum, lambda i: (
+        f"unknown datum {datum_txt[i]!r}; accepted: {DATUM_HELP}"))
+    pair = pairs.pair & ~bad_datum
+    lon_w = np.full(n, np.nan)
+    lat_w = np.full(n, np.nan)
+    for name in coords.DATUMS:
+        m = pair & (datum == name)
+        if m.any():
+            lon_w[m], lat_w[m] = coords.convert(pairs.lon[m], pairs.lat[m], src=name, dst="wgs84")
+    located = np.full(n, None, dtype=object)
+    if pair.any():
+        located[pair] = region.registry.locate(lon_w[pair], lat_w[pair])
+    has_pt = pair & np.isin(located.astype(str), list(region.adcodes))
+    log.add("outside_region", "rejected", pair & ~has_pt, lambda i: (
+        f"coordinates outside the region: {lon_w[i]:.6f}, {lat_w[i]:.6f} (WGS84"
+        + ("" if datum[i] in ("wgs84", "cgcs2000") else f", converted from {datum[i]}") + ")"))
+    adcode = np.where(has_pt, located, None).astype(object)
+    return Positions(pairs.some, pairs.zero, has_pt, adcode, lon_w, lat_w, pairs.lon_txt,
+                     pairs.lat_txt, datum, datum_txt)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- declared units
+
+
+@dataclass(frozen=True, eq=False)
+class Declared:
+    """The county each row declares, as the registry resolved it."""
+
+    declared: np.ndarray  # live rows that name a county
+    code: np.ndarray  # its adcode (None where unresolved or not declared)
+    error: np.ndarray  # why it did not resolve
+    note: np.ndarray  # what the registry noted (a development zone, an old name ...)
+    agree: np.ndarray  # rows with coordinates whose declared county agrees with them
+
+
+def check_declared(opened: Opened, live: np.ndarray, pos: Positions) -> Declared:
+    """Resolve the declared counties; flag those that contradict the coordinates or are
+    not recognised, and declared cities that contradict them."""
+    frame, log, region = opened.frame, opened.log, opened.region
+    has_pt = pos.has_pt
+    county_txt = cell_texts(frame["county"])
+    declared = live & frame["county"].notna().to_numpy()
+    code, error, note = _declared_counties(opened, declared, pos)
+    ok = pd.notna(code)
+    mismatch = has_pt & ok & (code != pos.adcode)
+    log.add("county_mismatch", "flagged", mismatch, lambda i: (
+        f"declared {county_txt[i]} but coordinates fall in {region.label(pos.adcode[i])}"))
+    log.add("declared_unresolved", "flagged", has_pt & declared & ~ok, lambda i: (
+        f"declared county {county_txt[i]!r} not recognised ({error[i]}); "
+        f"placed by coordinates in {region.label(pos.adcode[i])}"))
+    _check_city(opened, has_pt & ~declared & frame["city"].notna().to_numpy(), pos)
+    return Declared(declared, code, error, note, agree=has_pt & ok & ~mismatch)
+
+
+def _declared_counties(
+    opened: Opened, declared: np.ndarray, pos: Positions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Adcodes, errors and notes of the declared counties (city as context).
+
+    Development zones and local aliases that only a point can place are resolved again
+    with the row's WGS84 point, for the rows that have one.
+    """
+    frame, region = opened.frame, opened.region
+    n = len(frame)
+    code = np.full(n, None, dtype=object)
+    error = np.full(n, None, dtype=object)
+    note = np.full(n, None, dtype=object)
+    if not declared.any():
+        return code, error, note
+    idx = frame.index[declared]
+    res = resolve(region, frame.loc[idx, "county"], frame.loc[idx, "city"])
+    retry = res["error_type"].isin(["UndecidableUnit", "AmbiguousUnit"]).to_numpy(copy=True)
+    retry &= pos.has_pt[declared]
+    if retry.any():
+        ridx = idx[retry]
+        at = frame.index.get_indexer(ridx)
+        res.loc[ridx] = resolve(region, frame.loc[ridx, "county"], frame.loc[ridx, "city"],
+                                lon=pos.lon_w[at], lat=pos.lat_w[at])  # fmt: skip
+    code[declared] = column_values(res["adcode"])
+    error[declared] = column_values(res["error"])
+    note[declared] = column_values(res["note"])
+    return code, error, note
+
+
+def _check_city(opened: Opened, city_only: np.ndarray, pos: Positions) -> None:
+    """Flag the declared city of rows placed by coordinates that name no county, when it
+    contradicts the coordinates or is not recognised."""
+    if not city_only.any():
+        return
+    frame, log, region = opened.frame, opened.log, opened.region
+    city_txt = cell_texts(frame["city"])
+    c_code, c_error = unit_results(region, frame, city_only, "city", None, level="prefecture")
+    pref = np.array([region.prefecture_adcode.get(a or "", "") for a in pos.adcode], dtype=object)
+    known = pd.notna(c_code)
+    log.add("city_mismatch", "flagged", city_only & known & (c_code != pref), lambda i: (
+        f"declared city {city_txt[i]} but coordinates fall in {region.label(pos.adcode[i])}"))
+    log.add("city_unresolved", "flagged", city_only & ~known, lambda i: (
+        f"declared city {city_txt[i]!r} not recognised ({c_error[i]})"))
+
+
+# --------------------------------------------------------------------------- no coordinates
+
+
+@dataclass(frozen=True, eq=False)
+class Placement:
+    """The county of every row, however it was found."""
+
+    adcode: np.ndarray  # None where the row is not placed
+    note: np.ndarray  # the registry's note on the declared county ('' when none)
+    by_county: np.ndarray  # placed by the declared county, having no usable coordinates
+    placed: np.ndarray  # placed without coordinates (by county or by address)
+
+
+def place_without_coordinates(
+    opened: Opened, live: np.ndarray, pos: Positions, declared: Declared, address: pd.Series
+) -> Placement:
+    """Place rows without usable coordinates by their declared county, else their address;
+    reject those that cannot be placed or fall outside the region."""
+    log, region = opened.log, opened.region
+    n = len(opened.frame)
+    county_txt, address_txt = cell_texts(opened.frame["county"]), cell_texts(address)
+    ok = pd.notna(declared.code)
+    fallback = (live & ~pos.some) | pos.zero
+    by_county = fallback & ok
+    adcode = pos.adcode.copy()
+    adcode[by_county] = declared.code[by_county]
+    note = np.full(n, "", dtype=object)
+    note[declared.agree] = [d or "" for d in declared.note[declared.agree]]
+    note[by_county] = [d or "" for d in declared.note[by_county]]
+    has_address = address.notna().to_numpy()
+    need_address = fallback & ~ok & has_address
+    a_code = np.full(n, None, dtype=object)
+    a_error = np.full(n, None, dtype=object)
+    if need_address.any():
+        a_code[need_address], a_error[need_address] = addresses(region, address[need_address])
+    by_address = need_address & pd.notna(a_code)
+    adcode[by_address] = a_code[by_address]
+    failed = fallback & declared.declared & ~ok
+    d_error = declared.error
+    log.add("declared_unresolved", "flagged", failed & by_address, lambda i: (
+        f"declared county {county_txt[i]!r} not recognised ({d_error[i]})"))
+    log.add("county_unresolved", "rejected", failed & ~by_address, lambda i: (
+        str(d_error[i]) + (f"; address {address_txt[i]!r}: {a_error[i]}" if a_error[i] else "")))
+    log.add("address_unresolved", "rejected", need_address & ~declared.declared & ~by_address,
+            lambda i: f"address {address_txt[i]!r}: {a_error[i]}")
+    log.add("no_location", "rejected", fallback & ~declared.declared & ~has_address,
+            "no coordinates, county or address: the facility cannot be placed")
+    placed = fallback & pd.notna(adcode)
+    foreign = placed & ~np.isin(adcode.astype(str), list(region.adcodes))
+    log.add("county_outside_region", "rejected", foreign, lambda i: (
+        f"{'county ' + repr(county_txt[i]) if by_county[i] else 'address ' + repr(address_txt[i])}"
+        f" is {adcode[i]}, outside the region"))
+    return Placement(adcode, note, by_county, placed)

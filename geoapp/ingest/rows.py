@@ -1,0 +1,145 @@
+"""A register opened up to its data rows, and the rows that are no records.
+
+This module owns the first steps every reader takes (:func:`open_register`: read the
+table, find its header, build the region, lay the data rows out as a frame indexed by
+Excel row number, start the row log) and the structural skips they share: blank rows,
+heading rows merged across the table, total and subtotal rows (合计, 小计 ...), and the
+flag for formula cells that were read as blank because the file holds no saved value.
+Blank rows between the header and the last non-empty row are reported; empty rows after
+it are the end of the sheet (:mod:`geoapp.ingest.tables` drops them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from geoapp.ingest.fields import Header, find_header, header_key
+from geoapp.ingest.region import Region, build_region
+from geoapp.ingest.rowlog import RowLog, cell_text
+from geoapp.ingest.tables import RegisterError, Source, Table, read_table
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from geoapp.admin import AdminRegistry
+
+__all__ = [
+    "Opened",
+    "data_frame",
+    "flag_empty_formulas",
+    "open_register",
+    "skip_structure",
+    "skip_totals",
+]
+
+_TOTAL_WORDS = ("合计", "总计", "小计", "全省", "全市", "总数", "total", "sum", "subtotal")
+
+
+@dataclass(frozen=True, eq=False)
+class Opened:
+    """A register read up to its data rows: what every reader starts from."""
+
+    table: Table
+    header: Header
+    region: Region
+    frame: pd.DataFrame  # one column per field (None where absent), index: Excel row
+    blank: np.ndarray  # rows with no value in any column
+    rows: np.ndarray  # Excel row numbers
+    log: RowLog
+
+
+def open_register(
+    source: Source, *, sheet: str | int | None, fields: Mapping[str, Any],
+    columns: Mapping[str, str] | None, required: tuple[tuple[str, ...], ...], what: str,
+    counties: gpd.GeoDataFrame, registry: AdminRegistry | None, province: object,
+    points: bool,
+) -> Opened:
+    """Read the sheet, find its header, resolve the region and start the row log."""
+    table = read_table(source, sheet=sheet)
+    if not table.rows:
+        raise RegisterError(f"{table.name}: the sheet is empty")
+    header = find_header(table, fields, columns, required=required, what=what)
+    region = build_region(counties, registry, province, points=points)
+    frame, blank = data_frame(table, header, tuple(fields))
+    return Opened(table, header, region, frame, blank, frame.index.to_numpy(), RowLog(len(frame)))
+
+
+def data_frame(
+    table: Table, header: Header, fields: tuple[str, ...]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The data rows below the header as an object frame indexed by Excel row number,
+    and which of them are blank."""
+    start = header.rows[-1] + 1
+    body = table.rows[start:]
+    rows = np.arange(start + 1, start + 1 + len(body))
+    if body:
+        grid = np.empty((len(body), len(body[0])), dtype=object)
+        grid[:] = body
+    else:
+        grid = np.empty((0, len(table.rows[0]) if table.rows else 0), dtype=object)
+    none = np.full(len(body), None, dtype=object)
+    data = {f: grid[:, header.columns[f]] if f in header.columns else none for f in fields}
+    frame = pd.DataFrame(data, index=pd.Index(rows, name="row"), dtype=object)
+    blank = pd.isna(grid).all(axis=1) if grid.size else np.ones(len(body), bool)
+    return frame, blank
+
+
+def skip_structure(opened: Opened, *, content: str) -> np.ndarray:
+    """Skip blank rows and heading rows merged across the table; returns the skipped mask.
+
+    ``content`` is the field whose text a heading row's message quotes.
+    """
+    table, header, frame, blank, log = (
+        opened.table, opened.header, opened.frame, opened.blank, opened.log)  # fmt: skip
+    log.add("blank_row", "skipped", blank, "blank row")
+    first, last = min(header.columns.values()), max(header.columns.values())
+    start = header.rows[-1] + 1
+    heading = np.zeros(len(frame), dtype=bool)
+    for r1, c1, r2, c2 in table.merged:
+        if r1 == r2 and r1 >= start and c1 <= first and c2 >= last and c1 < c2:
+            heading[r1 - start] = True
+    heading &= ~blank
+    values = frame[content].to_numpy(dtype=object)
+    log.add("heading_row", "skipped", heading,
+            lambda i: f"heading row merged across the table: {cell_text(values[i])!r}")
+    return blank | heading
+
+
+def flag_empty_formulas(opened: Opened) -> None:
+    """Flag rows whose used cells hold a formula without a saved value (read as blank)."""
+    table, header, frame, log = opened.table, opened.header, opened.frame, opened.log
+    if not table.empty_formulas:
+        return
+    start = header.rows[-1] + 1
+    used = {col: f for f, col in header.columns.items()}
+    messages = np.full(len(frame), None, dtype=object)
+    for r, c in sorted(table.empty_formulas):
+        if r >= start and r - start < len(frame) and c in used:
+            cell = f"{_column_letters(c)}{r + 1}"
+            text = (f"cell {cell} ({header.labels[used[c]]}) holds a formula without a saved "
+                    "value and was read as blank; open and save the file in Excel")  # fmt: skip
+            i = r - start
+            messages[i] = text if messages[i] is None else f"{messages[i]}; {text}"
+    log.add("formula_no_value", "flagged", messages != None, messages)  # noqa: E711
+
+
+def _column_letters(col: int) -> str:
+    letters = ""
+    col += 1
+    while col:
+        col, rest = divmod(col - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def skip_totals(labels: np.ndarray, live: np.ndarray, log: RowLog) -> np.ndarray:
+    """Skip total and subtotal rows (合计, 小计 ...); returns the rows still live."""
+    words = tuple(header_key(w) for w in _TOTAL_WORDS)
+    total = live & np.array([header_key(t).startswith(words) for t in labels], dtype=bool)
+    log.add("total_row", "skipped", total, lambda i: f"total row ({labels[i]})")
+    return live & ~total

@@ -1,0 +1,338 @@
+"""Reading a register file into a table of cells, as the steward sees it in Excel.
+
+This module owns getting from what a steward hands over (a path, bytes or an open file)
+to rows of cell values: the upload gate for paths (:mod:`geoapp.ingest.gate`), the
+file-type checks, CSV decoding (UTF-8 with or without BOM, GBK/GB18030, Excel's UTF-16
+"Unicode text") and delimiter sniffing, and ``.xlsx`` reading with openpyxl plus this
+module's own scan of the sheet's XML for merged cells and formulas without a cached
+value. Merged cells are filled with their value; empty rows after the last non-empty one
+are dropped. The sheet budget (:func:`geoapp.ingest.gate.shape_problem`) is enforced
+while rows are read.
+
+Input that cannot be read at all raises :class:`RegisterError`, whose message names the
+file and the problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import openpyxl
+
+from geoapp.admin import normalise_name
+from geoapp.ingest.gate import (
+    MAX_COLUMNS,
+    UploadError,
+    check_size,
+    check_upload,
+    max_rows,
+    shape_problem,
+)
+
+__all__ = ["EXTENSIONS", "RegisterError", "Source", "Table", "read_table"]
+
+Source = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes]
+
+EXTENSIONS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+
+
+class RegisterError(ValueError):
+    """A register that cannot be used at all; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A sheet as the user sees it: rows of cell values, merged cells filled."""
+
+    name: str
+    encoding: str | None
+    sheet: str | None
+    rows: list[list[Any]]  # rows[i] is Excel row i + 1; padded to one width
+    # merged ranges as (min_row, min_col, max_row, max_col), 0-based
+    merged: tuple[tuple[int, int, int, int], ...] = ()
+    empty_formulas: frozenset[tuple[int, int]] = frozenset()  # (row, col), 0-based
+
+
+def read_table(source: Source, *, sheet: str | int | None) -> Table:
+    """Read ``source`` (a path, bytes or a binary file) as a CSV or ``.xlsx`` table.
+
+    A path goes through the upload gate first; ``sheet`` (name or 0-based position)
+    picks a workbook's sheet, the first when None.
+
+    Raises
+    ------
+    RegisterError
+        Missing, unreadable, empty, of another format, or over the sheet budget.
+    """
+    data, name, suffix = _source_bytes(source)
+    if not data.strip():
+        raise RegisterError(f"{name}: the file is empty")
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # OLE2: .xls or encrypted .xlsx
+        raise RegisterError(
+            f"{name}: this is an Excel 97-2003 workbook or a password-protected one; "
+            "save it as .xlsx without a password, or as .csv"
+        )
+    if data[:4] == b"PK\x03\x04":
+        return _read_xlsx(data, name, sheet=sheet)
+    if suffix in (".xlsx", ".xlsm"):
+        raise RegisterError(f"{name}: not an Excel .xlsx workbook (the file is no zip archive)")
+    if sheet is not None:
+        raise RegisterError(f"{name}: sheet={sheet!r} given, but a CSV file has no sheets")
+    return _read_csv(data, name)
+
+
+# --------------------------------------------------------------------------- the bytes
+
+
+def _source_bytes(source: Source) -> tuple[bytes, str, str]:
+    """Read ``source`` fully: (content, display name, extension or '').
+
+    A path goes through the upload gate (:func:`geoapp.ingest.gate.check_upload`), as
+    an upload does in :meth:`geoapp.store.Store.upload`: the command line reads no file
+    the dashboard would refuse.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        name = path.name or str(path)
+        if not path.exists():
+            raise RegisterError(f"{path}: no such file")
+        if not path.is_file():
+            raise RegisterError(f"{path}: not a file")
+        suffix = path.suffix.lower()
+        _check_extension(name, suffix)
+        try:
+            check_size(name, path.stat().st_size)
+            data = path.read_bytes()
+            # .txt (Excel's "Unicode text") is checked as CSV, .xlsm as a workbook.
+            kind = EXTENSIONS.get(suffix) or ("xlsx" if data[:4] == b"PK\x03\x04" else "csv")
+            check_upload(name, data, kind=kind)
+        except UploadError as exc:
+            raise RegisterError(str(exc)) from None
+        except OSError as exc:
+            raise RegisterError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        return data, name, suffix
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source), "<uploaded data>", ""
+    if hasattr(source, "read"):
+        raw_name = getattr(source, "name", None)
+        name = Path(str(raw_name)).name if raw_name else "<uploaded file>"
+        suffix = Path(name).suffix.lower() if raw_name else ""
+        _check_extension(name, suffix)
+        try:
+            if hasattr(source, "seek"):
+                source.seek(0)
+            data = source.read()
+        except (OSError, ValueError) as exc:
+            raise RegisterError(f"{name}: cannot be read ({exc})") from None
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        return bytes(data), name, suffix
+    msg = f"cannot read a register from {type(source).__name__}; give a path, bytes or a file"
+    raise TypeError(msg)
+
+
+def _check_extension(name: str, suffix: str) -> None:
+    if not suffix:
+        return
+    if suffix == ".xls":
+        raise RegisterError(
+            f"{name}: Excel 97-2003 .xls workbooks are not supported; save it as .xlsx or .csv"
+        )
+    if suffix not in EXTENSIONS:
+        raise RegisterError(
+            f"{name}: unsupported file type {suffix!r}; accepted: {', '.join(EXTENSIONS)}"
+        )
+
+
+def _over_budget(where: str, *, rows: int = 0, columns: int = 0, at_least: bool = False) -> None:
+    """Refuse a sheet over the budget of :mod:`geoapp.ingest.gate` (rows, columns)."""
+    problem = shape_problem(rows=rows, columns=columns, at_least=at_least)
+    if problem:
+        raise RegisterError(f"{where}: {problem}")
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text"
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    elif b"\x00" in data[:4096]:
+        raise RegisterError(f"{name}: binary content, not a CSV text file")
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data.decode("utf-8-sig"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise RegisterError(f"{name}: has a UTF-8 mark but is not UTF-8 ({exc})") from None
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise RegisterError(
+        f"{name}: the text is neither UTF-8 nor GBK/GB18030; save it from Excel as "
+        "'CSV UTF-8' or as .xlsx"
+    )
+
+
+def _read_csv(data: bytes, name: str) -> Table:
+    text, encoding = _decode(data, name)
+    sample = text[:8192]
+    counts = {d: sample.count(d) for d in (",", "\t", ";")}
+    delimiter = max(counts, key=lambda d: (counts[d], d == ","))
+    row_limit = max_rows()
+    rows: list[list[Any]] = []
+    try:
+        for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            # Checked as the rows come, so an oversized sheet costs one row, not all of them.
+            if len(record) > MAX_COLUMNS:
+                _over_budget(f"{name}: row {len(rows) + 1:,}", columns=len(record))
+            if len(rows) == row_limit:
+                _over_budget(name, rows=row_limit + 1, at_least=True)
+            rows.append([_clean_cell(v) for v in record])
+    except csv.Error as exc:
+        raise RegisterError(f"{name}: not readable as CSV ({exc})") from None
+    return Table(name=name, encoding=encoding, sheet=None, rows=_pad(rows))
+
+
+# --------------------------------------------------------------------------- XLSX
+
+
+_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+# A formula cell whose cached value is missing or empty (files written by scripts and
+# never opened in Excel); with data_only=True openpyxl reads those as blank.
+_EMPTY_FORMULA_RE = re.compile(
+    rb'<(?:\w+:)?c\s+r="([A-Z]+)(\d+)"[^>]*>\s*<(?:\w+:)?f\b[^>]*(?:/>|>[^<]*</(?:\w+:)?f>)'
+    rb"\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
+)
+
+
+def _column_index(letters: bytes) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + (ch - 64)
+    return number - 1
+
+
+def _read_xlsx(data: bytes, name: str, *, sheet: str | int | None) -> Table:
+    """Open the workbook, read one sheet's rows, then its merged cells and empty formulas."""
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises zip, XML, key errors alike
+        raise RegisterError(f"{name}: cannot be read as an Excel workbook ({exc})") from None
+    try:
+        ws = _pick_sheet(wb, name, sheet)
+        title = ws.title
+        rows = _sheet_rows(ws, f"{name}: sheet {title}")
+        sheet_path = getattr(ws, "_worksheet_path", None)
+    finally:
+        wb.close()
+    merged, empty = _scan_sheet_xml(data, sheet_path) if sheet_path else ((), frozenset())
+    rows = _fill_merged(_pad(rows), merged)
+    return Table(
+        name=name, encoding=None, sheet=title, rows=rows, merged=merged, empty_formulas=empty
+    )
+
+
+def _pick_sheet(wb: Any, name: str, sheet: str | int | None) -> Any:
+    """The worksheet asked for: the first, one by 0-based position, or one by name."""
+    names = list(wb.sheetnames)
+    if not wb.worksheets:
+        raise RegisterError(f"{name}: the workbook has no worksheet")
+    if sheet is None:
+        return wb.worksheets[0]
+    if isinstance(sheet, int):
+        if not 0 <= sheet < len(wb.worksheets):
+            raise RegisterError(f"{name}: no sheet number {sheet}; sheets: {names}")
+        return wb.worksheets[sheet]
+    matches = [n for n in names if normalise_name(n) == normalise_name(sheet)]
+    if not matches:
+        raise RegisterError(f"{name}: no sheet {sheet!r}; sheets: {names}")
+    return wb[matches[0]]
+
+
+def _sheet_rows(ws: Any, where: str) -> list[list[Any]]:
+    """Every row of the sheet as cleaned values, refusing a sheet over the budget."""
+    # The declared size refuses an oversized sheet before any cell is parsed; it can
+    # be wrong (too small, or missing), so every row read is counted as well.
+    _over_budget(f"{where}, by its declared size", rows=ws.max_row or 0,
+                 columns=ws.max_column or 0)  # fmt: skip
+    ws.reset_dimensions()  # some writers record wrong dimensions; read every row
+    row_limit = max_rows()
+    rows = []
+    for row in ws.iter_rows(values_only=True):
+        if len(row) > MAX_COLUMNS:
+            _over_budget(f"{where}, row {len(rows) + 1:,}", columns=len(row))
+        if len(rows) == row_limit:
+            _over_budget(where, rows=row_limit + 1, at_least=True)
+        rows.append([_clean_cell(v) for v in row])
+    return rows
+
+
+def _scan_sheet_xml(
+    data: bytes, sheet_path: str
+) -> tuple[tuple[tuple[int, int, int, int], ...], frozenset[tuple[int, int]]]:
+    """Merged ranges and formula cells without a cached value, read from the sheet's XML.
+
+    openpyxl's read-only mode reports neither, so the worksheet part is scanned here.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        xml = archive.read(sheet_path.lstrip("/"))
+    merged: list[tuple[int, int, int, int]] = []
+    for c1, r1, c2, r2 in _MERGE_RE.findall(xml):
+        a = (int(r1) - 1, _column_index(c1))
+        b = (int(r2) - 1, _column_index(c2)) if c2 else a
+        merged.append((a[0], a[1], b[0], b[1]))
+    empty: set[tuple[int, int]] = set()
+    if b"<f" in xml or b":f" in xml:
+        empty = {(int(r) - 1, _column_index(c)) for c, r in _EMPTY_FORMULA_RE.findall(xml)}
+    return tuple(merged), frozenset(empty)
+
+
+def _fill_merged(
+    rows: list[list[Any]], merged: tuple[tuple[int, int, int, int], ...]
+) -> list[list[Any]]:
+    """Show the value of each merged range in all its cells (as Excel does); in place."""
+    for r1, c1, r2, c2 in merged:
+        if r1 >= len(rows):
+            continue
+        value = rows[r1][c1] if c1 < len(rows[r1]) else None
+        for r in range(r1, min(r2, len(rows) - 1) + 1):
+            row = rows[r]
+            for c in range(c1, min(c2, len(row) - 1) + 1):
+                row[c] = value
+    return rows
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def _clean_cell(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _pad(rows: list[list[Any]]) -> list[list[Any]]:
+    while rows and all(v is None for v in rows[-1]):
+        rows.pop()  # the end of the sheet, not rows of the register
+    width = max((len(r) for r in rows), default=0)
+    for row in rows:
+        if len(row) < width:
+            row.extend([None] * (width - len(row)))
+    return rows

@@ -1,0 +1,239 @@
+"""Reading the values of a register's cells: facility types, datums and coordinates.
+
+This module owns how a cell's text becomes a value: a facility type key of
+``data/facility_types.toml`` (exact spellings, synonyms and labels, or the synonyms
+the text contains when they all belong to one type), a datum of
+:data:`geoapp.coords.DATUMS` (``WGS-84``, ``高德``, ``百度地图``, ``国家2000`` ...), and a
+coordinate in decimal degrees (numbers, or degrees-minutes(-seconds) text). Parsing
+only: converting datums and placing points is :mod:`geoapp.ingest.placement`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geoapp import i18n
+from geoapp.admin import normalise_name
+from geoapp.facilities import load_types
+
+__all__ = [
+    "DATUM_HELP",
+    "check_default_datum",
+    "coordinate_column",
+    "facility_types",
+    "match_key",
+    "match_type",
+    "parse_coordinate",
+    "parse_datum",
+    "split_pair",
+]
+
+# --------------------------------------------------------------------------- types
+
+_BRACKETS = str.maketrans({"【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")",
+                           "〈": "(", "〉": ")", "《": "(", "》": ")", "{": "(", "}": ")",
+                           "（": "(", "）": ")"})  # fmt: skip
+
+
+def match_key(value: Any) -> str:
+    """A name or type as compared: :func:`geoapp.admin.normalise_name`, lower case, one
+    kind of bracket."""
+    text = normalise_name(value).lower()
+    return text.translate(_BRACKETS)
+
+
+@lru_cache(maxsize=1)
+def _type_lookup() -> tuple[dict[str, str], tuple[tuple[str, str], ...], str]:
+    """Exact spellings -> type key; (synonym, key) pairs for containment; help text."""
+    exact: dict[str, str] = {}
+    pairs: list[tuple[str, str]] = []
+    help_parts = []
+    for key, ftype in load_types().items():
+        labels = [i18n.t(f"facility_type.{key}", lang) for lang in i18n.LANGUAGES]
+        for spelling in (key, key.replace("_", " "), *ftype.synonyms, *labels):
+            exact.setdefault(match_key(spelling), key)
+        pairs += [(match_key(s), key) for s in ftype.synonyms]
+        help_parts.append(f"{key} ({'/'.join(ftype.synonyms[:2])})")
+    return exact, tuple(pairs), ", ".join(help_parts)
+
+
+def match_type(value: str) -> tuple[str | None, str | None, str | None]:
+    """(type key, None, None) or (None, reason code, message) for one normalised type.
+
+    Exact spellings first (keys, synonyms, labels); else the synonyms the text contains,
+    when they all belong to one type (``阳光家园辅助性就业机构``).
+    """
+    exact, pairs, accepted = _type_lookup()
+    if value in exact:
+        return exact[value], None, None
+    found = sorted({key for synonym, key in pairs if synonym and synonym in value})
+    if len(found) == 1:
+        return found[0], None, None
+    if found:
+        msg = f"facility type {value!r} fits several types ({', '.join(found)}); write one of them"
+        return None, "ambiguous_type", msg
+    return None, "unknown_type", f"unknown facility type {value!r}; accepted: {accepted}"
+
+
+def facility_types(
+    type_txt: np.ndarray, given: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`match_type` over the rows of ``given``, once per distinct spelling.
+
+    Returns the type keys, the reason codes and the messages (None where not given or
+    where there is nothing to say).
+    """
+    n = len(type_txt)
+    type_keys = np.array([match_key(t) for t in type_txt], dtype=object)
+    ftype = np.full(n, None, dtype=object)
+    code = np.full(n, None, dtype=object)
+    error = np.full(n, None, dtype=object)
+    for key in set(type_keys[given]):
+        where = given & (type_keys == key)
+        ftype[where], code[where], error[where] = match_type(key)
+    return ftype, code, error
+
+
+# --------------------------------------------------------------------------- datums
+
+_DATUM_EXACT = {
+    "wgs84": "wgs84", "wgs": "wgs84", "gps": "wgs84", "4326": "wgs84", "epsg4326": "wgs84",
+    "gcj02": "gcj02", "gcj": "gcj02", "火星": "gcj02", "火星坐标": "gcj02", "高德": "gcj02",
+    "高德地图": "gcj02", "腾讯": "gcj02", "腾讯地图": "gcj02", "amap": "gcj02", "gaode": "gcj02",
+    "bd09": "bd09", "bd09ll": "bd09", "百度": "bd09", "百度地图": "bd09", "baidu": "bd09",
+    "cgcs2000": "cgcs2000", "cgcs": "cgcs2000", "国家2000": "cgcs2000", "2000": "cgcs2000",
+    "4490": "cgcs2000", "epsg4490": "cgcs2000", "天地图": "cgcs2000",
+}  # fmt: skip
+_DATUM_WORDS = (("wgs", "wgs84"), ("gps", "wgs84"), ("gcj", "gcj02"), ("火星", "gcj02"),
+                ("高德", "gcj02"), ("腾讯", "gcj02"), ("bd09", "bd09"), ("百度", "bd09"),
+                ("cgcs", "cgcs2000"), ("2000", "cgcs2000"), ("天地图", "cgcs2000"))  # fmt: skip
+DATUM_HELP = "wgs84 (GPS), gcj02 (高德/火星/腾讯), bd09 (百度), cgcs2000 (国家2000/天地图)"
+
+
+@lru_cache(maxsize=256)
+def parse_datum(value: str) -> str | None:
+    """Read a datum as a register writes it: ``WGS-84``, ``高德``, ``百度地图``, ``国家2000`` ...
+
+    Returns
+    -------
+    str or None
+        One of :data:`geoapp.coords.DATUMS`, or None when the text names none (or several).
+    """
+    key = re.sub(r"[\s\-_:./]+", "", unicodedata.normalize("NFKC", str(value)).lower())
+    if key in _DATUM_EXACT:
+        return _DATUM_EXACT[key]
+    found = {datum for word, datum in _DATUM_WORDS if word in key}
+    return found.pop() if len(found) == 1 else None
+
+
+def check_default_datum(default_datum: str) -> str:
+    """The datum ``default_datum`` names; ValueError when it names none."""
+    datum = parse_datum(default_datum)
+    if datum is None:
+        msg = f"default_datum {default_datum!r} is not a datum; accepted: {DATUM_HELP}"
+        raise ValueError(msg)
+    return datum
+
+
+# --------------------------------------------------------------------------- coordinates
+
+_NUM = r"\d+(?:\.\d+)?"
+_HEM = r"(?:东经|西经|北纬|南纬|[NSEW东西南北])"
+_COORD_RE = re.compile(
+    rf"^(?P<h1>{_HEM})?\s*(?P<deg>{_NUM})\s*"
+    rf"(?:(?:°|º|˚|度)\s*"
+    rf"(?:(?P<min>{_NUM})\s*(?:'|分)\s*"
+    rf"(?:(?P<sec>{_NUM})\s*(?:\"|''|秒)?)?)?)?"
+    rf"\s*(?P<h2>{_HEM})?$"
+)
+_QUOTES = str.maketrans({"′": "'", "’": "'", "‘": "'", "´": "'", "`": "'", "″": '"', "”": '"',
+                         "“": '"', "〃": '"'})  # fmt: skip
+
+
+@lru_cache(maxsize=65536)
+def parse_coordinate(text: str) -> tuple[float, str]:
+    """Read one coordinate written as text.
+
+    Parameters
+    ----------
+    text : str
+        ``125.32``, ``E125.32``, ``125.32°``, ``125°19'12.5"``, ``125度19分12.5秒``,
+        ``43°53.2'``, ``北纬43°53'`` (full-width characters allowed).
+
+    Returns
+    -------
+    (float, str)
+        The value in decimal degrees and how it was written: ``number``, ``dms``
+        (degrees and minutes, with or without seconds) or ``bad`` (value NaN).
+
+    Examples
+    --------
+    >>> parse_coordinate("125°19'12.5\\"")
+    (125.32013888888889, 'dms')
+    >>> parse_coordinate("43°53.2'")
+    (43.88666666666667, 'dms')
+    """
+    clean = unicodedata.normalize("NFKC", text).translate(_QUOTES).strip().upper()
+    clean = clean.replace("′′", '"')
+    match = _COORD_RE.match(clean)
+    if match is None:
+        return float("nan"), "bad"
+    if match["h1"] and match["h2"]:
+        return float("nan"), "bad"
+    deg, minutes, seconds = match["deg"], match["min"], match["sec"]
+    value = float(deg)
+    kind = "number"
+    if minutes is not None:
+        if "." in deg or float(minutes) >= 60 or ("." in minutes and seconds is not None):
+            return float("nan"), "bad"
+        value += float(minutes) / 60
+        kind = "dms"
+        if seconds is not None:
+            if float(seconds) >= 60:
+                return float("nan"), "bad"
+            value += float(seconds) / 3600
+    hemisphere = match["h1"] or match["h2"] or ""
+    if hemisphere in ("S", "W", "西", "南", "西经", "南纬"):
+        value = -value
+    return value, kind
+
+
+def coordinate_column(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Values (float) and kinds ('blank', 'number', 'dms', 'bad') of a coordinate column.
+
+    Numbers are read at once; only the cells that are no number go through
+    :func:`parse_coordinate`.
+    """
+    values = series.to_numpy(dtype=object)
+    blank = pd.isna(series).to_numpy()
+    plain = np.array([isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values])
+    numeric = pd.to_numeric(pd.Series(np.where(plain, values, None), dtype=object),
+                            errors="coerce").to_numpy(dtype=float, copy=True)  # fmt: skip
+    kinds = np.where(blank, "blank", "number").astype(object)
+    rest = ~blank & np.isnan(numeric)
+    for i in np.flatnonzero(rest):
+        numeric[i], kinds[i] = parse_coordinate(str(values[i]))
+    return numeric, kinds
+
+
+def split_pair(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A single 坐标/经纬度 column: ``125.3,43.8`` -> two columns."""
+    lon = np.full(len(series), None, dtype=object)
+    lat = np.full(len(series), None, dtype=object)
+    for i, value in enumerate(series.to_numpy()):
+        if value is None:
+            continue
+        text = unicodedata.normalize("NFKC", str(value)).strip()
+        parts = [p for p in re.split(r"[,，;；/\s]+", text) if p]
+        if len(parts) == 2:
+            lon[i], lat[i] = parts
+        else:
+            lon[i], lat[i] = str(value), "?"  # reported as unreadable
+    index = series.index
+    return pd.Series(lon, index=index, dtype=object), pd.Series(lat, index=index, dtype=object)
