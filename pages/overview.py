@@ -10,6 +10,7 @@ rerun the script.
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -19,7 +20,8 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 from streamlit_folium import st_folium
 
-from geoapp import coverage, display, facilities, i18n, policy
+from geoapp import display, facilities, i18n, policy
+from geoapp.analysis import coverage
 from layers import assets, overlays
 from layers import counties as county_layers
 from layers import facilities as facility_layers
@@ -181,6 +183,80 @@ def _basemap_choice() -> tuple[str | None, str | None]:
     return choice, key
 
 
+def _county_map(region: str, table, datum: str, basemap: str | None, tk: str | None,
+                lang: str, types: dict, labels: dict):
+    """The map: counties by unemployed disabled people, prefecture borders, facilities."""
+    topology = _topology(region, datum)
+    kinds = i18n.label_map("unit_kind", lang)
+    tooltip = ["adcode", "prefecture", "name", "unit_kind_label", "unemployed_disabled", "total"]
+    aliases = [ui.t(f"col.{c}") for c in ("adcode", "prefecture", "county", "unit_kind",
+                                          "unemployed_disabled", "facilities")]  # fmt: skip
+    topo_table = table.assign(unit_kind_label=table["unit_kind"].map(kinds))
+    fmap = base.base_map(
+        bounds=display.topology_bounds(topology),
+        basemap=basemap,
+        tianditu_key=tk,
+        layers_label=ui.t("map.layers"),
+        lean=True,
+    )
+    layer, breaks = county_layers.county_choropleth(
+        topology,
+        topo_table,
+        value_col="unemployed_disabled",
+        name=ui.t("col.unemployed_disabled"),
+        tooltip_fields=tooltip,
+        tooltip_aliases=aliases,
+        fill_opacity=0.5 if basemap else 0.75,
+    )
+    layer.add_to(fmap)
+    county_layers.prefecture_borders(name=ui.t("filter.prefecture"), counties=layer).add_to(fmap)
+    points = _points(ui.data_key(region), datum)
+    for element in facility_layers.facility_layers(points, types, labels=labels):
+        element.add_to(fmap)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    return fmap, breaks
+
+
+def _map_notes(basemap: str | None, datum: str) -> str:
+    notes = [
+        ui.t("map.caption"),
+        ui.t("map.click_profile" if PROFILE_PAGE.is_file() else "map.click_filter"),
+    ]
+    if basemap:
+        notes.append(ui.t("basemap.needs_internet").format(name=ui.t(f"basemap.{basemap}")))
+        if datum == "gcj02":
+            notes.append(ui.t("basemap.amap_shift"))
+    return " ".join(notes)
+
+
+def _county_list(view, result, rule, labels: dict, reading: str, lang: str) -> None:
+    """The map's text alternative: every county of the view with its figures."""
+    st.subheader(ui.t("table.caption"))
+    kinds = i18n.label_map("unit_kind", lang)
+    columns = {
+        "adcode": ui.t("col.adcode"),
+        "prefecture": ui.t("col.prefecture"),
+        "name": ui.t("col.county"),
+        **({"gap_rule": ui.t("col.gap_rule")} if rule is not None else {}),
+        "unit_kind": ui.t("col.unit_kind"),
+        "area_km2": ui.t("col.area_km2"),
+        "pop2020": ui.t("col.pop2020"),
+        "unemployed_disabled": ui.t("col.unemployed_disabled"),
+        **{k: labels[k] for k in facilities.FACILITY_TYPES},
+        "total": ui.t("col.facilities"),
+    }
+    shown = view.assign(unit_kind=view["unit_kind"].map(kinds))
+    if rule is not None:
+        shown = shown.assign(gap_rule=_gap_status(result, rule, view, lang))
+    st.dataframe(shown[list(columns)].rename(columns=columns), hide_index=True, width="stretch")
+    if rule is not None:
+        st.caption(
+            ui.t("gap.table_note").format(
+                rule=_rule_label(rule, lang), reading=ui.t(f"reading.{reading}")
+            )
+        )
+
+
 @ui.guarded
 def main() -> None:
     lang = ui.lang()
@@ -222,44 +298,9 @@ def main() -> None:
         gap_units = rows["adcode"].astype(str).tolist()
 
     datum = base.BASEMAPS[basemap].datum if basemap else "wgs84"
-    topology = _topology(region, datum)
-    kinds = i18n.label_map("unit_kind", lang)
-    tooltip = ["adcode", "prefecture", "name", "unit_kind_label", "unemployed_disabled", "total"]
-    aliases = [
-        ui.t(f"col.{c}")
-        for c in (
-            "adcode",
-            "prefecture",
-            "county",
-            "unit_kind",
-            "unemployed_disabled",
-            "facilities",
-        )
-    ]
-    topo_table = table.assign(unit_kind_label=table["unit_kind"].map(kinds))
-    fmap = base.base_map(
-        bounds=display.topology_bounds(topology),
-        basemap=basemap,
-        tianditu_key=tk,
-        layers_label=ui.t("map.layers"),
-        lean=True,
-    )
-    layer, breaks = county_layers.county_choropleth(
-        topology,
-        topo_table,
-        value_col="unemployed_disabled",
-        name=ui.t("col.unemployed_disabled"),
-        tooltip_fields=tooltip,
-        tooltip_aliases=aliases,
-        fill_opacity=0.5 if basemap else 0.75,
-    )
-    layer.add_to(fmap)
-    county_layers.prefecture_borders(name=ui.t("filter.prefecture"), counties=layer).add_to(fmap)
     types = facilities.load_types()
     labels = {k: i18n.t(f"facility_type.{k}", lang) for k in types}
-    for element in facility_layers.facility_layers(_points(ui.data_key(region), datum), types, labels=labels):
-        element.add_to(fmap)
-    folium.LayerControl(collapsed=True).add_to(fmap)
+    fmap, breaks = _county_map(region, table, datum, basemap, tk, lang, types, labels)
 
     # What the filter and the rule change: swapped in place, the map is not reloaded.
     dynamic = folium.FeatureGroup(name="highlight", control=False)
@@ -281,55 +322,17 @@ def main() -> None:
             on_change=_on_map_change,
             feature_group_to_add=assets.localize(dynamic),
         )
-        notes = [
-            ui.t("map.caption"),
-            ui.t("map.click_profile" if PROFILE_PAGE.is_file() else "map.click_filter"),
-        ]
-        if basemap:
-            notes.append(ui.t("basemap.needs_internet").format(name=ui.t(f"basemap.{basemap}")))
-            if datum == "gcj02":
-                notes.append(ui.t("basemap.amap_shift"))
-        st.caption(" ".join(notes))
+        st.caption(_map_notes(basemap, datum))
     with legend_col:
-        _legend(
-            breaks,
-            types,
-            labels,
-            rule=rule,
-            gap_count=len(gap_units),
-            reading=reading,
-            focus=bool(pref or county),
-            lang=lang,
-        )
-
-    st.subheader(ui.t("table.caption"))
-    columns = {
-        "adcode": ui.t("col.adcode"),
-        "prefecture": ui.t("col.prefecture"),
-        "name": ui.t("col.county"),
-        **({"gap_rule": ui.t("col.gap_rule")} if rule is not None else {}),
-        "unit_kind": ui.t("col.unit_kind"),
-        "area_km2": ui.t("col.area_km2"),
-        "pop2020": ui.t("col.pop2020"),
-        "unemployed_disabled": ui.t("col.unemployed_disabled"),
-        **{k: labels[k] for k in facilities.FACILITY_TYPES},
-        "total": ui.t("col.facilities"),
-    }
-    shown = view.assign(unit_kind=view["unit_kind"].map(kinds))
-    if rule is not None:
-        shown = shown.assign(gap_rule=_gap_status(result, rule, view, lang))
-    st.dataframe(shown[list(columns)].rename(columns=columns), hide_index=True, width="stretch")
-    if rule is not None:
-        st.caption(
-            ui.t("gap.table_note").format(
-                rule=_rule_label(rule, lang), reading=ui.t(f"reading.{reading}")
-            )
-        )
+        _legend(breaks, types, labels, rule=rule, gap_count=len(gap_units), reading=reading,
+                focus=bool(pref or county), lang=lang)  # fmt: skip
+    _county_list(view, result, rule, labels, reading, lang)
 
 
 def _swatch(style: str, text: str, inner: str = "") -> None:
     st.markdown(
-        f'<div style="margin:.15em 0"><span style="{style};margin-right:.45em">{inner}</span>{text}</div>',
+        f'<div style="margin:.15em 0"><span style="{style};margin-right:.45em">{html.escape(inner)}'
+        f"</span>{html.escape(text)}</div>",
         unsafe_allow_html=True,
     )
 

@@ -23,7 +23,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geoapp import access, export, facilities, i18n, siting
+from geoapp import export, facilities, i18n
+from geoapp.analysis import access, siting
 from layers import assets, safe
 from layers import map as base
 from pages import ui
@@ -240,14 +241,8 @@ def _curve_chart(curve: pd.DataFrame) -> go.Figure:
     return fig
 
 
-@ui.guarded
-def main() -> None:
-    page = ui.page_start("siting.title", caption_key="siting.intro")
-    lang, region, info, table = page.lang, page.region, page.info, page.table
-    pref, county, policy_key, reading = page.prefecture, page.county, page.policy_key, page.reading
-    key = ui.data_key(region)
-
-    type_labels = {k: i18n.t(f"facility_type.{k}", lang) for k in facilities.FACILITY_TYPES}
+def _inputs(type_labels: dict) -> tuple[str, float, float, float, int, str]:
+    """The run's inputs: facility type, radius, circuity, grid cell, k, candidates."""
     kind_labels = {k: ui.t(f"siting.kind.{k}") for k in KINDS}
     c1, c2, c3, c4, c5, c6 = st.columns([3, 1.2, 1.2, 1.2, 1, 1.6])
     ftype = c1.selectbox(ui.t("siting.type"), list(facilities.FACILITY_TYPES),
@@ -265,6 +260,19 @@ def main() -> None:
                             key="siting_k"))
     kind = c6.selectbox(ui.t("siting.kind"), KINDS, format_func=kind_labels.get,
                         key="siting_candidates")
+
+    return ftype, radius, circuity, cell, k, kind
+
+
+@ui.guarded
+def main() -> None:
+    page = ui.page_start("siting.title", caption_key="siting.intro")
+    lang, region, info, table = page.lang, page.region, page.info, page.table
+    pref, county, policy_key, reading = page.prefecture, page.county, page.policy_key, page.reading
+    key = ui.data_key(region)
+
+    type_labels = {k: i18n.t(f"facility_type.{k}", lang) for k in facilities.FACILITY_TYPES}
+    ftype, radius, circuity, cell, k, kind = _inputs(type_labels)
 
     view = table
     if pref:
