@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make run    set everything up, then start the dashboard on the embedded Jilin data
-#   make test   set everything up (test extras and the browser included), then run the tests
+#   make test   set everything up (test extras and the browser included), then lint, check
+#               the formatting and run the tests (doctests of geoapp/ and layers/ included)
 # Each is idempotent: set-up steps re-run only when pyproject.toml changes.
 
 PYTHON ?= python3
@@ -13,6 +14,8 @@ run: setup
 	$(VENV)/bin/geoapp run
 
 test: setup-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
 setup: $(VENV)/.installed-run

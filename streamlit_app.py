@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import ui
+from pages import signin, ui
 
 st.set_page_config(page_title="残疾人就业资源地图 · geoapp", page_icon="🗺️", layout="wide")
 ui.language_switch()
 # With VIEW_REQUIRES_SIGNIN and nobody signed in, the pages show only the sign-in form
 # (ui.guarded); the menu is hidden too.
-locked = ui.view_locked()
+locked = signin.view_locked()
 navigation = st.navigation(
     [
         st.Page("pages/overview.py", title=ui.t("nav.overview"), url_path="overview", default=True),

@@ -23,7 +23,7 @@ anew in every run and each peak of memory belongs to one method only):
     column on every point), which the engine does not need, so the engine's placing
     alone may come in just under it.
 ``gaps`` (the engine)
-    :func:`geoapp.coverage.assign_counties` then :func:`geoapp.coverage.compute_gaps` with
+    :func:`geoapp.analysis.coverage.assign_counties` then :func:`geoapp.analysis.coverage.compute_gaps` with
     the rules of ``jilin-2025-2027`` applied to the whole country (region ``100000``):
     placing, counting, the gap table (about 7,000 rows) and its ranking. The table's
     note splits the best run into ``assign_counties`` and ``compute_gaps``.
@@ -73,7 +73,7 @@ Run from the repository root::
 The engine scopes counties by the policy's region adcode (``_in_region``: ``xx0000`` is
 a province, ``xxxx00`` a prefecture) and has no code for the whole country, so a
 national policy with region ``100000`` would match no county. The ``gaps`` child
-therefore patches :func:`geoapp.coverage._in_region` so that ``100000`` means every
+therefore patches :func:`geoapp.analysis.coverage._in_region` so that ``100000`` means every
 county, and delegates every other region to the original; the scoping cost it replaces
 is one ``str.startswith`` over 2,875 codes, so the timing is unaffected.
 """
@@ -292,7 +292,7 @@ def national_policy():
 
 def patch_national_scope() -> None:
     """Let region 100000 mean every county (the engine has no code for the country)."""
-    from geoapp import coverage
+    from geoapp.analysis import coverage
 
     original = coverage._in_region
 
@@ -312,7 +312,7 @@ def run_sjoin(facilities, counties, unemployed, policy, subset):
 
 
 def run_gaps(facilities, counties, unemployed, policy, subset):
-    from geoapp.coverage import assign_counties, compute_gaps
+    from geoapp.analysis.coverage import assign_counties, compute_gaps
 
     t0 = time.perf_counter()
     placed = assign_counties(facilities, counties)

@@ -5,7 +5,7 @@ row, a two-row header with 坐标 merged over 经度/纬度, city cells merged d
 forms, development zones with coordinates, swapped lon/lat, degrees-minutes text, GCJ-02
 and BD-09 rows, duplicates, blank rows, address-only rows, unknown types, points outside
 the region. The same rows are also written as a GBK CSV. Then it times
-``registers.read_facilities`` against a bare ``pandas.read_excel`` / ``read_csv`` of the
+``ingest.read_facilities`` against a bare ``pandas.read_excel`` / ``read_csv`` of the
 same file, in the same process, and measures peak traced memory (tracemalloc, which
 numpy and pandas report to) in a separate pass so tracing does not slow the timings.
 
@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from geoapp import coords, registers
+from geoapp import coords, ingest
 from geoapp.admin import AdminRegistry
 from geoapp.datasource import default_source
 
@@ -189,16 +189,16 @@ def main(argv: list[str] | None = None) -> int:
 
         cases = {
             "pandas.read_excel (bare)": lambda: pd.read_excel(xlsx, header=None),
-            "read_facilities xlsx": lambda: registers.read_facilities(
+            "read_facilities xlsx": lambda: ingest.read_facilities(
                 xlsx, counties=counties, registry=registry),
-            "read_facilities xlsx, new registry": lambda: registers.read_facilities(
+            "read_facilities xlsx, new registry": lambda: ingest.read_facilities(
                 xlsx, counties=counties),
             "pandas.read_csv gb18030 (bare)": lambda: pd.read_csv(gbk, encoding="gb18030", header=None),
-            "read_facilities csv (GBK)": lambda: registers.read_facilities(
+            "read_facilities csv (GBK)": lambda: ingest.read_facilities(
                 gbk, counties=counties, registry=registry),
         }  # fmt: skip
         results = {name: measure(fn, args.repeat) for name, fn in cases.items()}
-        result = registers.read_facilities(xlsx, counties=counties, registry=registry)
+        result = ingest.read_facilities(xlsx, counties=counties, registry=registry)
 
     width = max(map(len, results))
     print(f"\n{'':{width}}  {'first s':>8}  {'best s':>8}  {'peak MB':>8}")

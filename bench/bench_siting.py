@@ -6,12 +6,12 @@ Inputs: the embedded Jilin counties (60), facilities (478 demo, six types) and t
 unemployed-disabled estimate (67,489 people).
 
 ``access`` cases
-    :func:`geoapp.access.demand_grid` at ``cell_km`` 10 / 5 / 2, then
-    :func:`geoapp.access.county_access` for **every facility type** at 30 km (nearest
+    :func:`geoapp.analysis.access.demand_grid` at ``cell_km`` 10 / 5 / 2, then
+    :func:`geoapp.analysis.access.county_access` for **every facility type** at 30 km (nearest
     distance, within-radius share, mean/p90 and PySAL ``access`` 2SFCA).
 ``site`` cases
     The same grid, candidates = the 60 county seats + a 20 km candidate grid (about 540
-    sites: "several hundred"), then :func:`geoapp.siting.suggest_sites` for
+    sites: "several hundred"), then :func:`geoapp.analysis.siting.suggest_sites` for
     ``auxiliary_institution`` (two mandatory demo gaps) at 30 km: set covering, spopt
     MCLP (pulp CBC), ordering and the greedy comparison. Grid 10 / 5 / 2 km at k = 10;
     k = 5 / 10 / 20 at 5 km; and every facility type at 5 km, k = 10.
@@ -46,7 +46,7 @@ def _case(kind: str, cell_km: float, k: int, ftype: str) -> dict:
     sys.path.insert(0, str(ROOT))
     import spopt.locate  # noqa: F401  (import cost is not the model's)
 
-    from geoapp import access, siting
+    from geoapp.analysis import access, siting
     from geoapp.datasource import EmbeddedSource
 
     src = EmbeddedSource()

@@ -5,7 +5,7 @@ a temporary folder, opens a fresh store there (from the embedded demo data) and 
 per stage, as the dashboard's upload runs them:
 
 1. ``store.check_upload``: size, kind, zip-bomb and external-link checks (no parsing);
-2. ``registers.read_facilities``: parse and validate the workbook;
+2. ``ingest.read_facilities``: parse and validate the workbook;
 3. ``Store.add_facilities``: write the version (one transaction) and make it current;
 
 then ``Store.upload`` (all three in one call, as the dashboard calls it), reading the
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_register import make_rows, measure, write_xlsx
 
-from geoapp import auth, registers, store
+from geoapp import auth, ingest, store
 from geoapp.admin import AdminRegistry
 from geoapp.datasource import EmbeddedSource
 
@@ -62,10 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         auth.add_user("bench", PASSWORD, role="steward", path=folder / "accounts.toml")
         user = auth.verify("bench", PASSWORD, path=folder / "accounts.toml")
         t = time.perf_counter()
-        st = store.Store.open(folder / "bench.gpkg")
+        st = store.Store.open(folder / "bench.gpkg", seed=EmbeddedSource())
         print(f"new store from the demo data in {time.perf_counter() - t:.2f} s")
 
-        imported = registers.read_facilities(_named(data, xlsx.name), counties=counties,
+        imported = ingest.read_facilities(_named(data, xlsx.name), counties=counties,
                                              registry=registry)  # fmt: skip
         frame = imported.facilities
 
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
         cases = {
             "1 check_upload": lambda: store.check_upload(xlsx.name, data),
-            "2 read_facilities": lambda: registers.read_facilities(
+            "2 read_facilities": lambda: ingest.read_facilities(
                 _named(data, xlsx.name), counties=counties, registry=registry),
             "3 add_facilities (write version)": add,
             "  Store.upload (1+2+3)": upload,

@@ -148,7 +148,7 @@ class _Inputs:
 
 def _load_inputs(args: argparse.Namespace) -> _Inputs:
     """Policy, counties, facilities and counts for gaps/progress/access/site, with import reports."""
-    from geoapp import admin, datasource, policy, registers
+    from geoapp import admin, datasource, ingest, policy
 
     source = datasource.default_source()
     try:
@@ -163,11 +163,11 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
     facilities, demo = source.facilities(), info.facilities_demo
     if args.facilities:
         try:
-            imp = registers.read_facilities(
+            imp = ingest.read_facilities(
                 args.facilities, counties=counties, registry=registry, province=province,
                 default_datum=args.datum,
             )
-        except (registers.RegisterError, OSError) as exc:
+        except (ingest.RegisterError, OSError) as exc:
             raise UsageError(str(exc)) from exc
         facilities, demo = imp.facilities, False
         reports.append(("facilities", imp))
@@ -177,10 +177,10 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
     unemployed, unemployed_demo = source.unemployed(), info.unemployed_demo
     if args.unemployed:
         try:
-            imp = registers.read_unemployed(
+            imp = ingest.read_unemployed(
                 args.unemployed, counties=counties, registry=registry, province=province
             )
-        except (registers.RegisterError, OSError) as exc:
+        except (ingest.RegisterError, OSError) as exc:
             raise UsageError(str(exc)) from exc
         unemployed, unemployed_demo = imp.counts, False
         reports.append(("unemployed", imp))
@@ -210,7 +210,7 @@ def _write_import_reports(reports, out: Path | None, *, strict: bool) -> None:
 
 
 def _cmd_gaps(args: argparse.Namespace) -> int:
-    from geoapp import reports
+    from geoapp.analysis import reports
 
     inp = _load_inputs(args)
     _write_import_reports(inp.imports, args.out, strict=args.strict)
@@ -237,7 +237,7 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
 
 
 def _cmd_progress(args: argparse.Namespace) -> int:
-    from geoapp import coverage, reports
+    from geoapp.analysis import coverage, reports
 
     inp = _load_inputs(args)
     _write_import_reports(inp.imports, args.out, strict=args.strict)
@@ -283,7 +283,8 @@ def _about_sheet(rows: dict) -> dict:
 
 def _demand(args: argparse.Namespace, counties, registry, province, unemployed, sources):
     """The demand points: ``--demand PATH`` (towns, villages with counts) or the grid."""
-    from geoapp import access, registers
+    from geoapp import ingest
+    from geoapp.analysis import access
 
     if args.demand is None:
         try:
@@ -291,9 +292,9 @@ def _demand(args: argparse.Namespace, counties, registry, province, unemployed, 
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
     try:
-        imp = registers.read_demand(args.demand, counties=counties, registry=registry,
-                                    province=province, default_datum=args.datum)
-    except (registers.RegisterError, OSError) as exc:
+        imp = ingest.read_demand(args.demand, counties=counties, registry=registry,
+                                 province=province, default_datum=args.datum)
+    except (ingest.RegisterError, OSError) as exc:
         raise UsageError(str(exc)) from exc
     _write_import_reports([("demand", imp)], args.out, strict=args.strict)
     if imp.demand.empty or imp.demand["demand"].sum() <= 0:
@@ -302,7 +303,8 @@ def _demand(args: argparse.Namespace, counties, registry, province, unemployed, 
 
 
 def _cmd_access(args: argparse.Namespace) -> int:
-    from geoapp import access, export, siting
+    from geoapp import export
+    from geoapp.analysis import access, siting
     from geoapp.facilities import FACILITY_TYPES
 
     inp = _load_inputs(args)
@@ -350,7 +352,7 @@ def _cmd_access(args: argparse.Namespace) -> int:
 
 
 def _cmd_site(args: argparse.Namespace) -> int:
-    from geoapp import siting
+    from geoapp.analysis import siting
 
     inp = _load_inputs(args)
     _write_import_reports(inp.imports, args.out, strict=args.strict)
@@ -411,10 +413,11 @@ def _sign_in(args: argparse.Namespace):
 
 
 def _open_store(args: argparse.Namespace):
-    from geoapp import regions, store
+    from geoapp import datasource, regions, store
 
+    region = args.region or regions.DEFAULT_REGION
     try:
-        return store.Store.open(args.store, region=args.region or regions.DEFAULT_REGION)
+        return store.Store.open(args.store, region=region, seed=datasource.EmbeddedSource(region))
     except store.StoreError as exc:
         raise UsageError(str(exc)) from exc
 

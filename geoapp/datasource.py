@@ -23,8 +23,8 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -38,9 +38,7 @@ from geoapp.schema import (
     DataSource,
     SourceInfo,
 )
-
-if TYPE_CHECKING:
-    from geoapp.store import Store
+from geoapp.store import Store
 
 __all__ = [
     "FACILITY_COLUMNS",
@@ -118,6 +116,13 @@ class EmbeddedSource:
         return table[table["adcode"].isin(set(self.counties()["adcode"]))].reset_index(drop=True)
 
     # provenance -----------------------------------------------------------------
+    def seed_provenance(self) -> tuple[str, Mapping[str, Path]]:
+        """What a store created from this source records: a label and the demo file each
+        dataset is read from (:class:`geoapp.store.SeedProvenance`)."""
+        kinds = {"facilities": "facilities", "unemployed": "unemployed_disabled"}
+        files = {d: self._demo_dir / f"{self.region_adcode}_{k}.csv" for d, k in kinds.items()}
+        return "embedded demo data", files
+
     def info(self) -> SourceInfo:
         meta = regions.read_metadata(self.region_adcode, directory=self._regions_dir)
         facilities = self.facilities()
@@ -192,14 +197,14 @@ class StoreSource(EmbeddedSource):
         """The versioned store behind this source (opened, or created, on first use)."""
         with self._lock:
             if self._store is None:
-                from geoapp.store import Store
-
-                seed = None
-                if self._demo_dir != DEMO_DIR or self._regions_dir != REGIONS_DIR:
-                    seed = EmbeddedSource(self.region_adcode, regions_dir=self._regions_dir,
-                                          demo_dir=self._demo_dir)  # fmt: skip
+                seed = EmbeddedSource(self.region_adcode, regions_dir=self._regions_dir,
+                                      demo_dir=self._demo_dir)  # fmt: skip
                 self._store = Store.open(self._path, region=self.region_adcode, seed=seed)
             return self._store
+
+    def seed_provenance(self) -> tuple[str, Mapping[str, Path]]:
+        """As a seed, this source's data come from its store, not from the demo files."""
+        return repr(self), {}
 
     def facilities(self) -> gpd.GeoDataFrame:
         return self.store.facilities()

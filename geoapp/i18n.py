@@ -1,6 +1,8 @@
 """Labels in Chinese (the default) and English, from the one table ``data/i18n.toml``.
 
-Both languages must carry the same keys: the table is checked when loaded, so a label
+The facility types' names come from their own table (``data/facility_types.toml``) as
+``facility_type.<key>``, the comparisons' from :data:`geoapp.policy.COMPARISON_TABLE` as
+``comparison.<key>``. Both languages must carry the same keys: the table is checked when loaded, so a label
 added in one language only is an error at start-up, not a blank on a page.
 """
 
@@ -10,7 +12,9 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
+from geoapp.facilities import load_types
 from geoapp.paths import DATA_DIR
+from geoapp.policy import COMPARISON_TABLE
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
@@ -33,6 +37,12 @@ def load_table(path: Path = I18N_PATH) -> dict[str, dict[str, str]]:
             if extra:
                 msg = f"{path}: key(s) {extra} are in [{lang}] but not in [{other}]"
                 raise ValueError(msg)
+    for key, ftype in load_types().items():
+        for lang in LANGUAGES:
+            table[lang][f"facility_type.{key}"] = ftype.label(lang)
+    for key, comparison in COMPARISON_TABLE.items():
+        for lang in LANGUAGES:
+            table[lang][f"comparison.{key}"] = comparison.label(lang)
     return table
 
 

@@ -3,7 +3,7 @@
 A policy is one TOML file per policy document (``jilin-2025-2027.toml`` ...). This module
 owns its format, reads it and refuses a malformed file with a :class:`PolicyError` that
 names the file, the line when it can be found, the key (``rules[3].strength``) and what
-was expected. The coverage engine (:mod:`geoapp.coverage`) only ever sees validated
+was expected. The coverage engine (:mod:`geoapp.analysis.coverage`) only ever sees validated
 :class:`Policy` objects.
 
 File format
@@ -33,6 +33,7 @@ Ids are unique across rules and people targets, since both appear in one progres
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Iterable
@@ -46,6 +47,8 @@ from geoapp.regions import UNIT_KINDS
 
 __all__ = [
     "COMPARISONS",
+    "COMPARISON_TABLE",
+    "Comparison",
     "DEFAULT_POLICY",
     "LEVELS",
     "POLICY_DIR",
@@ -65,7 +68,35 @@ POLICY_DIR = DATA_DIR / "policies"
 DEFAULT_POLICY = "jilin-2025-2027"
 
 LEVELS = ("province", "prefecture", "county")
-COMPARISONS = ("at_least", "about")
+
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How a rule's value is compared: its sign, the share of the value that counts as
+    met, and its name in each language. Adding a comparison is one row of
+    :data:`COMPARISON_TABLE`."""
+
+    key: str
+    sign: str
+    share: float
+    label_zh: str
+    label_en: str
+
+    def needed(self, value: float) -> int:
+        """The smallest count that meets ``value`` (``about`` 10: 9)."""
+        return int(math.ceil(value * self.share - 1e-9))
+
+    def label(self, lang: str) -> str:
+        return self.label_en if lang == "en" else self.label_zh
+
+
+#: Every comparison a rule or target may use (以上/至少, 左右).
+COMPARISON_TABLE: dict[str, Comparison] = {
+    "at_least": Comparison("at_least", "≥", 1.0, "不少于（以上/至少）", "At least"),
+    "about": Comparison("about", "≈", 0.9, "左右（约）", "About"),
+}
+COMPARISONS = tuple(COMPARISON_TABLE)
 # The order is the priority of a gap list: mandatory gaps first.
 STRENGTHS = ("mandatory", "aspirational", "target")
 READINGS = ("literal", "broad")

@@ -21,12 +21,13 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geoapp import datum_hint, export, i18n, preview, registers, settings
+from geoapp import export, i18n, ingest, settings
 from geoapp import store as store_mod
+from geoapp.analysis import preview
 from layers import assets, safe
 from layers import counties as county_layers
 from layers import map as base
-from pages import ui
+from pages import cache, signin, ui
 
 DATASETS = store_mod.DATASETS
 DATUMS = ("wgs84", "gcj02", "bd09", "cgcs2000")
@@ -57,14 +58,14 @@ def _read(dataset: str, label: str, data: bytes, overrides: dict[str, str], datu
         buffer.name = label  # a label for the report, never opened as a path
         try:
             if dataset == "facilities":
-                imported = registers.read_facilities(buffer, counties=counties,
-                                                     default_datum=datum,
-                                                     columns=overrides or None)  # fmt: skip
-                guess = datum_hint.guess_datum_from_report(imported.report, counties)
+                imported = ingest.read_facilities(buffer, counties=counties,
+                                                  default_datum=datum,
+                                                  columns=overrides or None)  # fmt: skip
+                guess = ingest.guess_datum_from_report(imported.report, counties)
             else:
-                imported = registers.read_unemployed(buffer, counties=counties,
-                                                     columns=overrides or None)  # fmt: skip
-        except registers.RegisterError as exc:
+                imported = ingest.read_unemployed(buffer, counties=counties,
+                                                  columns=overrides or None)  # fmt: skip
+        except ingest.RegisterError as exc:
             error = str(exc)
         status.update(label=ui.t("data.read_done" if error is None else "data.read_failed"),
                       state="complete" if error is None else "error")  # fmt: skip
@@ -87,7 +88,7 @@ def _record_refusal(store, user, dataset: str, label: str, data: bytes, as_of: d
 
 def _mapping(dataset: str, prefix: str, imported, headers: list[str], error: str | None) -> None:
     """One selectbox per field: the detected column, or one chosen by hand."""
-    fields = registers.FACILITY_FIELDS if dataset == "facilities" else registers.COUNT_FIELDS
+    fields = ingest.FACILITY_FIELDS if dataset == "facilities" else ingest.COUNT_FIELDS
     auto = imported.column_map if imported is not None else {}
     none = ui.t("data.map_none")
     with st.expander(ui.t("data.mapping"), expanded=error is not None):
@@ -105,7 +106,7 @@ def _mapping(dataset: str, prefix: str, imported, headers: list[str], error: str
 
 
 def _overrides(dataset: str, prefix: str) -> dict[str, str]:
-    fields = registers.FACILITY_FIELDS if dataset == "facilities" else registers.COUNT_FIELDS
+    fields = ingest.FACILITY_FIELDS if dataset == "facilities" else ingest.COUNT_FIELDS
     return {f: v for f in fields if (v := st.session_state.get(f"{prefix}_{f}"))}
 
 
@@ -113,7 +114,7 @@ def _reason_labels(codes: pd.Series, lang: str) -> pd.Series:
     side = 0 if lang == "zh" else 1
     sep = "；" if lang == "zh" else "; "
     return codes.fillna("").map(lambda text: sep.join(
-        registers.REASON_LABELS.get(c, (c, c))[side] for c in str(text).split(";") if c))
+        ingest.REASON_LABELS.get(c, (c, c))[side] for c in str(text).split(";") if c))
 
 
 def _fix_workbook(imported, label: str, dataset: str) -> bytes:
@@ -124,7 +125,7 @@ def _fix_workbook(imported, label: str, dataset: str) -> bytes:
     columns = ["row", "status", "problem", "reasons",
                *[c for c in fix.columns if c not in ("row", "status", "reasons", "problem")]]
     headers = {c: i18n.t(f"report.{c}", "zh") for c in columns}
-    statuses = {s: i18n.t(f"row_status.{s}", "zh") for s in registers.STATUSES}
+    statuses = {s: i18n.t(f"row_status.{s}", "zh") for s in ingest.STATUSES}
     meta = {
         "文件": label,
         "数据": i18n.t(f"dataset.{dataset}", "zh"),
@@ -142,7 +143,7 @@ def _preview_map(region: str, imported) -> None:
     points = imported.facilities
     status = imported.report.drop_duplicates("facility_id").set_index("facility_id")["status"]
     on_map = points[points.geometry.notna()]
-    topology = ui.topology(region)
+    topology = cache.topology(region)
     from geoapp import display
 
     fmap = base.base_map(bounds=display.topology_bounds(topology), lean=True)
@@ -169,9 +170,9 @@ def _preview(store, region: str, dataset: str, label: str, data: bytes, imported
         column.metric(ui.t(f"row_status.{status}"), n)
 
     report = imported.report
-    status_labels = _labels("row_status", registers.STATUSES)
+    status_labels = _labels("row_status", ingest.STATUSES)
     shown_status = st.multiselect(
-        ui.t("data.status_filter"), list(registers.STATUSES), default=list(registers.STATUSES),
+        ui.t("data.status_filter"), list(ingest.STATUSES), default=list(ingest.STATUSES),
         format_func=status_labels.get, key="data_status_filter",
     )
     rows = report[report["status"].isin(shown_status)]
@@ -192,7 +193,7 @@ def _preview(store, region: str, dataset: str, label: str, data: bytes, imported
             key="data_fix_download", icon=":material/download:",
         )
 
-    counties = ui.counties(region)
+    counties = cache.counties(region)
     if dataset == "facilities":
         before, after = store.facilities(), imported.facilities
         if len(after):
@@ -290,7 +291,7 @@ def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
         return
     label = store_mod.display_name(upload.name)
     data = upload.getvalue()
-    counties = ui.counties(region)
+    counties = cache.counties(region)
     try:
         store_mod.check_upload(label, data)
     except store_mod.UploadError as exc:
@@ -330,7 +331,7 @@ def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
         _accept(store, user, dataset, label, data, as_of, imported, note)
 
 
-def _datum_hint(guess: datum_hint.DatumGuess | None, datum: str) -> None:
+def _datum_hint(guess: ingest.DatumGuess | None, datum: str) -> None:
     if guess is None or guess.datum is None:
         return
     evidence = guess.evidence(ui.lang())
@@ -406,7 +407,7 @@ def _compare(region: str, versions: pd.DataFrame, policy_key: str, reading: str)
     if a == b:
         st.caption(ui.t("data.compare_same"))
         return
-    diff = ui.version_diff(region, int(a), int(b))
+    diff = cache.version_diff(region, int(a), int(b))
     for column, (what, n) in zip(st.columns(5), diff.summary().items(), strict=True):
         column.metric(ui.t(f"diff.{what}"), n)
     if len(diff.added) or len(diff.removed):
@@ -417,7 +418,7 @@ def _compare(region: str, versions: pd.DataFrame, policy_key: str, reading: str)
                                                        "prefecture", "county"]),
                      hide_index=True, width="stretch", key="data_cmp_rows")  # fmt: skip
     if ui.policy_mismatch(region, policy_key) is None:
-        _gap_table(ui.version_gap_diff(region, int(a), int(b), policy_key, reading), key="data_cmp_gaps")
+        _gap_table(cache.version_gap_diff(region, int(a), int(b), policy_key, reading), key="data_cmp_gaps")
 
 
 @ui.guarded
@@ -430,7 +431,7 @@ def main() -> None:
         st.info(ui.t("data.no_store"))
         return
     policy_key, reading = ui.policy_choice()
-    user = ui.current_user()
+    user = signin.current_user()
     steward = user is not None and user.is_steward
     message = st.session_state.pop(_MESSAGE, None)
     if message:

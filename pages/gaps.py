@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from geoapp import export
-from pages import ui
+from pages import cache, ui
 
 # What a planner reads first on the left; the rule id and the policy are in the downloads.
 COLUMNS = [
@@ -36,7 +36,7 @@ def main() -> None:
         st.warning(mismatch)
         return
     all_rows = st.toggle(ui.t("gaps.show_all"), key="gaps_all", help=ui.t("gaps.show_all_help"))
-    gaps = ui.gap_list(region, policy_key, reading, pref, county, all_rows)
+    gaps = cache.gap_list(region, policy_key, reading, pref, county, all_rows)
     prov = gaps.result.provenance()
 
     names = dict(zip(table["adcode"], table["name"])) | dict(zip(table["prefecture_adcode"], table["prefecture"]))
@@ -77,7 +77,7 @@ def main() -> None:
     stem = "-".join(["gaps", policy_key, reading, *(c for c in (pref, county) if c)])
     for column, fmt in zip(st.columns(len(DOWNLOADS)), DOWNLOADS, strict=True):
         column.download_button(
-            ui.t(f"gaps.download_{fmt}"), data=ui.gap_list_file(region, gaps, fmt),
+            ui.t(f"gaps.download_{fmt}"), data=cache.gap_list_file(region, gaps, fmt),
             file_name=f"{stem}.{fmt}", mime=export.MEDIA_TYPES[fmt], key=f"gaps_download_{fmt}",
             help=ui.t("gaps.download_help"), on_click="ignore", icon=":material/download:",
             width="stretch",

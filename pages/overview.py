@@ -26,7 +26,7 @@ from layers import assets, overlays
 from layers import counties as county_layers
 from layers import facilities as facility_layers
 from layers import map as base
-from pages import ui
+from pages import cache, ui
 
 PROFILE_PAGE = Path(__file__).resolve().parent / "profile.py"
 MAP_KEY = "overview_map"
@@ -47,14 +47,14 @@ _PAGE_CSS = (
 # --- cached at the UI edge: the layers in the basemap's datum ------------------------
 @st.cache_data(show_spinner=False, max_entries=4)
 def _topology(region: str, datum: str) -> dict:
-    topo = ui.topology(region)
+    topo = cache.topology(region)
     return topo if datum in ("wgs84", "cgcs2000") else display.topology_to_datum(topo, dst=datum)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _points(key: tuple[str, int, int], datum: str):
-    # Keyed on ui.data_key(): a new facility version is a new cache entry.
-    points = ui.facility_points(key[0])
+    # Keyed on cache.data_key(): a new facility version is a new cache entry.
+    points = cache.facility_points(key[0])
     if datum in ("wgs84", "cgcs2000"):
         return points
     return facility_layers.points_to_datum(points, dst=datum)
@@ -210,7 +210,7 @@ def _county_map(region: str, table, datum: str, basemap: str | None, tk: str | N
     )
     layer.add_to(fmap)
     county_layers.prefecture_borders(name=ui.t("filter.prefecture"), counties=layer).add_to(fmap)
-    points = _points(ui.data_key(region), datum)
+    points = _points(cache.data_key(region), datum)
     for element in facility_layers.facility_layers(points, types, labels=labels):
         element.add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
@@ -262,8 +262,8 @@ def main() -> None:
     lang = ui.lang()
     src = ui.source()
     region = src.region_adcode
-    info = ui.info(region)
-    table = ui.county_table(region)
+    info = cache.info(region)
+    table = cache.county_table(region)
     _follow_click(table)
 
     st.html(_PAGE_CSS)
@@ -291,7 +291,7 @@ def main() -> None:
             st.info(mismatch)
     with basemap_col:
         basemap, tk = _basemap_choice()
-    result = ui.gap_result(region, policy_key, reading) if rule is not None else None
+    result = cache.gap_result(region, policy_key, reading) if rule is not None else None
     gap_units: list[str] = []
     if rule is not None:
         rows = result.table[(result.table["rule_id"] == rule.id) & (result.table["shortfall"] > 0)]

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from geoapp import facilities, i18n
-from pages import ui
+from pages import cache, ui
 
 # Printing: only the sheet itself, on A4, tables whole; on screen nothing changes.
 PRINT_CSS = """
@@ -69,7 +69,7 @@ def _facts(p, info, labels: dict) -> None:
 def _rules(p, region: str, policy_key: str, reading: str, lang: str, labels: dict) -> None:
     """Every rule of the policy for this county: met or not, the mandatory ones first."""
     st.subheader(ui.t("profile.rules"))
-    prov = ui.gap_result(region, policy_key, reading).provenance()
+    prov = cache.gap_result(region, policy_key, reading).provenance()
     st.caption(ui.t("profile.rules_caption").format(policy=p.policy_title, reading=prov[f"reading_{lang}"]))
     short = p.mandatory_shortfalls
     if short.empty:
@@ -141,7 +141,7 @@ def main() -> None:
         st.warning(mismatch)
         return
 
-    p = ui.county_profile(region, adcode, policy_key, reading)
+    p = cache.county_profile(region, adcode, policy_key, reading)
     kinds = i18n.label_map("unit_kind", lang)
     labels = i18n.label_map("facility_type", lang)
     st.header(ui.t("profile.heading").format(name=p.name, prefecture=p.prefecture, kind=kinds[p.unit_kind]))

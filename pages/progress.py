@@ -9,7 +9,7 @@ from plotly.subplots import make_subplots
 
 from geoapp import facilities, i18n
 from geoapp import policy as policy_mod
-from pages import ui
+from pages import cache, ui
 
 FONT = {"size": 17, "color": "#1a1a1a"}
 TICKS = {"size": 16, "color": "#1a1a1a"}
@@ -156,7 +156,7 @@ def _history_chart(history: pd.DataFrame, labels: dict[str, str], colours: dict[
 def _history(region: str, policy_key: str, chosen: str | None, chosen_name: str | None,
              labels: dict[str, str], colours: dict[str, str]) -> None:
     """Actual against target per version date, for the province and the chosen prefecture."""
-    province = ui.history(region, policy_key)
+    province = cache.history(region, policy_key)
     if province is None:
         return
     st.subheader(ui.t("progress.history"))
@@ -170,7 +170,7 @@ def _history(region: str, policy_key: str, chosen: str | None, chosen_name: str 
                     config={"displaylogo": False}, theme=None)
     frames = [province]
     if chosen:
-        local = ui.history(region, policy_key, chosen)
+        local = cache.history(region, policy_key, chosen)
         st.markdown(f"**{ui.t('progress.history_prefecture').format(name=chosen_name)}**")
         st.plotly_chart(_history_chart(local, labels, colours, targets=False),
                         key="progress_history_prefecture", config={"displaylogo": False},
@@ -178,7 +178,7 @@ def _history(region: str, policy_key: str, chosen: str | None, chosen_name: str 
         frames.append(local.assign(scope=chosen_name))
     with st.expander(ui.t("progress.table")):
         table = pd.concat(frames, ignore_index=True)
-        table["scope"] = table["scope"].replace({"province": ui.info(region).region_name})
+        table["scope"] = table["scope"].replace({"province": cache.info(region).region_name})
         shown = table.assign(target=table["target"].astype("Float64"))
         st.dataframe(
             ui.labelled(shown, ["as_of", "version_id", "scope", "facility_type", "actual", "target"])
@@ -284,11 +284,11 @@ def main() -> None:
     if mismatch:
         st.warning(mismatch)
     else:
-        result = ui.gap_result(region, policy_key, reading)
+        result = cache.gap_result(region, policy_key, reading)
         _province_targets(result, info, labels, colours)
         _people_targets(result, lang)
 
-    summary = ui.prefecture_summary(region)
+    summary = cache.prefecture_summary(region)
     chosen = pref or (table.loc[table["adcode"] == county, "prefecture_adcode"].iloc[0] if county else None)
     _prefectures(summary, chosen, info, labels)
 

@@ -27,7 +27,7 @@ from geoapp import export, facilities, i18n
 from geoapp.analysis import access, siting
 from layers import assets, safe
 from layers import map as base
-from pages import ui
+from pages import cache, ui
 
 MAP_HEIGHT = 560
 # ColorBrewer YlOrRd, 5 classes: sequential and safe for colour-vision deficiencies.
@@ -41,7 +41,7 @@ DOWNLOADS = ("csv", "xlsx", "geojson")
 
 # --- cached at the UI edge, keyed on small hashable arguments ---------------------------
 def _scope_inputs(region: str, scope: str | None):
-    src = ui._source(region)
+    src = cache._source(region)
     counties = src.counties()
     unemployed = src.unemployed()
     if scope:
@@ -58,7 +58,7 @@ def _demand(key: tuple[str, int, int], scope: str | None, cell_km: float) -> gpd
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _distances(key: tuple[str, int, int], ftype: str, cell_km: float, circuity: float) -> pd.Series:
-    fac = access.located(ui._source(key[0]).facilities())
+    fac = access.located(cache._source(key[0]).facilities())
     return access.nearest_distance_km(_demand(key, None, cell_km),
                                       fac[fac["facility_type"] == ftype], circuity=circuity)
 
@@ -66,7 +66,7 @@ def _distances(key: tuple[str, int, int], ftype: str, cell_km: float, circuity: 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _access(key: tuple[str, int, int], ftype: str, radius_km: float, cell_km: float,
             circuity: float) -> pd.DataFrame:
-    src = ui._source(key[0])
+    src = cache._source(key[0])
     return access.county_access(_demand(key, None, cell_km), src.facilities(), src.counties(),
                                 radius_km=radius_km, circuity=circuity, facility_types=[ftype])
 
@@ -86,7 +86,7 @@ def _suggest(key: tuple[str, int, int], scope: str | None, ftype: str, radius_km
 
 @st.cache_data(show_spinner=False, max_entries=2)
 def _outlines(region: str) -> dict:
-    layer = ui._source(region).display_layer("counties")[["adcode", "geometry"]]
+    layer = cache._source(region).display_layer("counties")[["adcode", "geometry"]]
     return layer.__geo_interface__
 
 
@@ -122,7 +122,7 @@ def _site_icon(order: int) -> folium.DivIcon:
 
 def _build_map(region, view_codes, demand, dist, existing, radius_km, circuity, breaks,
                sites, labels) -> folium.Map:
-    counties = ui.counties(region)
+    counties = cache.counties(region)
     fmap = base.base_map(counties, focus=set(view_codes), layers_label=ui.t("map.layers"),
                          lean=True)
     folium.GeoJson(_outlines(region), name=ui.t("col.county"), control=False,
@@ -269,7 +269,7 @@ def main() -> None:
     page = ui.page_start("siting.title", caption_key="siting.intro")
     lang, region, info, table = page.lang, page.region, page.info, page.table
     pref, county, policy_key, reading = page.prefecture, page.county, page.policy_key, page.reading
-    key = ui.data_key(region)
+    key = cache.data_key(region)
 
     type_labels = {k: i18n.t(f"facility_type.{k}", lang) for k in facilities.FACILITY_TYPES}
     ftype, radius, circuity, cell, k, kind = _inputs(type_labels)
@@ -303,7 +303,7 @@ def main() -> None:
     # (a) the distance map, with the suggested sites when there are any.
     demand = _demand(key, None, cell)
     dist = _distances(key, ftype, cell, circuity)
-    fac = access.located(ui.facility_points(region))
+    fac = access.located(cache.facility_points(region))
     existing = fac[fac["facility_type"] == ftype]
     sites = result.optimal_sites() if result is not None else None
     shown_sites = sites[sites["prefecture"].isin(view["prefecture_adcode"])] if sites is not None else None

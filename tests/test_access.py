@@ -1,4 +1,4 @@
-"""geoapp.access: demand grid, nearest distance, catchments and 2SFCA on hand-made toys."""
+"""geoapp.analysis.access: demand grid, nearest distance, catchments and 2SFCA on hand-made toys."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import toys
 from pyproj import Geod
 from shapely.geometry import Point
 
-from geoapp import access
+from geoapp.analysis import access
 
 # Two 10 km squares side by side: A (990101) west of B (990102), one prefecture.
 TWO = (("990101", "A", "990100", "county", (0, 0, 10, 10)),

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from geoapp import auth, cli, settings
+from geoapp.datasource import EmbeddedSource
 from geoapp.paths import ROOT
 from geoapp.store import Store
 
@@ -247,7 +248,7 @@ def add_three(store, user):
 
 def test_a_deleted_steward_can_no_longer_write_to_the_store(accounts, tmp_path):
     auth.add_user("li", "viewer password", role="viewer", path=accounts)
-    store = Store.open(tmp_path / "store.gpkg")
+    store = Store.open(tmp_path / "store.gpkg", seed=EmbeddedSource())
     steward = auth.verify("wang", PASSWORD, path=accounts)
     assert add_three(store, steward) == 2
     write_accounts(accounts, [u for u in entries(accounts) if u["name"] != "wang"])
@@ -606,9 +607,9 @@ def page_accounts(tmp_path, monkeypatch):
 def _clear_page_caches():
     import streamlit as st
 
-    from pages import ui
+    from pages import cache
 
-    ui._source.clear()  # the StoreSource holds the store path it opened first
+    cache._source.clear()  # the StoreSource holds the store path it opened first
     st.cache_data.clear()
 
 
@@ -630,7 +631,7 @@ def sign_in(at, name="wang", password=PASSWORD):
 
 def test_a_steward_deleted_while_signed_in_cannot_accept_an_upload(page_accounts):
     from geoapp import datasource
-    from pages import ui
+    from pages import signin
 
     at = sign_in(open_page())
     assert not at.exception
@@ -642,7 +643,7 @@ def test_a_steward_deleted_while_signed_in_cannot_accept_an_upload(page_accounts
     at.button(key="data_accept").click().run()
     assert not at.exception
     assert datasource.default_source().store.current_version("facilities") == 1
-    assert ui.USER_KEY not in at.session_state
+    assert signin.USER_KEY not in at.session_state
     assert not at.file_uploader and not at.tabs
     assert [w.value for w in at.sidebar.warning] == [
         "你登录后，账户已被删除或更改了角色或密码，已退出登录。请重新登录。"
@@ -652,7 +653,7 @@ def test_a_steward_deleted_while_signed_in_cannot_accept_an_upload(page_accounts
 
 
 def test_the_sign_in_form_says_when_to_try_again(page_accounts, monkeypatch):
-    from pages import ui
+    from pages import signin
 
     monkeypatch.setattr(auth.signin, "_now", lambda: T0 + timedelta(seconds=30))
     at = open_page(lang="en")
@@ -663,7 +664,7 @@ def test_the_sign_in_form_says_when_to_try_again(page_accounts, monkeypatch):
     assert [e.value for e in at.error] == [
         "Too many failed sign-ins; signing in is paused. Try again in 15 minutes (after 09:15 UTC)."
     ]
-    assert ui.USER_KEY not in at.session_state and not at.file_uploader
+    assert signin.USER_KEY not in at.session_state and not at.file_uploader
     zh = sign_in(open_page(), "wang", PASSWORD)  # another session: the state is in the file
     assert [e.value for e in zh.error] == [
         "登录失败次数过多，已暂停登录。请在 15 分钟后（UTC 09:15 之后）再试。"

@@ -1,4 +1,4 @@
-"""Tests for geoapp.coverage: gap arithmetic on a hand-made region, then on the Jilin data.
+"""Tests for geoapp.analysis.coverage: gap arithmetic on a hand-made region, then on the Jilin data.
 
 The toy region is three unit squares in two prefectures of a fictitious province 990000:
 
@@ -19,7 +19,7 @@ import pytest
 from geopandas.testing import assert_geodataframe_equal
 from shapely.geometry import Point, box
 
-from geoapp.coverage import (
+from geoapp.analysis.coverage import (
     ABOUT_THRESHOLD,
     PROGRESS_COLUMNS,
     TABLE_COLUMNS,

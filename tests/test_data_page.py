@@ -23,9 +23,11 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
-from geoapp import auth, coords, datasource, datum_hint, preview, settings
+from geoapp import auth, coords, datasource, settings
+from geoapp.analysis import preview
+from geoapp.ingest import datum_hint
 from geoapp.paths import ROOT
-from pages import ui
+from pages import cache, signin
 
 ENTRY = str(ROOT / "streamlit_app.py")
 FIXTURES = ROOT / "tests" / "fixtures" / "uploads"
@@ -51,7 +53,7 @@ def own_store(tmp_path, monkeypatch):
 def _clear_caches() -> None:
     import streamlit as st
 
-    ui._source.clear()  # the StoreSource holds the store path it opened first
+    cache._source.clear()  # the StoreSource holds the store path it opened first
     st.cache_data.clear()
 
 
@@ -144,7 +146,7 @@ def test_a_wrong_password_signs_nobody_in():
     at = sign_in(open_page(), "wang", "not-the-password")
     assert any("不正确" in e.value for e in at.error)
     assert not at.file_uploader
-    assert ui.USER_KEY not in at.session_state
+    assert signin.USER_KEY not in at.session_state
 
 
 def test_the_store_refuses_the_editing_paths_without_a_steward(own_store):

@@ -19,7 +19,8 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
-from geoapp import cli, reports
+from geoapp import cli
+from geoapp.analysis import reports
 from geoapp.datasource import default_source
 from geoapp.paths import ROOT
 

@@ -1,4 +1,4 @@
-"""Tests for geoapp.profile: neighbours, geodesic distances and the county sheet.
+"""Tests for geoapp.analysis.profile: neighbours, geodesic distances and the county sheet.
 
 The toy region is three unit squares in a row, in two prefectures of a fictitious
 province 990000 (the same layout as tests/test_coverage.py):
@@ -27,10 +27,10 @@ import pytest
 from shapely.geometry import Point, box
 
 from geoapp import datasource, regions
-from geoapp.coverage import compute_gaps
+from geoapp.analysis.coverage import compute_gaps
+from geoapp.analysis.profile import RULE_COLUMNS, county_profile, distances_km, neighbours
 from geoapp.facilities import FACILITY_TYPES
 from geoapp.policy import load_policy
-from geoapp.profile import RULE_COLUMNS, county_profile, distances_km, neighbours
 
 SQUARES = {
     # adcode: (name, prefecture adcode, prefecture, unit_kind, x of the square, unemployed, pop)

@@ -1,4 +1,4 @@
-"""Tests for geoapp.registers: facility registers and unemployed-disabled count tables.
+"""Tests for geoapp.ingest: facility registers and unemployed-disabled count tables.
 
 Every test reads a real file written to disk (CSV in UTF-8 with BOM or GBK, XLSX with
 title rows and merged header cells) and checks, row by row, the status, the reason and
@@ -21,7 +21,7 @@ import pytest
 from geoapp import coords
 from geoapp.admin import AdminRegistry
 from geoapp.datasource import FACILITY_COLUMNS, default_source
-from geoapp.registers import (
+from geoapp.ingest import (
     CountImport,
     FacilityImport,
     RegisterError,

@@ -1,4 +1,4 @@
-"""geoapp.siting: set covering of mandatory gaps, then maximal covering, on hand-made toys."""
+"""geoapp.analysis.siting: set covering of mandatory gaps, then maximal covering, on hand-made toys."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import toys
 
-from geoapp import siting
+from geoapp.analysis import siting
 
 INC_COUNTY = toys.rule("inc-county", "incubation_base", "county", unit_kinds=("county",))
 INC_PREF = toys.rule("inc-prefecture", "incubation_base", "prefecture")
@@ -192,7 +192,7 @@ def test_degenerate_requests_raise_siting_error(kwargs, message):
 
 
 def test_jilin_auxiliary_sites_close_the_two_demo_mandatory_gaps_first():
-    from geoapp import access
+    from geoapp.analysis import access
     from geoapp.datasource import EmbeddedSource
 
     src = EmbeddedSource()

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geoapp import cli, i18n, registers
+from geoapp import cli, i18n, ingest
 from geoapp.datasource import EmbeddedSource
 from geoapp.paths import ROOT
 
@@ -113,7 +113,7 @@ def _demand_xlsx(path):
 
 def test_read_demand_xlsx_rows_report_and_points(tmp_path):
     counties = EmbeddedSource().counties()
-    imp = registers.read_demand(_demand_xlsx(tmp_path / "d.xlsx"), counties=counties)
+    imp = ingest.read_demand(_demand_xlsx(tmp_path / "d.xlsx"), counties=counties)
     assert imp.header_row == 2
     assert (imp.accepted, imp.rejected, imp.skipped) == (3, 3, 1)
     report = imp.report.set_index("row")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import signal
@@ -79,7 +80,7 @@ def counties(embedded):
 
 @pytest.fixture
 def store(tmp_path):
-    return Store.open(tmp_path / "store.gpkg")
+    return Store.open(tmp_path / "store.gpkg", seed=EmbeddedSource())
 
 
 def upload_args(**overrides):
@@ -164,7 +165,7 @@ def test_sessions_opening_a_new_store_at_once_create_it_once(tmp_path):
 
     def open_it() -> None:
         try:
-            stores.append(Store.open(path))
+            stores.append(Store.open(path, seed=EmbeddedSource()))
         except BaseException as exc:  # noqa: BLE001 - collected and reported below
             errors.append(exc)
 
@@ -188,6 +189,35 @@ def test_a_store_refuses_another_region_and_foreign_files(store, tmp_path):
     junk.write_bytes(b"this is no database at all" * 100)
     with pytest.raises(StoreError, match="not a geoapp store"):
         Store.open(junk)
+
+
+class _UndatedSeed:
+    """The embedded demo data, claiming no data date."""
+
+    def __init__(self):
+        self._source = EmbeddedSource()
+
+    def __getattr__(self, name):
+        return getattr(self._source, name)
+
+    def info(self):
+        return dataclasses.replace(self._source.info(), data_date="unknown")
+
+
+def test_a_new_store_needs_its_seed_and_takes_the_seeds_date(tmp_path, embedded):
+    missing = tmp_path / "nowhere" / "new.gpkg"
+    with pytest.raises(StoreError, match="no store here yet, and no seed data"):
+        Store.open(missing)
+    assert not missing.parent.exists()  # refused before anything was written
+    assert embedded.info().data_date == "2025-09-30"
+    with pytest.raises(StoreError, match="the seed's data date 'unknown' is not a date"):
+        Store.open(tmp_path / "undated.gpkg", seed=_UndatedSeed())
+    store = Store.open(tmp_path / "new.gpkg", seed=embedded)
+    first = store.versions()
+    assert first["as_of"].tolist() == ["2025-09-30"] * 2
+    assert first["source_file"].tolist() == ["220000_facilities.csv",
+                                             "220000_unemployed_disabled.csv"]  # fmt: skip
+    assert set(first["note"]) == {"created from the embedded demo data"}
 
 
 # --- versions, rollback, audit --------------------------------------------------------------------
@@ -676,6 +706,7 @@ _WRITER = textwrap.dedent(
     sys.path.insert(0, {root!r})
     import numpy as np, pandas as pd
     from geoapp import auth, store as gs
+    from geoapp.store import repository
 
     path, accounts, marker, n, pause_at = sys.argv[1:6]
     n, pause_at = int(n), int(pause_at)
@@ -689,7 +720,7 @@ _WRITER = textwrap.dedent(
         "lon": rng.uniform(122, 131, n), "lat": rng.uniform(41, 46, n), "datum": "wgs84",
         "is_demo": False, "note": "partial",
     }})
-    real = gs._facility_records
+    real = repository.facility_records
 
     def records(frame, version_id):
         for i, row in enumerate(real(frame, version_id)):
@@ -698,7 +729,7 @@ _WRITER = textwrap.dedent(
                 time.sleep(600)
             yield row
 
-    gs._facility_records = records
+    repository.facility_records = records
     st.add_facilities(frame, as_of="2025-12-31", user=user, file_name="big.xlsx",
                       file_bytes=b"big", accepted=n, flagged=0, rejected=0)
     """
@@ -720,7 +751,7 @@ def test_a_writer_killed_inside_its_transaction_leaves_the_previous_version(
     tmp_path, accounts, embedded
 ):
     path = tmp_path / "store.gpkg"
-    Store.open(path)
+    Store.open(path, seed=EmbeddedSource())
     marker = tmp_path / "inside"
     script = _WRITER.format(root=str(ROOT), password=PASSWORD)
     proc = subprocess.Popen(
@@ -793,7 +824,7 @@ _LOOP_WRITER = textwrap.dedent(
 
 def _loop_writer(tmp_path, accounts, *, rows, step, count):
     path = tmp_path / "store.gpkg"
-    Store.open(path)
+    Store.open(path, seed=EmbeddedSource())
     marker, stop = tmp_path / "written", tmp_path / "stop"
     script = _LOOP_WRITER.format(root=str(ROOT), password=PASSWORD)
     proc = subprocess.Popen(

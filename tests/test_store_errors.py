@@ -19,10 +19,10 @@ import pytest
 from geopandas.testing import assert_geodataframe_equal
 
 from geoapp import auth, cli
-from geoapp import store as store_module
 from geoapp.datasource import EmbeddedSource
 from geoapp.paths import ROOT
 from geoapp.store import Store, StoreError, UploadError
+from geoapp.store import repository as store_repository
 
 PASSWORD = "steward password 1"
 FIXTURES = ROOT / "tests" / "fixtures" / "uploads"
@@ -51,7 +51,7 @@ def counties():
 
 @pytest.fixture
 def store(tmp_path):
-    return Store.open(tmp_path / "store.gpkg")
+    return Store.open(tmp_path / "store.gpkg", seed=EmbeddedSource())
 
 
 def facilities_frame(n: int) -> pd.DataFrame:
@@ -269,14 +269,14 @@ def test_a_write_failing_on_the_second_version_leaves_no_first_version(
     store, steward, counties, monkeypatch
 ):
     before = snapshot(store)
-    real = store_module._unemployed_records
+    real = store_repository.unemployed_records
 
     def records(frame, version_id):
         rows = list(real(frame, version_id))
         yield from rows[:10]
         yield (version_id, None, *rows[10][2:])  # adcode NULL: SQLite refuses the row
 
-    monkeypatch.setattr(store_module, "_unemployed_records", records)
+    monkeypatch.setattr(store_repository, "unemployed_records", records)
     with pytest.raises(StoreError, match="NOT NULL constraint failed: unemployed.adcode"):
         store.upload_many(uploads(GOOD_FACILITIES, GOOD_UNEMPLOYED), as_of=AS_OF, user=steward,
                           counties=counties)  # fmt: skip

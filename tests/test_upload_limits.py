@@ -19,9 +19,9 @@ import openpyxl
 import pyproj
 import pytest
 
-from geoapp import auth, registers, settings, upload_check
-from geoapp.datasource import default_source
-from geoapp.registers import RegisterError, read_facilities
+from geoapp import auth, ingest, settings
+from geoapp.datasource import EmbeddedSource, default_source
+from geoapp.ingest import RegisterError, duplicates, read_facilities
 from geoapp.store import Store, UploadError, check_upload
 
 GEOD = pyproj.Geod(ellps="WGS84")
@@ -47,13 +47,13 @@ def registry(counties):
 def spy(monkeypatch):
     """The findings of every duplicate search (how many distances were computed)."""
     found = []
-    real = registers._find_duplicates
+    real = duplicates.find_duplicates
 
     def record(*args, **kwargs):
         found.append(real(*args, **kwargs))
         return found[-1]
 
-    monkeypatch.setattr(registers, "_find_duplicates", record)
+    monkeypatch.setattr(duplicates, "find_duplicates", record)
     return found
 
 
@@ -199,9 +199,9 @@ def test_a_duplicate_is_no_original_for_the_rows_after_it(tmp_path, counties, re
 
 
 def test_the_budget_follows_the_upload_limit():
-    assert upload_check.max_rows(20_000_000) == 200_000
-    assert upload_check.MAX_COLUMNS == 256
-    assert upload_check.shape_problem(rows=200_000, columns=256, max_bytes=20_000_000) is None
+    assert ingest.max_rows(20_000_000) == 200_000
+    assert ingest.MAX_COLUMNS == 256
+    assert ingest.shape_problem(rows=200_000, columns=256, max_bytes=20_000_000) is None
 
 
 @pytest.mark.parametrize("dimension", [True, False], ids=["declared", "undeclared"])
@@ -257,7 +257,7 @@ def test_a_csv_over_the_row_budget_is_refused_and_the_refusal_recorded(
     accounts = tmp_path / "accounts.toml"
     auth.add_user("steward1", PASSWORD, role="steward", path=accounts)
     steward = auth.verify("steward1", PASSWORD, path=accounts)
-    store = Store.open(tmp_path / "store.gpkg")
+    store = Store.open(tmp_path / "store.gpkg", seed=EmbeddedSource())
     with pytest.raises(UploadError, match=message):
         store.upload(path.read_bytes(), file_name="long.csv", dataset="facilities",
                      as_of="2025-12-31", user=steward, counties=counties)  # fmt: skip

@@ -1,0 +1,579 @@
+"""The versioned repository: every accepted register becomes a version, never an overwrite.
+
+One GeoPackage file (:func:`geoapp.settings.store_path`, default ``var/geoapp.gpkg``)
+holds every version of the facility register and of the unemployed-disabled counts, a
+pointer to the current version of each, and an audit log. It is created on first open
+from the seed data the caller hands to :meth:`Store.open` (version 1 of both datasets,
+``as_of`` = the seed's ``info().data_date``, audit event ``init`` by ``system``).
+
+The file is a real GeoPackage (the tables are in :mod:`geoapp.store.encoding`), so GDAL
+and QGIS open it:
+
+=====================  ==========  =================================================
+table                  gpkg type   what
+=====================  ==========  =================================================
+``facilities``         features    every version's facility rows: ``fid``, ``geom``
+                                   (POINT, EPSG:4326, GeoPackage binary header + WKB;
+                                   NULL without coordinates), ``version_id`` and
+                                   :data:`~geoapp.schema.FACILITY_COLUMNS`
+``current_facilities`` features    a view: the rows of the current facility version
+``unemployed``         attributes  ``fid, version_id`` + :data:`UNEMPLOYED_COLUMNS`
+``versions``           attributes  ``dataset, version_id`` (numbered per dataset from
+                                   1), ``as_of`` (the quarter the register describes),
+                                   ``created_at, created_by, source_file,
+                                   source_sha256, row_count, parent, note``
+``current``            attributes  ``dataset -> version_id``: the pointer
+``audit``              attributes  ``event_id, at, who, action`` (init, upload,
+                                   rollback, rejected_upload), ``dataset, file_name,
+                                   file_size, file_sha256, accepted, flagged,
+                                   rejected, version_id, previous_version, note``
+``geoapp_meta``        attributes  ``region``, ``schema_version``
+=====================  ==========  =================================================
+
+Rows are append-only: triggers refuse UPDATE and DELETE on the version, row and audit
+tables; only the ``current`` pointer moves.
+
+Atomicity. Every write (a version with its rows, the pointer and the audit event) is
+one SQLite transaction (``BEGIN IMMEDIATE ... COMMIT``) in WAL mode with
+``synchronous=FULL``: a writer killed in the middle leaves uncommitted pages in the
+write-ahead log, which SQLite ignores on the next open, so the previous version stays
+current and intact. Readers read the pointer and the rows in one read transaction (a
+WAL snapshot), so several browser sessions never see half a version, and they never
+wait for a writer. Each call opens its own connection, so one :class:`Store` can be
+shared between threads (``st.cache_resource``).
+
+Permissions. Uploading, rolling back and reading the audit log take a ``user`` that
+must be a signed-in data steward (:func:`geoapp.auth.verify`); anything else raises
+:class:`PermissionError`. Reading data and versions is open (the dashboard decides
+whether viewing needs sign-in, :data:`geoapp.settings.VIEW_REQUIRES_SIGNIN`).
+
+Uploads (:mod:`geoapp.store.uploads`). :func:`check_upload` refuses, before any
+parsing, files over :data:`geoapp.settings.MAX_UPLOAD_BYTES`, names other than
+``.csv``/``.xlsx``, content that is not what the name says, zip bombs, workbooks linking
+to other workbooks, macros, encrypted parts and XML with a DTD. Workbooks are then read
+by :mod:`geoapp.ingest` with openpyxl ``data_only=True`` (the values Excel cached;
+formulas are never evaluated) and, with ``defusedxml`` installed, openpyxl parses XML
+defensively. Uploaded bytes are never written to disk, and the user's file name is only
+a label in the audit log, never a path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import sqlite3
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geoapp import auth, regions, settings
+from geoapp.ingest import check_upload, display_name
+from geoapp.schema import FACILITY_COLUMNS, UNEMPLOYED_COLUMNS, DataSource
+from geoapp.store.asof import parse_as_of
+from geoapp.store.encoding import (
+    SCHEMA_VERSION,
+    check_dataset,
+    check_facility_frame,
+    check_unemployed_frame,
+    create_schema,
+    facility_frame,
+    facility_records,
+    timestamp,
+    unemployed_frame,
+    unemployed_records,
+)
+from geoapp.store.errors import StoreError, rollback_quietly, sqlite_failure
+from geoapp.store.history import HistoryMixin
+from geoapp.store.uploads import Pending, UploadsMixin
+
+__all__ = ["SeedProvenance", "Store"]
+
+
+@runtime_checkable
+class SeedProvenance(Protocol):
+    """A seed that can say where its data came from, for the init versions' record.
+
+    ``seed_provenance()`` returns a label (``"embedded demo data"``) and the file each
+    dataset was read from (``{"facilities": path, "unemployed": path}``): the versions
+    take the file's name and the audit log its size and SHA-256. A seed without it is
+    recorded by its ``repr`` and no file.
+    """
+
+    def seed_provenance(self) -> tuple[str, Mapping[str, Path]]: ...
+
+
+class Store(UploadsMixin, HistoryMixin):
+    """A versioned GeoPackage store of one region's facilities and unemployed counts.
+
+    Open it with :meth:`Store.open`; see the module docstring for the layout and the
+    guarantees.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from geoapp.datasource import EmbeddedSource
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "s.gpkg"
+    >>> store = Store.open(path, seed=EmbeddedSource())
+    >>> store.current_version("facilities"), len(store.facilities()) > 400
+    (1, True)
+    """
+
+    def __init__(self, path: Path, region: str) -> None:
+        self.path = Path(path)
+        self.region = str(region)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r}, region={self.region!r})"
+
+    # -- opening ------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path | None = None,
+        *,
+        region: str = regions.DEFAULT_REGION,
+        seed: DataSource | None = None,
+    ) -> Store:
+        """Open the store at ``path``, creating it from ``seed`` if needed.
+
+        Parameters
+        ----------
+        path : path, optional
+            The GeoPackage; :func:`geoapp.settings.store_path` of ``region`` by default.
+            Its folder is created if needed.
+        region : str
+            Region adcode; a store holds one region and refuses another.
+        seed : DataSource, optional
+            Where a new store takes version 1 of both datasets from (e.g. the region's
+            :class:`~geoapp.datasource.EmbeddedSource`), dated ``seed.info().data_date``.
+            Needed only when the file must be created.
+
+        Raises
+        ------
+        StoreError
+            The file is not a geoapp store, holds another region, or must be created and
+            no usable seed was given.
+        """
+        target = Path(path) if path is not None else settings.store_path(region)
+        store = cls(target, str(region))
+        store._initialise(seed)
+        return store
+
+    def _failure(self, exc: sqlite3.Error, doing: str, *, write: bool = False) -> StoreError:
+        """The StoreError for an SQLite failure on this store; raise it ``from exc``."""
+        return sqlite_failure(self.path, exc, doing, write=write)
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._failure(exc, "open the store") from exc
+        try:
+            con.execute("PRAGMA synchronous=FULL")  # a commit survives a power cut too
+            con.execute("PRAGMA journal_size_limit=67108864")  # shrink the WAL after big writes
+        except sqlite3.Error as exc:
+            con.close()
+            raise self._failure(exc, "open the store") from exc
+        return con
+
+    @contextlib.contextmanager
+    def _transaction(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """One transaction: ``BEGIN IMMEDIATE`` for writes (one writer at a time), a
+        deferred ``BEGIN`` for reads (a WAL snapshot: the pointer and the rows agree).
+
+        An SQLite failure becomes a :class:`StoreError` naming the file and the cause;
+        anything raised inside rolls the transaction back and goes on unchanged.
+        """
+        con = self._connect()
+        try:
+            try:
+                con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                rollback_quietly(con)
+                raise
+        except sqlite3.Error as exc:
+            doing = "write to the store" if write else "read the store"
+            raise self._failure(exc, doing, write=write) from exc
+        finally:
+            con.close()
+
+    def _initialise(self, seed: DataSource | None) -> None:
+        """Check an existing store (a read: never waits for a writer) or create one."""
+        if seed is None and not self.path.exists():
+            raise self._no_seed()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            msg = f"{self.path}: cannot create the store's folder: {exc.strerror or exc}"
+            raise StoreError(msg) from exc
+        con = self._connect()
+        try:
+            meta = self._meta(con)
+            if meta is None:
+                meta = self._create_once(con, seed)
+        except sqlite3.Error as exc:
+            raise self._failure(exc, "open the store") from exc
+        finally:
+            con.close()
+        self._check_meta(meta)
+
+    def _no_seed(self) -> StoreError:
+        msg = (f"{self.path}: no store here yet, and no seed data to create it from; "
+               "open it with seed=... (e.g. geoapp.datasource.EmbeddedSource"
+               f"({self.region!r}))")  # fmt: skip
+        return StoreError(msg)
+
+    def _create_once(self, con: sqlite3.Connection, seed: DataSource | None) -> dict[str, str]:
+        """Create the store, unless another process won the race; one writer at a time."""
+        if seed is None:
+            raise self._no_seed()
+        mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode != "wal":
+            msg = f"{self.path}: cannot switch the store to WAL mode (got {mode!r})"
+            raise StoreError(msg)
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            meta = self._meta(con)
+            if meta is None:
+                self._create(con, seed)
+                meta = {"region": self.region, "schema_version": SCHEMA_VERSION}
+            con.execute("COMMIT")
+        except BaseException:
+            rollback_quietly(con)
+            raise
+        return meta
+
+    def _meta(self, con: sqlite3.Connection) -> dict[str, str] | None:
+        """The store's metadata; None for an empty file; StoreError for a foreign one
+        (sqlite3.Error, for the caller to report, for a file SQLite cannot read)."""
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "geoapp_meta" in tables:
+            return dict(con.execute("SELECT key, value FROM geoapp_meta"))
+        if tables:
+            msg = (f"{self.path}: not a geoapp store (it has tables {sorted(tables)[:5]} "
+                   "but no geoapp_meta); give another path")  # fmt: skip
+            raise StoreError(msg)
+        return None
+
+    def _check_meta(self, meta: dict[str, str]) -> None:
+        if meta.get("region") != self.region:
+            msg = (f"{self.path} holds region {meta.get('region')}, not {self.region}; "
+                   "each region has its own store (settings.store_path)")  # fmt: skip
+            raise StoreError(msg)
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            msg = (f"{self.path}: store schema {meta.get('schema_version')}, this geoapp "
+                   f"reads schema {SCHEMA_VERSION}")  # fmt: skip
+            raise StoreError(msg)
+
+    def _read_seed(self, seed: DataSource) -> tuple[dict[str, pd.DataFrame], str]:
+        """The seed's datasets in the stored schema, and the date they describe."""
+        where = f"{self.path}: cannot create the store for region {self.region}"
+        try:
+            frames = {"facilities": check_facility_frame(seed.facilities()),
+                      "unemployed": check_unemployed_frame(seed.unemployed())}  # fmt: skip
+        except ValueError as exc:
+            raise StoreError(f"{where}: {exc}") from exc
+        data_date = seed.info().data_date
+        try:
+            as_of = parse_as_of(data_date)
+        except ValueError as exc:
+            msg = f"{where}: the seed's data date {data_date!r} is not a date (YYYY-MM-DD)"
+            raise StoreError(msg) from exc
+        return frames, as_of
+
+    def _create(self, con: sqlite3.Connection, seed: DataSource) -> None:
+        frames, as_of = self._read_seed(seed)
+        label, files = (seed.seed_provenance() if isinstance(seed, SeedProvenance)
+                        else (repr(seed), {}))  # fmt: skip
+        create_schema(con, region=self.region, at=timestamp())
+        for dataset, frame in frames.items():
+            path = files.get(dataset)
+            content = path.read_bytes() if path is not None and path.is_file() else None
+            self._insert_version(
+                con, dataset, frame, as_of=as_of, who="system", action="init",
+                file_name=path.name if path is not None and content is not None else label,
+                file_bytes=content, counts=(len(frame), 0, 0), note=f"created from the {label}",
+            )  # fmt: skip
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _current(con: sqlite3.Connection, dataset: str) -> int:
+        row = con.execute(
+            'SELECT version_id FROM "current" WHERE dataset = ?', (dataset,)
+        ).fetchone()
+        if row is None:  # pragma: no cover - created with the store
+            msg = f"the store has no current {dataset} version"
+            raise StoreError(msg)
+        return int(row[0])
+
+    @staticmethod
+    def _version_ids(con: sqlite3.Connection, dataset: str) -> list[int]:
+        return [
+            int(r[0])
+            for r in con.execute(
+                "SELECT version_id FROM versions WHERE dataset = ? ORDER BY version_id", (dataset,)
+            )
+        ]
+
+    def _resolve(self, con: sqlite3.Connection, dataset: str, version_id: int | None) -> int:
+        if version_id is None:
+            return self._current(con, dataset)
+        if isinstance(version_id, bool) or not isinstance(version_id, (int, np.integer)):
+            msg = f"version_id must be a whole number, got {version_id!r}"
+            raise TypeError(msg)
+        known = self._version_ids(con, dataset)
+        if int(version_id) not in known:
+            msg = f"no {dataset} version {version_id} in {self.path.name}; versions: {known}"
+            raise StoreError(msg)
+        return int(version_id)
+
+    def current_version(self, dataset: str) -> int:
+        """The id of the current version of ``dataset`` ("facilities" or "unemployed")."""
+        check_dataset(dataset)
+        with self._transaction() as con:
+            return self._current(con, dataset)
+
+    def versions(self, dataset: str | None = None) -> pd.DataFrame:
+        """Every version, oldest first: ``dataset, version_id, as_of, created_at,
+        created_by, source_file, source_sha256, row_count, parent, note, is_current``."""
+        if dataset is not None:
+            check_dataset(dataset)
+        with self._transaction() as con:
+            frame = pd.read_sql_query(
+                "SELECT v.dataset, v.version_id, v.as_of, v.created_at, v.created_by, "
+                "v.source_file, v.source_sha256, v.row_count, v.parent, v.note, "
+                "(c.version_id IS NOT NULL) AS is_current FROM versions v "
+                'LEFT JOIN "current" c ON c.dataset = v.dataset AND c.version_id = v.version_id '
+                + ("WHERE v.dataset = ? " if dataset else "")
+                + "ORDER BY v.dataset, v.version_id",
+                con,
+                params=(dataset,) if dataset else None,
+            )
+        frame["is_current"] = frame["is_current"].astype(bool)
+        frame["parent"] = frame["parent"].astype("Int64")
+        return frame
+
+    def facilities(self, version_id: int | None = None) -> gpd.GeoDataFrame:
+        """A facility version (the current one by default), in the schema of
+        :meth:`geoapp.datasource.EmbeddedSource.facilities` (rows in upload order)."""
+        columns = ", ".join(FACILITY_COLUMNS)
+        with self._transaction() as con:
+            vid = self._resolve(con, "facilities", version_id)
+            rows = con.execute(
+                f"SELECT {columns} FROM facilities WHERE version_id = ? ORDER BY fid", (vid,)
+            ).fetchall()
+        return facility_frame(rows)
+
+    def unemployed(self, version_id: int | None = None) -> pd.DataFrame:
+        """A version of the unemployed-disabled counts (the current one by default):
+        ``adcode, prefecture, county, unemployed_disabled, is_demo, method``."""
+        columns = ", ".join(UNEMPLOYED_COLUMNS)
+        with self._transaction() as con:
+            vid = self._resolve(con, "unemployed", version_id)
+            rows = con.execute(
+                f"SELECT {columns} FROM unemployed WHERE version_id = ? ORDER BY fid", (vid,)
+            ).fetchall()
+        return unemployed_frame(rows)
+
+    def version_info(self, dataset: str, version_id: int | None = None) -> dict[str, Any]:
+        """One row of :meth:`versions` as a dict (the current version by default)."""
+        check_dataset(dataset)
+        with self._transaction() as con:
+            vid = self._resolve(con, dataset, version_id)
+        table = self.versions(dataset)
+        return table[table["version_id"] == vid].iloc[0].to_dict()
+
+    def integrity_check(self) -> str:
+        """SQLite's ``PRAGMA integrity_check``: ``"ok"`` for a sound file."""
+        con = self._connect()
+        try:
+            return "; ".join(r[0] for r in con.execute("PRAGMA integrity_check"))
+        except sqlite3.Error as exc:
+            raise self._failure(exc, "check the store") from exc
+        finally:
+            con.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _insert_version(
+        self,
+        con: sqlite3.Connection,
+        dataset: str,
+        frame: pd.DataFrame,
+        *,
+        as_of: str,
+        who: str,
+        action: str,
+        file_name: str,
+        file_bytes: bytes | None,
+        counts: tuple[int, int, int],
+        note: str,
+    ) -> int:
+        """Inside an open write transaction: the version row, its rows, the pointer, the
+        audit event. Returns the new version id."""
+        now = timestamp()
+        sha = hashlib.sha256(file_bytes).hexdigest() if file_bytes is not None else None
+        size = len(file_bytes) if file_bytes is not None else None
+        row = con.execute(
+            'SELECT version_id FROM "current" WHERE dataset = ?', (dataset,)
+        ).fetchone()
+        parent = int(row[0]) if row else None
+        vid = int(con.execute("SELECT COALESCE(MAX(version_id), 0) + 1 FROM versions "
+                              "WHERE dataset = ?",
+                              (dataset,)).fetchone()[0])  # fmt: skip
+        con.execute(
+            "INSERT INTO versions (dataset, version_id, as_of, created_at, created_by, "
+            "source_file, source_sha256, row_count, parent, note) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (dataset, vid, as_of, now, who, file_name, sha, len(frame), parent, note),
+        )
+        self._insert_rows(con, dataset, frame, vid)
+        if parent is None:
+            con.execute('INSERT INTO "current" (dataset, version_id, updated_at) VALUES (?, ?, ?)',
+                        (dataset, vid, now))  # fmt: skip
+        else:
+            con.execute('UPDATE "current" SET version_id = ?, updated_at = ? WHERE dataset = ?',
+                        (vid, now, dataset))  # fmt: skip
+        self._audit(con, at=now, who=who, action=action, dataset=dataset, file_name=file_name,
+                    file_size=size, file_sha256=sha, counts=counts, version_id=vid,
+                    previous_version=parent, note=note)  # fmt: skip
+        con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?, ?, ?, ?)",
+                    (now, dataset, "versions", "current", "audit",
+                     "current_facilities" if dataset == "facilities"
+                    else "unemployed"))  # fmt: skip
+        return vid
+
+    @staticmethod
+    def _insert_rows(con: sqlite3.Connection, dataset: str, frame: pd.DataFrame, vid: int) -> None:
+        if dataset == "facilities":
+            placeholders = ", ".join("?" * (len(FACILITY_COLUMNS) + 2))
+            sql = (f"INSERT INTO facilities (version_id, geom, {', '.join(FACILITY_COLUMNS)}) "
+                   f"VALUES ({placeholders})")  # fmt: skip
+            records = facility_records(frame, vid)
+        else:
+            placeholders = ", ".join("?" * (len(UNEMPLOYED_COLUMNS) + 1))
+            sql = (f"INSERT INTO unemployed (version_id, {', '.join(UNEMPLOYED_COLUMNS)}) "
+                   f"VALUES ({placeholders})")  # fmt: skip
+            records = unemployed_records(frame, vid)
+        con.executemany(sql, records)
+
+    @staticmethod
+    def _audit(
+        con: sqlite3.Connection,
+        *,
+        at: str,
+        who: str,
+        action: str,
+        dataset: str | None,
+        file_name: str | None = None,
+        file_size: int | None = None,
+        file_sha256: str | None = None,
+        counts: tuple[int, int, int] | None = None,
+        version_id: int | None = None,
+        previous_version: int | None = None,
+        note: str = "",
+    ) -> None:
+        accepted, flagged, rejected = counts if counts is not None else (None, None, None)
+        con.execute(
+            "INSERT INTO audit (at, who, action, dataset, file_name, file_size, file_sha256, "
+            "accepted, flagged, rejected, version_id, previous_version, note) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                at,
+                who,
+                action,
+                dataset,
+                file_name,
+                file_size,
+                file_sha256,
+                accepted,
+                flagged,
+                rejected,
+                version_id,
+                previous_version,
+                note,
+            ),
+        )
+
+    def _record_rejections(
+        self,
+        user: auth.User,
+        events: list[tuple[str, str, bytes | None, tuple[int, int, int] | None, str]],
+    ) -> None:
+        """``rejected_upload`` events, ``(dataset, file_name, file_bytes, counts, note)``,
+        in one transaction."""
+        now = timestamp()
+        with self._transaction(write=True) as con:
+            for dataset, file_name, file_bytes, counts, note in events:
+                size = sha = None
+                if file_bytes is not None:
+                    size, sha = len(file_bytes), hashlib.sha256(file_bytes).hexdigest()
+                self._audit(
+                    con, at=now, who=user.name, action="rejected_upload", dataset=dataset,
+                    file_name=display_name(file_name), file_size=size, file_sha256=sha,
+                    counts=counts, previous_version=self._current(con, dataset), note=note,
+                )  # fmt: skip
+
+    def _write_versions(self, who: str, as_of: str, pending: list[Pending]) -> list[int]:
+        """Every pending version, its pointer and audit event in ONE transaction: all of
+        them become current, or (on any failure) none. Returns their version ids."""
+        vids = []
+        with self._transaction(write=True) as con:
+            for p in pending:
+                vid = self._insert_version(
+                    con, p.dataset, p.frame, as_of=as_of, who=who, action="upload",
+                    file_name=p.file_name, file_bytes=p.file_bytes, counts=p.counts, note=p.note,
+                )  # fmt: skip
+                vids.append(vid)
+        return vids
+
+    def rollback(self, dataset: str, version_id: int, *, user: object, note: str = "") -> None:
+        """Make an earlier (or any other) version current again; recorded in the audit log.
+
+        Nothing is deleted: the versions after it stay, and can be made current again.
+
+        Raises
+        ------
+        PermissionError
+            ``user`` is not a signed-in data steward.
+        StoreError
+            No such version, or it is the current one already.
+        """
+        steward = auth.require_steward(user, action=f"roll back the {dataset}")
+        check_dataset(dataset)
+        with self._transaction(write=True) as con:
+            vid = self._resolve(con, dataset, version_id)
+            previous = self._current(con, dataset)
+            if vid == previous:
+                msg = (
+                    f"{dataset} version {vid} is the current version already; nothing to roll back"
+                )
+                raise StoreError(msg)
+            now = timestamp()
+            con.execute('UPDATE "current" SET version_id = ?, updated_at = ? WHERE dataset = ?',
+                        (vid, now, dataset))  # fmt: skip
+            text = f"{dataset}: version {previous} -> {vid}" + (f". {note}" if note else "")
+            self._audit(con, at=now, who=steward.name, action="rollback", dataset=dataset,
+                        version_id=vid, previous_version=previous, note=text)  # fmt: skip
+
+    def audit(self, *, user: object) -> pd.DataFrame:
+        """The audit log, oldest first (a data steward only): ``event_id, at, who, action,
+        dataset, file_name, file_size, file_sha256, accepted, flagged, rejected,
+        version_id, previous_version, note``."""
+        auth.require_steward(user, action="read the audit log")
+        with self._transaction() as con:
+            frame = pd.read_sql_query("SELECT * FROM audit ORDER BY event_id", con)
+        for c in ("file_size", "accepted", "flagged", "rejected", "version_id", "previous_version"):
+            frame[c] = frame[c].astype("Int64")
+        return frame
+
+    # -- uploads (also a module function) -------------------------------------------------------
+    check_upload = staticmethod(check_upload)

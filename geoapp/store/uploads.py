@@ -1,0 +1,418 @@
+"""Uploads into the store: checking and reading registers, then adding them as versions.
+
+:class:`UploadsMixin` gives :class:`geoapp.store.Store` its editing entry points
+(``add_facilities``, ``add_unemployed``, ``upload``, ``upload_many``). Every file goes
+through :func:`geoapp.ingest.check_upload` and the register readers before
+anything is written; the versions of one import are then written in one transaction
+by the store (all or nothing), and a refused file leaves a ``rejected_upload`` event.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pandas as pd
+
+from geoapp import auth, ingest
+from geoapp.ingest import CountImport, FacilityImport, UploadError, check_upload, display_name
+from geoapp.store.asof import AsOfWarning, as_of_note, parse_as_of
+from geoapp.store.encoding import check_dataset, check_facility_frame, check_unemployed_frame
+
+if TYPE_CHECKING:
+    from geoapp.admin import AdminRegistry
+
+__all__ = ["ALL_OR_NOTHING", "Pending", "UploadResult", "UploadsMixin", "pending"]
+
+ALL_OR_NOTHING = "the files of one import are stored together or not at all"
+
+
+@dataclass(frozen=True, eq=False)
+class UploadResult:
+    """What :meth:`Store.upload` did with a file.
+
+    ``version_id`` is None when the register had no valid row (no version was made; the
+    attempt is in the audit log), or, in :meth:`Store.upload_many`, when another file of
+    the same import was not usable: ``withheld`` then says which. ``imported`` is the
+    reader's result, with its row-by-row ``report`` and ``summary()``; ``as_of_note``
+    says when the date is unusual.
+    """
+
+    dataset: str
+    file_name: str
+    kind: str
+    version_id: int | None
+    as_of: str
+    as_of_note: str | None
+    imported: FacilityImport | CountImport
+    withheld: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.version_id is not None
+
+    def summary(self) -> str:
+        lines = [self.imported.summary()]
+        if self.version_id is None and self.withheld:
+            lines.append("同一次导入的其他文件未被接受，本文件也未生成新版本。")
+            lines.append(f"No {self.dataset} version was made: {self.withheld}.")
+        elif self.version_id is None:
+            lines.append("没有有效行，未生成新版本。")
+            lines.append(f"No valid row: no {self.dataset} version was made.")
+        else:
+            zh = {"facilities": "设施", "unemployed": "未就业残疾人数"}[self.dataset]
+            lines.append(f"已生成{zh}第 {self.version_id} 版（截至 {self.as_of}）。")
+            lines.append(f"{self.dataset} version {self.version_id} (as of {self.as_of}) "
+                         "is now current.")  # fmt: skip
+        if self.as_of_note:
+            lines.append(self.as_of_note)
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, eq=False)
+class Pending:
+    """A checked version waiting for its transaction, with what the audit log records."""
+
+    dataset: str
+    frame: pd.DataFrame
+    file_name: str
+    file_bytes: bytes | None
+    counts: tuple[int, int, int]
+    note: str
+
+
+def pending(
+    dataset: str,
+    frame: pd.DataFrame,
+    *,
+    file_name: str,
+    file_bytes: bytes | None,
+    counts: tuple[int, int, int],
+    note: str,
+) -> Pending:
+    """Check a version's rows and audit fields; TypeError/ValueError for anything off."""
+    accepted, flagged, rejected = (int(c) for c in counts)
+    if min(accepted, flagged, rejected) < 0:
+        msg = f"accepted, flagged and rejected must be >= 0, got {(accepted, flagged, rejected)}"
+        raise ValueError(msg)
+    if file_bytes is not None and not isinstance(file_bytes, (bytes, bytearray, memoryview)):
+        msg = f"file_bytes must be the uploaded bytes (or None), got {type(file_bytes).__name__}"
+        raise TypeError(msg)
+    check = (check_facility_frame if dataset == "facilities"
+             else check_unemployed_frame)  # fmt: skip
+    return Pending(
+        dataset=dataset, frame=check(frame), file_name=display_name(file_name),
+        file_bytes=bytes(file_bytes) if file_bytes is not None else None,
+        counts=(accepted, flagged, rejected), note=note,
+    )  # fmt: skip
+
+
+class UploadsMixin:
+    """The store's editing entry points. The store provides ``_write_versions`` (the
+    pending versions in one transaction) and ``_record_rejections`` (audit events)."""
+
+    if TYPE_CHECKING:  # provided by Store
+
+        def _write_versions(self, who: str, as_of: str, pending: list[Pending]) -> list[int]: ...
+
+        def _record_rejections(
+            self,
+            user: auth.User,
+            events: list[tuple[str, str, bytes | None, tuple[int, int, int] | None, str]],
+        ) -> None: ...
+
+    def _add(
+        self,
+        dataset: str,
+        frame: pd.DataFrame,
+        *,
+        as_of: object,
+        user: object,
+        file_name: str,
+        file_bytes: bytes | None,
+        accepted: int,
+        flagged: int,
+        rejected: int,
+        note: str,
+    ) -> int:
+        steward = auth.require_steward(user, action=f"add a {dataset} version")
+        day = parse_as_of(as_of)
+        item = pending(dataset, frame, file_name=file_name, file_bytes=file_bytes,
+                       counts=(accepted, flagged, rejected), note=note)  # fmt: skip
+        if item.frame.empty:
+            reason = f"no valid row: no version made. {note}".strip()
+            self._record_rejections(steward, [(dataset, item.file_name, item.file_bytes,
+                                               item.counts, reason)])  # fmt: skip
+            msg = (f"{item.file_name}: no valid row ({item.counts[2]} rejected); "
+                   f"no {dataset} version was made")  # fmt: skip
+            raise UploadError(msg)
+        hint = as_of_note(day)
+        if hint:
+            warnings.warn(hint, AsOfWarning, stacklevel=3)
+        return self._write_versions(steward.name, day, [item])[0]
+
+    def add_facilities(
+        self,
+        frame: pd.DataFrame,
+        *,
+        as_of: object,
+        user: object,
+        file_name: str,
+        file_bytes: bytes | None,
+        accepted: int,
+        flagged: int,
+        rejected: int,
+        note: str = "",
+    ) -> int:
+        """Add a facility version and make it current; return its version id.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            The facility schema (``FACILITY_COLUMNS``; ``geometry`` is ignored, points
+            come from ``lon``/``lat``), e.g. ``read_facilities(...).facilities``.
+        as_of : date or ISO text
+            The date the register describes (a quarter end; others are accepted with an
+            :class:`AsOfWarning`).
+        user : geoapp.auth.User
+            A signed-in data steward; anything else raises PermissionError.
+        file_name, file_bytes
+            The uploaded file's name (a label only) and content (its size and SHA-256 go
+            into the audit log; None for data that did not come from a file).
+        accepted, flagged, rejected : int
+            The import's row counts, for the audit log.
+        note : str
+
+        Raises
+        ------
+        PermissionError
+            ``user`` is not a signed-in data steward.
+        UploadError
+            ``frame`` has no row: no version is made, a ``rejected_upload`` event is recorded.
+        ValueError
+            A bad ``as_of`` or a frame outside the schema (nothing is recorded).
+        """
+        return self._add("facilities", frame, as_of=as_of, user=user, file_name=file_name,
+                         file_bytes=file_bytes, accepted=accepted, flagged=flagged,
+                         rejected=rejected, note=note)  # fmt: skip
+
+    def add_unemployed(
+        self,
+        frame: pd.DataFrame,
+        *,
+        as_of: object,
+        user: object,
+        file_name: str,
+        file_bytes: bytes | None,
+        accepted: int,
+        flagged: int,
+        rejected: int,
+        note: str = "",
+    ) -> int:
+        """Add a version of the unemployed-disabled counts (``adcode, unemployed_disabled``
+        and optionally ``prefecture, county, is_demo, method``, one row per county); as
+        :meth:`add_facilities`."""
+        return self._add("unemployed", frame, as_of=as_of, user=user, file_name=file_name,
+                         file_bytes=file_bytes, accepted=accepted, flagged=flagged,
+                         rejected=rejected, note=note)  # fmt: skip
+
+    def upload(
+        self,
+        data: bytes,
+        *,
+        file_name: str,
+        dataset: str,
+        as_of: object,
+        user: object,
+        counties: gpd.GeoDataFrame,
+        registry: AdminRegistry | None = None,
+        default_datum: str = "wgs84",
+        note: str = "",
+        max_bytes: int | None = None,
+    ) -> UploadResult:
+        """Check, read and store an uploaded register: the dashboard's one call.
+
+        :func:`check_upload`, then :func:`geoapp.ingest.read_facilities` (or
+        ``read_unemployed``) on the bytes, then :meth:`add_facilities` (or
+        ``add_unemployed``). A refused file raises :class:`UploadError` and a register
+        with no valid row returns a result with ``version_id=None``; both are recorded in
+        the audit log as ``rejected_upload``.
+
+        Raises
+        ------
+        PermissionError
+            ``user`` is not a signed-in data steward (nothing is read or recorded).
+        UploadError
+            The file is refused (too large, wrong kind, zip bomb, external links ...) or
+            unreadable as a register; the message says why.
+        ValueError
+            A bad ``as_of``, ``dataset`` or ``default_datum``.
+        """
+        return self.upload_many(
+            {dataset: (file_name, data)}, as_of=as_of, user=user, counties=counties,
+            registry=registry, default_datum=default_datum, note=note, max_bytes=max_bytes,
+        )[dataset]  # fmt: skip
+
+    def upload_many(
+        self,
+        files: Mapping[str, tuple[str, bytes]],
+        *,
+        as_of: object,
+        user: object,
+        counties: gpd.GeoDataFrame,
+        registry: AdminRegistry | None = None,
+        default_datum: str = "wgs84",
+        note: str = "",
+        max_bytes: int | None = None,
+    ) -> dict[str, UploadResult]:
+        """Check, read and store the registers of one import together: all or nothing.
+
+        Every file is checked and read (as :meth:`upload` does) before anything is
+        written; then all the versions are written in one transaction. If any file is
+        refused or has no valid row, no version is made for any of them, and each file
+        gets a ``rejected_upload`` event in the audit log saying why.
+
+        Parameters
+        ----------
+        files : mapping
+            Dataset (``"facilities"``, ``"unemployed"``) -> ``(file_name, data)``.
+        as_of, user, counties, registry, default_datum, note, max_bytes
+            As :meth:`upload`; one ``as_of`` and ``note`` for all the files.
+
+        Returns
+        -------
+        dict
+            Dataset -> :class:`UploadResult`, in the order of ``files``. When a file had
+            no valid row, every ``version_id`` is None (``withheld`` says why for the
+            files that were usable).
+
+        Raises
+        ------
+        PermissionError
+            ``user`` is not a signed-in data steward (nothing is read or recorded).
+        UploadError
+            A file is refused or unreadable as a register (each message names its file);
+            nothing is stored.
+        StoreError
+            The store cannot be written (disk full, read-only ...); nothing is stored.
+        ValueError
+            A bad ``as_of``, ``dataset`` or ``default_datum``, or no file.
+        """
+        steward, day = self._check_import(files, as_of=as_of, user=user)
+        read, refused = {}, {}
+        for dataset, (file_name, data) in files.items():
+            try:
+                read[dataset] = self._read_upload(
+                    dataset, file_name, bytes(data), counties=counties, registry=registry,
+                    default_datum=default_datum, note=note, max_bytes=max_bytes,
+                )  # fmt: skip
+            except UploadError as exc:
+                refused[dataset] = str(exc)
+        empty = [d for d, (_, _, item) in read.items() if item.frame.empty]
+        if refused or empty:
+            return self._refuse_import(steward, files, read, refused, empty, as_of=day, note=note)
+        vids = self._write_versions(steward.name, day, [item for _, _, item in read.values()])
+        hint = as_of_note(day)
+        results = {}
+        for (d, (kind, imported, item)), vid in zip(read.items(), vids, strict=True):
+            results[d] = UploadResult(dataset=d, file_name=item.file_name, kind=kind,
+                                      version_id=vid, as_of=day, as_of_note=hint,
+                                      imported=imported)  # fmt: skip
+        return results
+
+    @staticmethod
+    def _check_import(
+        files: Mapping[str, tuple[str, bytes]], *, as_of: object, user: object
+    ) -> tuple[auth.User, str]:
+        """The steward and the ``as_of`` date of an import, once its datasets are checked:
+        PermissionError first (nothing is read), then ValueError."""
+        names = list(files)
+        action = (f"upload a {names[0]} register" if len(names) == 1 else
+                  f"upload {' and '.join(names) or 'the'} registers")  # fmt: skip
+        steward = auth.require_steward(user, action=action)
+        if not files:
+            msg = "no file to upload; give a facilities and/or an unemployed register"
+            raise ValueError(msg)
+        for dataset in files:
+            check_dataset(dataset)
+        return steward, parse_as_of(as_of)
+
+    @staticmethod
+    def _read_upload(
+        dataset: str,
+        file_name: str,
+        raw: bytes,
+        *,
+        counties: gpd.GeoDataFrame,
+        registry: AdminRegistry | None,
+        default_datum: str,
+        note: str,
+        max_bytes: int | None,
+    ) -> tuple[str, FacilityImport | CountImport, Pending]:
+        """:func:`check_upload` and the register reader on one file: its kind, the import
+        and the checked version. UploadError (naming the file) when it is unusable."""
+        label = display_name(file_name)
+        kind = check_upload(label, raw, max_bytes=max_bytes)
+        buffer = io.BytesIO(raw)
+        buffer.name = label  # a label for the import report, never opened as a path
+        try:
+            if dataset == "facilities":
+                imported: FacilityImport | CountImport = ingest.read_facilities(
+                    buffer, counties=counties, registry=registry, default_datum=default_datum
+                )
+                frame = imported.facilities
+            else:
+                imported = ingest.read_unemployed(buffer, counties=counties, registry=registry)
+                frame = imported.counts
+        except ingest.RegisterError as exc:
+            raise UploadError(str(exc)) from exc
+        counts = (imported.accepted, imported.flagged, imported.rejected)
+        item = pending(dataset, frame, file_name=label, file_bytes=raw, counts=counts, note=note)
+        return kind, imported, item
+
+    def _refuse_import(
+        self,
+        steward: auth.User,
+        files: Mapping[str, tuple[str, bytes]],
+        read: dict[str, tuple[str, FacilityImport | CountImport, Pending]],
+        refused: dict[str, str],
+        empty: list[str],
+        *,
+        as_of: str,
+        note: str,
+    ) -> dict[str, UploadResult]:
+        """Record why an import stores nothing (one event per file); raise UploadError
+        for a refused file, else return results without versions."""
+        label = {d: display_name(name) for d, (name, _) in files.items()}
+        bad = [*refused, *empty]
+        others = {d: ", ".join(f"{label[b]} has no valid row" if b in empty else
+                               f"{label[b]} was refused" for b in bad if b != d)
+                  for d in files}  # fmt: skip
+        events = []
+        for dataset, (_, data) in files.items():
+            counts = read[dataset][2].counts if dataset in read else None
+            if dataset in refused:
+                reason = refused[dataset]
+            elif dataset in empty:
+                reason = f"no valid row: no version made. {note}".strip()
+            else:
+                reason = f"not stored: {others[dataset]}; {ALL_OR_NOTHING}. {note}".strip()
+            events.append((dataset, label[dataset], bytes(data), counts, reason))
+        self._record_rejections(steward, events)
+        if refused:
+            msg = "; ".join(refused.values())
+            if len(files) > 1:
+                msg += f"; nothing was stored: {ALL_OR_NOTHING}"
+            raise UploadError(msg)
+        hint = as_of_note(as_of)
+        results = {}
+        for d, (kind, imported, item) in read.items():
+            withheld = None if d in empty else f"{others[d]}; {ALL_OR_NOTHING}"
+            results[d] = UploadResult(dataset=d, file_name=item.file_name, kind=kind,
+                                      version_id=None, as_of=as_of, as_of_note=hint,
+                                      imported=imported, withheld=withheld)  # fmt: skip
+        return results

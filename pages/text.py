@@ -1,0 +1,42 @@
+"""The page's language and text: labels in the chosen language, text made safe for Markdown.
+
+Imported by every other page module; imports nothing of ``pages``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from geoapp import i18n
+
+
+def lang() -> str:
+    """The UI language: from the URL (?lang=en), Chinese by default."""
+    value = st.query_params.get("lang", i18n.DEFAULT_LANGUAGE)
+    return value if value in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+
+
+def t(key: str) -> str:
+    return i18n.t(key, lang())
+
+
+
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+-.!|~$:="})
+
+
+def plain(text: object) -> str:
+    """``text`` for a Streamlit markdown string: shown as typed, never as markup.
+
+    Streamlit renders the text of ``st.error``, ``st.caption``, ``st.markdown`` ... as
+    Markdown (links, images, ``:material/…:`` icons, LaTeX in ``$``); a backslash before
+    every punctuation mark Markdown reads keeps text from files, forms and URLs literal.
+    """
+    return str(text).translate(_MARKDOWN)
+
+
+def t_or(key: str, default: str) -> str:
+    """The label for ``key``, or ``default`` when the table has none (labels from data files)."""
+    try:
+        return t(key)
+    except KeyError:
+        return default
