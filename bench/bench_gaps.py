@@ -81,6 +81,7 @@ is one ``str.startswith`` over 2,875 codes, so the timing is unaffected.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import gc
 import json
@@ -112,6 +113,7 @@ METHODS = ("sjoin", "gaps", "naive")
 
 # --- inputs ------------------------------------------------------------------------------
 
+
 def build_counties(path: Path) -> None:
     """All county-level units of China, as the engine expects them, into a GeoParquet."""
     import geopandas as gpd
@@ -122,8 +124,11 @@ def build_counties(path: Path) -> None:
     from geoapp.regions import geodesic_area_km2, unit_kind
 
     idx = cnmaps_source.read_index()
-    pref = (idx[idx["level"] == "prefecture"].drop_duplicates(["province", "prefecture"])
-            .set_index(["province", "prefecture"])["adcode"])
+    pref = (
+        idx[idx["level"] == "prefecture"]
+        .drop_duplicates(["province", "prefecture"])
+        .set_index(["province", "prefecture"])["adcode"]
+    )
     rows = idx[idx["level"] == "county"].drop_duplicates("adcode").reset_index(drop=True)
     raw = [cnmaps_source.read_geometry(p) for p in rows["path"]]
     geoms = coords.convert_geometry(np.asarray(raw, dtype=object), src="gcj02", dst="wgs84")
@@ -139,8 +144,10 @@ def build_counties(path: Path) -> None:
 
     # Municipalities and province-administered cities are their own prefecture in the
     # source; any county whose prefecture is not found falls back to its xxxx00 code.
-    pref_codes = [pref.get((p, c), a[:4] + "00")
-                  for p, c, a in zip(rows["province"], rows["prefecture"], rows["adcode"])]
+    pref_codes = [
+        pref.get((p, c), a[:4] + "00")
+        for p, c, a in zip(rows["province"], rows["prefecture"], rows["adcode"], strict=False)
+    ]
     counties = gpd.GeoDataFrame(
         {
             "adcode": rows["adcode"].astype(str),
@@ -154,8 +161,9 @@ def build_counties(path: Path) -> None:
     )
     counties["area_km2"] = geodesic_area_km2(counties.geometry).round(2)
     counties = counties.sort_values("adcode").reset_index(drop=True)
-    counties = counties[["adcode", "name", "prefecture_adcode", "prefecture", "unit_kind",
-                         "area_km2", "geometry"]]
+    counties = counties[
+        ["adcode", "name", "prefecture_adcode", "prefecture", "unit_kind", "area_km2", "geometry"]
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     counties.to_parquet(path)
 
@@ -225,6 +233,7 @@ def prepare(cache: Path, n: int, seed: int, rebuild: bool) -> dict[str, Path]:
 
 # --- memory --------------------------------------------------------------------------------
 
+
 def _status_kb(key: str) -> int:
     with open("/proc/self/status") as f:
         return int(re.search(rf"^{key}:\s+(\d+)", f.read(), re.MULTILINE).group(1))
@@ -282,12 +291,14 @@ def _maxrss_kb() -> int:
 
 # --- the methods (run in a child) --------------------------------------------------------
 
+
 def national_policy():
     """The default policy's rules, applied to the whole country."""
     from geoapp.policy import load_policy
 
-    return dataclasses.replace(load_policy(POLICY), key=f"{POLICY}-national",
-                               region_adcode=NATIONAL, region_name="全国")
+    return dataclasses.replace(
+        load_policy(POLICY), key=f"{POLICY}-national", region_adcode=NATIONAL, region_name="全国"
+    )
 
 
 def patch_national_scope() -> None:
@@ -317,11 +328,20 @@ def run_gaps(facilities, counties, unemployed, policy, subset):
     t0 = time.perf_counter()
     placed = assign_counties(facilities, counties)
     t1 = time.perf_counter()
-    result = compute_gaps(policy, counties=counties, facilities=placed, unemployed=unemployed,
-                          facility_adcode_col="adcode_by_point")
-    run_gaps.extra = {"rows": len(result.table), "gaps": int((result.table["shortfall"] > 0).sum()),
-                      "unplaced": result.unplaced_facilities,
-                      "assign_s": t1 - t0, "compute_s": time.perf_counter() - t1}
+    result = compute_gaps(
+        policy,
+        counties=counties,
+        facilities=placed,
+        unemployed=unemployed,
+        facility_adcode_col="adcode_by_point",
+    )
+    run_gaps.extra = {
+        "rows": len(result.table),
+        "gaps": int((result.table["shortfall"] > 0).sum()),
+        "unplaced": result.unplaced_facilities,
+        "assign_s": t1 - t0,
+        "compute_s": time.perf_counter() - t1,
+    }
     return placed["adcode_by_point"].value_counts()
 
 
@@ -334,7 +354,7 @@ def run_naive(facilities, counties, unemployed, policy, subset):
     types = facilities["facility_type"].to_numpy()
     rows = {}
     chosen = counties if subset is None else counties.iloc[subset]
-    for adcode, geom in zip(chosen["adcode"], chosen.geometry):
+    for adcode, geom in zip(chosen["adcode"], chosen.geometry, strict=False):
         inside = points.within(geom).to_numpy()
         here = types[inside]
         rows[adcode] = [int((here == t).sum()) for t in FACILITY_TYPES]
@@ -371,8 +391,15 @@ def child(args: argparse.Namespace) -> None:
         runner(facilities, counties, unemployed, policy, subset)
         traced = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        print(json.dumps({"method": args.child, "traced_mb": traced / 2**20,
-                          "counties": len(counties) if subset is None else len(subset)}))
+        print(
+            json.dumps(
+                {
+                    "method": args.child,
+                    "traced_mb": traced / 2**20,
+                    "counties": len(counties) if subset is None else len(subset),
+                }
+            )
+        )
         return
 
     reset = _reset_peak()
@@ -401,16 +428,34 @@ def child(args: argparse.Namespace) -> None:
 
 # --- the parent ----------------------------------------------------------------------------
 
-def spawn(args: argparse.Namespace, method: str, *, traced: bool = False,
-          naive_counties: int | None = None) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", method,
-           "--facilities", str(args.facilities), "--seed", str(args.seed), "--cache", str(args.cache)]
+
+def spawn(
+    args: argparse.Namespace,
+    method: str,
+    *,
+    traced: bool = False,
+    naive_counties: int | None = None,
+) -> dict:
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        method,
+        "--facilities",
+        str(args.facilities),
+        "--seed",
+        str(args.seed),
+        "--cache",
+        str(args.cache),
+    ]
     if naive_counties is not None:
         cmd += ["--naive-counties", str(naive_counties)]
     if traced:
         cmd.append("--traced")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
@@ -429,10 +474,8 @@ def machine() -> dict:
     except (OSError, AttributeError):
         pass
     mem = None
-    try:
+    with contextlib.suppress(ValueError, OSError):
         mem = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    except (ValueError, OSError):
-        pass
     import shapely
 
     return {
@@ -454,8 +497,9 @@ def check_counts(runs: dict[str, dict]) -> dict:
         "sjoin_placed": runs["sjoin"]["placed"],
         "gaps_placed": runs["gaps"]["placed"],
         # sjoin keeps a point in two overlapping counties twice; the engine places it nowhere
-        "counties_differing_sjoin_gaps": sorted(a for a in set(sj) | set(gp)
-                                                if sj.get(a, 0) != gp.get(a, 0)),
+        "counties_differing_sjoin_gaps": sorted(
+            a for a in set(sj) | set(gp) if sj.get(a, 0) != gp.get(a, 0)
+        ),
     }
     if "naive" in runs:
         nv = runs["naive"]["counts"]
@@ -469,16 +513,21 @@ def parent(args: argparse.Namespace) -> None:
     import pandas as pd
 
     n_counties = len(pd.read_parquet(paths["counties"], columns=["adcode"]))
-    print(f"{n_counties:,} counties, {args.facilities:,} facilities, seed {args.seed}, "
-          f"repeat {args.repeat}", flush=True)
+    print(
+        f"{n_counties:,} counties, {args.facilities:,} facilities, seed {args.seed}, "
+        f"repeat {args.repeat}",
+        flush=True,
+    )
 
     timed: dict[str, list[dict]] = {"sjoin": [], "gaps": []}
     for i in range(args.repeat):
         for method, done in timed.items():
             r = spawn(args, method)
             done.append(r)
-            print(f"  {method:6s} run {i + 1}: {r['wall_s']:7.3f} s, peak {r['peak_mb']:6.0f} MB",
-                  flush=True)
+            print(
+                f"  {method:6s} run {i + 1}: {r['wall_s']:7.3f} s, peak {r['peak_mb']:6.0f} MB",
+                flush=True,
+            )
     runs = {m: min(rs, key=lambda r: r["wall_s"]) for m, rs in timed.items()}
     peaks = {m: max(r["peak_mb"] for r in rs) for m, rs in timed.items()}
     added = {m: max(r["added_mb"] for r in rs) for m, rs in timed.items()}
@@ -494,8 +543,10 @@ def parent(args: argparse.Namespace) -> None:
             r["wall_s"] = r["measured_wall_s"] * n_counties / naive_n
         runs["naive"] = r
         peaks["naive"], added["naive"] = r["peak_mb"], r["added_mb"]
-        print(f"  naive:  {r['measured_wall_s']:7.1f} s measured on {r['counties']} counties",
-              flush=True)
+        print(
+            f"  naive:  {r['measured_wall_s']:7.1f} s measured on {r['counties']} counties",
+            flush=True,
+        )
 
     traced = {}
     for method in runs:
@@ -509,48 +560,66 @@ def parent(args: argparse.Namespace) -> None:
     for method, r in runs.items():
         note = ""
         if method == "naive" and r.get("extrapolated"):
-            note = (f"extrapolated from {r['counties']} random counties "
-                    f"({r['measured_wall_s']:.1f} s measured)")
+            note = (
+                f"extrapolated from {r['counties']} random counties "
+                f"({r['measured_wall_s']:.1f} s measured)"
+            )
         if method == "naive" and traced[method]["counties"] < n_counties:
             note += ("; " if note else "") + f"traced on {traced[method]['counties']} counties"
         if method == "gaps":
-            note = (f"assign {r['assign_s']:.3f} s + compute {r['compute_s']:.3f} s; "
-                    f"{r['rows']:,} rows, {r['gaps']:,} gaps, {r['unplaced']:,} unplaced")
-        rows.append({
-            "method": method,
-            "wall_s": r["wall_s"],
-            "ratio": r["wall_s"] / floor,
-            "peak_mb": peaks[method],
-            "added_mb": added[method],
-            "traced_mb": traced[method]["traced_mb"],
-            "load_peak_mb": max(x["load_peak_mb"] for x in timed.get(method, [r])),
-            "ru_maxrss_mb": max(x["ru_maxrss_mb"] for x in timed.get(method, [r])),
-            "runs_s": [x["wall_s"] for x in timed.get(method, [r])],
-            "note": note,
-        })
+            note = (
+                f"assign {r['assign_s']:.3f} s + compute {r['compute_s']:.3f} s; "
+                f"{r['rows']:,} rows, {r['gaps']:,} gaps, {r['unplaced']:,} unplaced"
+            )
+        rows.append(
+            {
+                "method": method,
+                "wall_s": r["wall_s"],
+                "ratio": r["wall_s"] / floor,
+                "peak_mb": peaks[method],
+                "added_mb": added[method],
+                "traced_mb": traced[method]["traced_mb"],
+                "load_peak_mb": max(x["load_peak_mb"] for x in timed.get(method, [r])),
+                "ru_maxrss_mb": max(x["ru_maxrss_mb"] for x in timed.get(method, [r])),
+                "runs_s": [x["wall_s"] for x in timed.get(method, [r])],
+                "note": note,
+            }
+        )
 
     print()
-    print(f"{'method':8s} {'wall s':>9s} {'ratio':>7s} {'peak MB':>8s} {'+MB':>6s} "
-          f"{'traced MB':>9s}  note")
+    print(
+        f"{'method':8s} {'wall s':>9s} {'ratio':>7s} {'peak MB':>8s} {'+MB':>6s} "
+        f"{'traced MB':>9s}  note"
+    )
     for row in rows:
-        print(f"{row['method']:8s} {row['wall_s']:9.3f} {row['ratio']:6.2f}x {row['peak_mb']:8.0f} "
-              f"{row['added_mb']:6.0f} {row['traced_mb']:9.1f}  {row['note']}")
+        print(
+            f"{row['method']:8s} {row['wall_s']:9.3f} {row['ratio']:6.2f}x {row['peak_mb']:8.0f} "
+            f"{row['added_mb']:6.0f} {row['traced_mb']:9.1f}  {row['note']}"
+        )
     ratio = runs["gaps"]["wall_s"] / floor
     peak = peaks["gaps"]
     ok_t, ok_m = ratio <= AIM_RATIO, peak < AIM_MB
-    verdict = (f"verdict: gaps {ratio:.2f}x the sjoin floor (aim <= {AIM_RATIO}x: "
-               f"{'met' if ok_t else 'MISSED'}), peak {peak:.0f} MB whole process "
-               f"(aim < {AIM_MB} MB: {'met' if ok_m else 'MISSED'})")
+    verdict = (
+        f"verdict: gaps {ratio:.2f}x the sjoin floor (aim <= {AIM_RATIO}x: "
+        f"{'met' if ok_t else 'MISSED'}), peak {peak:.0f} MB whole process "
+        f"(aim < {AIM_MB} MB: {'met' if ok_m else 'MISSED'})"
+    )
     print(verdict)
 
     report = {
-        "inputs": {"counties": n_counties, "facilities": args.facilities, "seed": args.seed,
-                   "policy": f"{POLICY} rules, region {NATIONAL}", "repeat": args.repeat,
-                   "naive_counties": naive_n or n_counties},
+        "inputs": {
+            "counties": n_counties,
+            "facilities": args.facilities,
+            "seed": args.seed,
+            "policy": f"{POLICY} rules, region {NATIONAL}",
+            "repeat": args.repeat,
+            "naive_counties": naive_n or n_counties,
+        },
         "machine": machine(),
         "results": rows,
-        "gaps_stage": {k: runs["gaps"][k]
-                       for k in ("assign_s", "compute_s", "rows", "gaps", "unplaced")},
+        "gaps_stage": {
+            k: runs["gaps"][k] for k in ("assign_s", "compute_s", "rows", "gaps", "unplaced")
+        },
         "check": check_counts(runs),
         "aims": {"ratio": AIM_RATIO, "peak_mb": AIM_MB, "ratio_met": ok_t, "peak_met": ok_m},
         "verdict": verdict,
@@ -563,9 +632,12 @@ def parent(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--facilities", type=int, default=100_000)
-    parser.add_argument("--naive-counties", type=int, default=None,
-                        help="run the naive loop on N random counties and extrapolate "
-                             "(default: all counties)")
+    parser.add_argument(
+        "--naive-counties",
+        type=int,
+        default=None,
+        help="run the naive loop on N random counties and extrapolate (default: all counties)",
+    )
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=SEED)

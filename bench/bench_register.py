@@ -44,10 +44,26 @@ TYPES = {
     "vocational_school": ["特殊教育学校", "职业学校"],
     "beautiful_workshop": ["美丽工坊", "巾帼美丽工坊"],
 }
-SHORT = {"长白朝鲜族自治县": "长白县", "前郭尔罗斯蒙古族自治县": "前郭县", "伊通满族自治县": "伊通县",
-         "公主岭市": "公主岭", "九台区": "九台市"}  # fmt: skip
+SHORT = {
+    "长白朝鲜族自治县": "长白县",
+    "前郭尔罗斯蒙古族自治县": "前郭县",
+    "伊通满族自治县": "伊通县",
+    "公主岭市": "公主岭",
+    "九台区": "九台市",
+}
 ZONES = ["经开区", "净月", "高新区", "汽开区", "长春经开区"]  # all in 长春市
-HEADER_TOP = ["序号", "名称", "类型", "市（州）", "县（市、区）", "地址", "坐标", None, "坐标系", "备注"]
+HEADER_TOP = [
+    "序号",
+    "名称",
+    "类型",
+    "市（州）",
+    "县（市、区）",
+    "地址",
+    "坐标",
+    None,
+    "坐标系",
+    "备注",
+]
 HEADER_SUB = [None] * 6 + ["经度", "纬度", None, None]
 
 
@@ -74,8 +90,11 @@ def make_rows(counties, n: int, seed: int = 7) -> list[list]:
         lon, lat = round(p.x, 6), round(p.y, 6)
         key = types[int(rng.integers(0, len(types)))]
         type_text = TYPES[key][int(rng.integers(0, len(TYPES[key])))]
-        name = f"{county['name']}{type_text}（第{i}号）" if rng.random() < 0.5 else \
-            f"{county['name']}　{type_text}{i}"  # full-width brackets and spaces
+        name = (
+            f"{county['name']}{type_text}（第{i}号）"
+            if rng.random() < 0.5
+            else f"{county['name']}　{type_text}{i}"
+        )  # full-width brackets and spaces
         city, county_name = county["prefecture"], SHORT.get(county["name"], county["name"])
         address, datum, note = None, None, None
         r = rng.random()
@@ -106,8 +125,20 @@ def make_rows(counties, n: int, seed: int = 7) -> list[list]:
             note = "示范"
         rows.append([i + 1, name, type_text, city, county_name, address, lon, lat, datum, note])
         if rng.random() < 0.03 and isinstance(lon, float):  # a duplicate ~30 m away
-            rows.append([i + 1, name, type_text, city, county_name, address,
-                         round(lon + 0.0003, 6), lat, datum, "重复录入"])  # fmt: skip
+            rows.append(
+                [
+                    i + 1,
+                    name,
+                    type_text,
+                    city,
+                    county_name,
+                    address,
+                    round(lon + 0.0003, 6),
+                    lat,
+                    datum,
+                    "重复录入",
+                ]
+            )
         if rng.random() < 0.01:
             rows.append([None] * 10)
     return rows[:n]
@@ -183,20 +214,27 @@ def main(argv: list[str] | None = None) -> int:
         rows = make_rows(counties, args.rows)
         write_xlsx(xlsx, rows)
         write_csv(gbk, rows)
-        print(f"wrote {len(rows):,} data rows to {xlsx.name} ({xlsx.stat().st_size / 2**20:.1f} MB) "
-              f"and {gbk.name} ({gbk.stat().st_size / 2**20:.1f} MB) in "
-              f"{time.perf_counter() - t:.1f} s")  # fmt: skip
+        print(
+            f"wrote {len(rows):,} data rows to {xlsx.name} ({xlsx.stat().st_size / 2**20:.1f} MB) "
+            f"and {gbk.name} ({gbk.stat().st_size / 2**20:.1f} MB) in "
+            f"{time.perf_counter() - t:.1f} s"
+        )
 
         cases = {
             "pandas.read_excel (bare)": lambda: pd.read_excel(xlsx, header=None),
             "read_facilities xlsx": lambda: ingest.read_facilities(
-                xlsx, counties=counties, registry=registry),
+                xlsx, counties=counties, registry=registry
+            ),
             "read_facilities xlsx, new registry": lambda: ingest.read_facilities(
-                xlsx, counties=counties),
-            "pandas.read_csv gb18030 (bare)": lambda: pd.read_csv(gbk, encoding="gb18030", header=None),
+                xlsx, counties=counties
+            ),
+            "pandas.read_csv gb18030 (bare)": lambda: pd.read_csv(
+                gbk, encoding="gb18030", header=None
+            ),
             "read_facilities csv (GBK)": lambda: ingest.read_facilities(
-                gbk, counties=counties, registry=registry),
-        }  # fmt: skip
+                gbk, counties=counties, registry=registry
+            ),
+        }
         results = {name: measure(fn, args.repeat) for name, fn in cases.items()}
         result = ingest.read_facilities(xlsx, counties=counties, registry=registry)
 
@@ -205,7 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, (cold, best, peak) in results.items():
         print(f"{name:{width}}  {cold:8.2f}  {best:8.2f}  {peak:8.1f}")
     base = results["pandas.read_excel (bare)"][1]
-    print(f"\nread_facilities / read_excel (xlsx, best): {results['read_facilities xlsx'][1] / base:.2f}x")
+    print(
+        f"\nread_facilities / read_excel (xlsx, best): {results['read_facilities xlsx'][1] / base:.2f}x"
+    )
     print(f"process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     print()
     print(result.summary())

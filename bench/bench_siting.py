@@ -60,12 +60,26 @@ def _case(kind: str, cell_km: float, k: int, ftype: str) -> dict:
     else:
         cands = siting.candidates("both", counties=counties, demand=demand, cell_km=CANDIDATE_KM)
         result = siting.suggest_sites(
-            ftype, k, radius_km=RADIUS_KM, policy="jilin-2025-2027", counties=counties,
-            facilities=facilities, unemployed=unemployed, demand=demand, candidates=cands)
+            ftype,
+            k,
+            radius_km=RADIUS_KM,
+            policy="jilin-2025-2027",
+            counties=counties,
+            facilities=facilities,
+            unemployed=unemployed,
+            demand=demand,
+            candidates=cands,
+        )
         s = result.summary
-        out.update(candidates=len(cands), mclp_rows=s["mclp_rows"], solver=s["solver"],
-                   covered_before=round(s["covered_before"]), covered_after=round(s["covered_after"]),
-                   covered_greedy=round(s["covered_after_greedy"]), gaps_closed=s["gaps_closed"])
+        out.update(
+            candidates=len(cands),
+            mclp_rows=s["mclp_rows"],
+            solver=s["solver"],
+            covered_before=round(s["covered_before"]),
+            covered_after=round(s["covered_after"]),
+            covered_greedy=round(s["covered_after_greedy"]),
+            gaps_closed=s["gaps_closed"],
+        )
     out["seconds"] = round(time.perf_counter() - started, 2)
     out["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)
     return out
@@ -75,8 +89,13 @@ def _run(kind: str, cell_km: float, k: int = 0, ftype: str = "all") -> dict:
     cmd = [sys.executable, __file__, "--case", kind, str(cell_km), str(k), ftype]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
     if proc.returncode != 0:
-        return {"kind": kind, "cell_km": cell_km, "k": k, "type": ftype,
-                "error": proc.stderr.strip().splitlines()[-1:]}
+        return {
+            "kind": kind,
+            "cell_km": cell_km,
+            "k": k,
+            "type": ftype,
+            "error": proc.stderr.strip().splitlines()[-1:],
+        }
     return {"kind": kind, "cell_km": cell_km, "k": k, "type": ftype, **json.loads(proc.stdout)}
 
 
@@ -103,17 +122,26 @@ def main() -> None:
         print(json.dumps(row, ensure_ascii=False), file=sys.stderr)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "bench_siting.json").write_text(json.dumps(rows, ensure_ascii=False, indent=1))
-    print("| case | grid km | k | type | demand pts | candidates | MCLP rows | s | peak MB | covered before -> optimal / greedy |")
+    print(
+        "| case | grid km | k | type | demand pts | candidates | MCLP rows | s | peak MB | covered before -> optimal / greedy |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if "error" in r:
-            print(f"| {r['kind']} | {r['cell_km']:g} | {r['k']} | {r['type']} | error: {r['error']} |")
+            print(
+                f"| {r['kind']} | {r['cell_km']:g} | {r['k']} | {r['type']} | error: {r['error']} |"
+            )
             continue
-        cov = (f"{r['covered_before']:,} -> {r['covered_after']:,} / {r['covered_greedy']:,}"
-               if r["kind"] == "site" else "")
-        print(f"| {r['kind']} | {r['cell_km']:g} | {r['k'] or ''} | {r['type']} | "
-              f"{r['demand_points']:,} | {r.get('candidates', '')} | {r.get('mclp_rows', '')} | "
-              f"{r['seconds']} | {r['peak_mb']:.0f} | {cov} |")
+        cov = (
+            f"{r['covered_before']:,} -> {r['covered_after']:,} / {r['covered_greedy']:,}"
+            if r["kind"] == "site"
+            else ""
+        )
+        print(
+            f"| {r['kind']} | {r['cell_km']:g} | {r['k'] or ''} | {r['type']} | "
+            f"{r['demand_points']:,} | {r.get('candidates', '')} | {r.get('mclp_rows', '')} | "
+            f"{r['seconds']} | {r['peak_mb']:.0f} | {cov} |"
+        )
 
 
 if __name__ == "__main__":

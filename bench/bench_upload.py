@@ -56,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         write_xlsx(xlsx, make_rows(counties, args.rows))
         data = xlsx.read_bytes()
-        print(f"wrote {args.rows:,} rows to {xlsx.name} ({len(data) / 2**20:.1f} MiB) in "
-              f"{time.perf_counter() - t:.1f} s")  # fmt: skip
+        print(
+            f"wrote {args.rows:,} rows to {xlsx.name} ({len(data) / 2**20:.1f} MiB) in "
+            f"{time.perf_counter() - t:.1f} s"
+        )
 
         auth.add_user("bench", PASSWORD, role="steward", path=folder / "accounts.toml")
         user = auth.verify("bench", PASSWORD, path=folder / "accounts.toml")
@@ -65,29 +67,44 @@ def main(argv: list[str] | None = None) -> int:
         st = store.Store.open(folder / "bench.gpkg", seed=EmbeddedSource())
         print(f"new store from the demo data in {time.perf_counter() - t:.2f} s")
 
-        imported = ingest.read_facilities(_named(data, xlsx.name), counties=counties,
-                                             registry=registry)  # fmt: skip
+        imported = ingest.read_facilities(
+            _named(data, xlsx.name), counties=counties, registry=registry
+        )
         frame = imported.facilities
 
         def add() -> int:
             return st.add_facilities(
-                frame, as_of="2025-12-31", user=user, file_name=xlsx.name, file_bytes=data,
-                accepted=imported.accepted, flagged=imported.flagged, rejected=imported.rejected,
-            )  # fmt: skip
+                frame,
+                as_of="2025-12-31",
+                user=user,
+                file_name=xlsx.name,
+                file_bytes=data,
+                accepted=imported.accepted,
+                flagged=imported.flagged,
+                rejected=imported.rejected,
+            )
 
         def upload() -> store.UploadResult:
-            return st.upload(data, file_name=xlsx.name, dataset="facilities", as_of="2025-12-31",
-                             user=user, counties=counties, registry=registry)  # fmt: skip
+            return st.upload(
+                data,
+                file_name=xlsx.name,
+                dataset="facilities",
+                as_of="2025-12-31",
+                user=user,
+                counties=counties,
+                registry=registry,
+            )
 
         cases = {
             "1 check_upload": lambda: store.check_upload(xlsx.name, data),
             "2 read_facilities": lambda: ingest.read_facilities(
-                _named(data, xlsx.name), counties=counties, registry=registry),
+                _named(data, xlsx.name), counties=counties, registry=registry
+            ),
             "3 add_facilities (write version)": add,
             "  Store.upload (1+2+3)": upload,
             "  read the version back": lambda: st.facilities(),
             "pandas.read_excel (bare)": lambda: pd.read_excel(xlsx, header=None),
-        }  # fmt: skip
+        }
         results = {name: measure(fn, args.repeat) for name, fn in cases.items()}
         versions = st.versions("facilities")
         size = (folder / "bench.gpkg").stat().st_size
@@ -99,9 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     staged = sum(results[k][1] for k in list(results)[:3])
     base = results["pandas.read_excel (bare)"][1]
     print(f"\nstages 1-3 (best): {staged:.2f} s = {staged / base:.2f}x a bare read_excel")
-    print(f"{len(frame):,} facilities per version ({imported.accepted:,} accepted, "
-          f"{imported.flagged:,} flagged, {imported.rejected:,} rejected); "
-          f"{len(versions)} versions in a {size / 2**20:.1f} MiB store")  # fmt: skip
+    print(
+        f"{len(frame):,} facilities per version ({imported.accepted:,} accepted, "
+        f"{imported.flagged:,} flagged, {imported.rejected:,} rejected); "
+        f"{len(versions)} versions in a {size / 2**20:.1f} MiB store"
+    )
     print(f"process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 

@@ -41,7 +41,7 @@ def load():
 
 counties, table, points = load()
 prefs = table.drop_duplicates("prefecture_adcode").sort_values("prefecture_adcode")
-names = dict(zip(prefs["prefecture_adcode"], prefs["prefecture"]))
+names = dict(zip(prefs["prefecture_adcode"], prefs["prefecture"], strict=False))
 pref = st.sidebar.selectbox(
     "市（州）",
     [None, *names],

@@ -111,7 +111,9 @@ class EmbeddedSource:
         return frame
 
     def population(self) -> pd.DataFrame:
-        table = pd.read_csv(reference_path("jilin_county_population_2020.csv"), dtype={"adcode": str})
+        table = pd.read_csv(
+            reference_path("jilin_county_population_2020.csv"), dtype={"adcode": str}
+        )
         # Development-zone rows are statistical, not legal counties.
         return table[table["adcode"].isin(set(self.counties()["adcode"]))].reset_index(drop=True)
 
@@ -132,7 +134,7 @@ class EmbeddedSource:
             region_adcode=self.region_adcode,
             region_name=meta.get("region_name", self.region_adcode),
             boundaries=f"{meta.get('source', '')} {meta.get('source_version', '')}, "
-                       f"{meta.get('source_datum', '')} → {meta.get('stored_datum', '')}",
+            f"{meta.get('source_datum', '')} → {meta.get('stored_datum', '')}",
             facilities_demo=bool(facilities["is_demo"].any()),
             unemployed_demo=bool(unemployed["is_demo"].any()),
             data_date=data_date,
@@ -197,8 +199,9 @@ class StoreSource(EmbeddedSource):
         """The versioned store behind this source (opened, or created, on first use)."""
         with self._lock:
             if self._store is None:
-                seed = EmbeddedSource(self.region_adcode, regions_dir=self._regions_dir,
-                                      demo_dir=self._demo_dir)  # fmt: skip
+                seed = EmbeddedSource(
+                    self.region_adcode, regions_dir=self._regions_dir, demo_dir=self._demo_dir
+                )
                 self._store = Store.open(self._path, region=self.region_adcode, seed=seed)
             return self._store
 
@@ -221,7 +224,7 @@ class StoreSource(EmbeddedSource):
             region_adcode=self.region_adcode,
             region_name=meta.get("region_name", self.region_adcode),
             boundaries=f"{meta.get('source', '')} {meta.get('source_version', '')}, "
-                       f"{meta.get('source_datum', '')} → {meta.get('stored_datum', '')}",
+            f"{meta.get('source_datum', '')} → {meta.get('stored_datum', '')}",
             facilities_demo=bool(facilities["is_demo"].any()),
             unemployed_demo=bool(unemployed["is_demo"].any()),
             data_date=str(version["as_of"]),

@@ -55,7 +55,9 @@ def simplify_coverage(
     return metric.set_geometry(simplified).to_crs(4326)
 
 
-def dissolve_prefectures(counties: gpd.GeoDataFrame, prefectures: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def dissolve_prefectures(
+    counties: gpd.GeoDataFrame, prefectures: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
     """Prefecture polygons as the union of their (simplified) counties.
 
     ``coverage_union`` keeps the counties' vertices, so every prefecture border
@@ -80,7 +82,10 @@ def to_topojson(
     county_cols = [c for c in COUNTY_PROPERTIES if c in counties] + ["geometry"]
     pref_cols = ["adcode", "name", "geometry"]
     topo = topojson.Topology(
-        [counties[county_cols].reset_index(drop=True), prefectures[pref_cols].reset_index(drop=True)],
+        [
+            counties[county_cols].reset_index(drop=True),
+            prefectures[pref_cols].reset_index(drop=True),
+        ],
         object_name=["counties", "prefectures"],
         prequantize=quantization,
         topology=True,
@@ -167,7 +172,12 @@ def border_deviation_m(
     a = original.sort_values("adcode").to_crs(crs)
     b = simplified.sort_values("adcode").to_crs(crs)
     rows = []
-    for code, ga, gb in zip(a["adcode"], shapely.boundary(a.geometry.values), shapely.boundary(b.geometry.values)):
+    for code, ga, gb in zip(
+        a["adcode"],
+        shapely.boundary(a.geometry.values),
+        shapely.boundary(b.geometry.values),
+        strict=False,
+    ):
         forward = _directed_m(gb, ga, step_m)
         backward = _directed_m(ga, gb, step_m)
         rows.append((code, forward, max(forward, backward)))
@@ -187,7 +197,9 @@ def overlap_area_m2(frame: gpd.GeoDataFrame) -> float:
     keep = left < right
     if not keep.any():
         return 0.0
-    inter = shapely.intersection(metric.geometry.values[left[keep]], metric.geometry.values[right[keep]])
+    inter = shapely.intersection(
+        metric.geometry.values[left[keep]], metric.geometry.values[right[keep]]
+    )
     return float(shapely.area(inter).sum())
 
 
@@ -220,7 +232,9 @@ def build_display(
         max_deviation_m=float(dev["deviation_m"].max()),
         max_hausdorff_m=float(dev["hausdorff_m"].max()),
         all_valid=bool(shipped.is_valid.all()),
-        coverage_valid=bool(shapely.coverage_is_valid(shipped.to_crs(fitted_crs(shipped)).geometry.values)),
+        coverage_valid=bool(
+            shapely.coverage_is_valid(shipped.to_crs(fitted_crs(shipped)).geometry.values)
+        ),
         overlap_m2=overlap_area_m2(shipped),
     )
     if report.max_hausdorff_m > MAX_DEVIATION_M:
@@ -251,6 +265,7 @@ def read_display(adcode: str, *, directory: Path | None = None) -> dict:
 
 # --- decoding and re-projecting the display topology ----------------------------------------
 
+
 def decode_arcs(topology: dict) -> list[np.ndarray]:
     """Every arc of a topology as an ``(n, 2)`` array of absolute lon/lat.
 
@@ -278,9 +293,7 @@ def decode_arcs(topology: dict) -> list[np.ndarray]:
     return out
 
 
-def topology_to_datum(
-    topology: dict, *, dst: str, src: str = "wgs84", decimals: int = 6
-) -> dict:
+def topology_to_datum(topology: dict, *, dst: str, src: str = "wgs84", decimals: int = 6) -> dict:
     """The same topology with every position converted from datum ``src`` to ``dst``.
 
     Web map tiles in GCJ-02 (Amap, Tencent) need the WGS84 boundaries moved by the same

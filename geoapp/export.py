@@ -43,13 +43,34 @@ Destination = str | os.PathLike[str] | BinaryIO
 
 #: Columns of a coverage-gap list, in the order they are written.
 GAP_COLUMNS: tuple[str, ...] = (
-    "adcode", "city", "county", "unit_kind", "facility_type", "rule_id", "level",
-    "strength", "comparison", "required", "actual", "shortfall", "met",
-    "unemployed_disabled", "rank", "clause", "prefecture_adcode", "policy", "reading",
+    "adcode",
+    "city",
+    "county",
+    "unit_kind",
+    "facility_type",
+    "rule_id",
+    "level",
+    "strength",
+    "comparison",
+    "required",
+    "actual",
+    "shortfall",
+    "met",
+    "unemployed_disabled",
+    "rank",
+    "clause",
+    "prefecture_adcode",
+    "policy",
+    "reading",
 )
 #: Coded gap-list columns whose values have labels in the i18n table.
 GAP_CODED_COLUMNS: tuple[str, ...] = (
-    "unit_kind", "facility_type", "level", "strength", "comparison", "reading",
+    "unit_kind",
+    "facility_type",
+    "level",
+    "strength",
+    "comparison",
+    "reading",
 )
 FORMATS: tuple[str, ...] = ("csv", "xlsx", "geojson", "gpkg")
 MEDIA_TYPES: dict[str, str] = {
@@ -356,9 +377,7 @@ def to_xlsx(
     for row in table.itertuples(index=False, name=None):
         sheet.append([convert(v) for convert, v in zip(converters, row, strict=True)])
     for position in text_positions:
-        for (cell,) in sheet.iter_rows(
-            min_row=2, min_col=position + 1, max_col=position + 1
-        ):
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=position + 1, max_col=position + 1):
             cell.number_format = "@"
     _style_header(sheet, len(columns))
     sheet.freeze_panes = "A2"
@@ -411,8 +430,9 @@ def _converter(series: pd.Series) -> Callable[[Any], Any]:
 
 def _plain(value: Any) -> Any:
     """A cell value openpyxl writes faithfully: Python scalars, no NA, naive datetimes."""
-    if value is None or (not isinstance(value, (str, bytes)) and pd.api.types.is_scalar(value)
-                         and pd.isna(value)):
+    if value is None or (
+        not isinstance(value, (str, bytes)) and pd.api.types.is_scalar(value) and pd.isna(value)
+    ):
         return None
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()

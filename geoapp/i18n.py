@@ -69,4 +69,4 @@ def label_map(prefix: str, lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
     """All labels under ``prefix.`` keyed by the rest, e.g. ``label_map("unit_kind")``."""
     table = load_table()[lang]
     start = prefix + "."
-    return {k[len(start):]: v for k, v in table.items() if k.startswith(start)}
+    return {k[len(start) :]: v for k, v in table.items() if k.startswith(start)}

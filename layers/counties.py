@@ -50,7 +50,7 @@ def legend_rows(breaks: list[float]) -> list[tuple[str, str]]:
     """(colour, range label) per class, for a legend and its text alternative."""
     rows, low = [], None
     palette = _palette(len(breaks))
-    for colour, high in zip(palette, breaks):
+    for colour, high in zip(palette, breaks, strict=False):
         label = f"≤ {high:,.0f}" if low is None else f"{low:,.0f} – {high:,.0f}"
         rows.append((colour, label))
         low = high

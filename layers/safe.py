@@ -55,7 +55,9 @@ _ORIGINAL_SETSTATE = branca.element.Element.__setstate__
 _ORIGINAL_DIV_INIT = branca.element.Div.__init__
 # branca's Div renders its children through a template given to Element(); it is
 # library source, not text from outside.
-_DIV_HTML = "{% for name, element in this._children.items() %}{{element.render(**kwargs)}}{% endfor %}"
+_DIV_HTML = (
+    "{% for name, element in this._children.items() %}{{element.render(**kwargs)}}{% endfor %}"
+)
 
 
 def _literal_init(self, template: str | None = None, template_name: str | None = None) -> None:

@@ -24,7 +24,6 @@ def _source(region: str) -> datasource.DataSource:
     return datasource.default_source(region)
 
 
-
 def data_key(region: str) -> tuple[str, int, int]:
     """``(region, facilities version, unemployed version)``: the key of every cached read
     of the store (versions 0 for the read-only embedded data)."""
@@ -57,8 +56,10 @@ def _county_table(key: tuple[str, int, int]) -> pd.DataFrame:
     pop = src.population()[["adcode", "pop2020"]]
     unemployed = src.unemployed()[["adcode", "unemployed_disabled"]]
     counts = facilities.counts_by_county(src.facilities(), base)
-    return base.merge(pop, on="adcode", how="left").merge(unemployed, on="adcode", how="left").merge(
-        counts, on="adcode", how="left"
+    return (
+        base.merge(pop, on="adcode", how="left")
+        .merge(unemployed, on="adcode", how="left")
+        .merge(counts, on="adcode", how="left")
     )
 
 
@@ -85,8 +86,11 @@ def info(region: str) -> datasource.SourceInfo:
 def _gap_result(key: tuple[str, int, int], policy_key: str, reading: str) -> coverage.GapResult:
     src = _source(key[0])
     return coverage.compute_gaps(
-        policy_key, counties=src.counties(), facilities=src.facilities(),
-        unemployed=src.unemployed(), reading=reading,
+        policy_key,
+        counties=src.counties(),
+        facilities=src.facilities(),
+        unemployed=src.unemployed(),
+        reading=reading,
     )
 
 
@@ -97,16 +101,32 @@ def gap_result(region: str, policy_key: str, reading: str) -> coverage.GapResult
 
 # --- gap lists, progress and county profiles (pages gaps, progress, profile) ----------
 @st.cache_data(show_spinner=False)
-def _gap_list(key: tuple[str, int, int], policy_key: str, reading: str, prefecture: str | None,
-              county: str | None, all_rows: bool) -> reports.GapList:
+def _gap_list(
+    key: tuple[str, int, int],
+    policy_key: str,
+    reading: str,
+    prefecture: str | None,
+    county: str | None,
+    all_rows: bool,
+) -> reports.GapList:
     return reports.build_gap_list(
-        _source(key[0]), policy=policy_key, reading=reading, prefecture=prefecture,
-        county=county, all_rows=all_rows,
+        _source(key[0]),
+        policy=policy_key,
+        reading=reading,
+        prefecture=prefecture,
+        county=county,
+        all_rows=all_rows,
     )
 
 
-def gap_list(region: str, policy_key: str, reading: str, prefecture: str | None,
-             county: str | None, all_rows: bool) -> reports.GapList:
+def gap_list(
+    region: str,
+    policy_key: str,
+    reading: str,
+    prefecture: str | None,
+    county: str | None,
+    all_rows: bool,
+) -> reports.GapList:
     """The gap list exactly as ``geoapp gaps`` builds it for the same options."""
     return _gap_list(data_key(region), policy_key, reading, prefecture, county, all_rows)
 
@@ -128,19 +148,26 @@ def prefecture_summary(region: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False)
-def _county_profile(key: tuple[str, int, int], adcode: str, policy_key: str,
-                    reading: str) -> profile.CountyProfile:
+def _county_profile(
+    key: tuple[str, int, int], adcode: str, policy_key: str, reading: str
+) -> profile.CountyProfile:
     region = key[0]
     src = _source(region)
     counties_ = src.counties()
     return profile.county_profile(
-        adcode, counties=counties_, facilities=src.facilities(), unemployed=src.unemployed(),
-        population=src.population(), gap_result=gap_result(region, policy_key, reading),
+        adcode,
+        counties=counties_,
+        facilities=src.facilities(),
+        unemployed=src.unemployed(),
+        population=src.population(),
+        gap_result=gap_result(region, policy_key, reading),
         seats=regions.county_seats(counties_),
     )
 
 
-def county_profile(region: str, adcode: str, policy_key: str, reading: str) -> profile.CountyProfile:
+def county_profile(
+    region: str, adcode: str, policy_key: str, reading: str
+) -> profile.CountyProfile:
     return _county_profile(data_key(region), adcode, policy_key, reading)
 
 
@@ -158,8 +185,9 @@ def version_diff(region: str, a: int, b: int):
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _version_gap_diff(key: tuple[str, int, int], a: int, b: int, policy_key: str,
-                      reading: str) -> pd.DataFrame:
+def _version_gap_diff(
+    key: tuple[str, int, int], a: int, b: int, policy_key: str, reading: str
+) -> pd.DataFrame:
     src = _source(key[0])
     return src.store.diff_gaps(a, b, policy=policy_key, counties=src.counties(), reading=reading)
 

@@ -11,6 +11,7 @@ after every accepted upload, which empties the widget). Tests drive it with AppT
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import warnings
@@ -44,8 +45,9 @@ def _labels(prefix: str, keys) -> dict:
 
 
 # --- reading an upload -------------------------------------------------------------------
-def _read(dataset: str, label: str, data: bytes, overrides: dict[str, str], datum: str,
-          counties) -> tuple:
+def _read(
+    dataset: str, label: str, data: bytes, overrides: dict[str, str], datum: str, counties
+) -> tuple:
     """Read the register (once per file, mapping and datum: kept in session state)."""
     digest = hashlib.sha256(data).hexdigest()
     key = (digest, dataset, tuple(sorted(overrides.items())), datum)
@@ -58,32 +60,37 @@ def _read(dataset: str, label: str, data: bytes, overrides: dict[str, str], datu
         buffer.name = label  # a label for the report, never opened as a path
         try:
             if dataset == "facilities":
-                imported = ingest.read_facilities(buffer, counties=counties,
-                                                  default_datum=datum,
-                                                  columns=overrides or None)  # fmt: skip
+                imported = ingest.read_facilities(
+                    buffer, counties=counties, default_datum=datum, columns=overrides or None
+                )
                 guess = ingest.guess_datum_from_report(imported.report, counties)
             else:
-                imported = ingest.read_unemployed(buffer, counties=counties,
-                                                  columns=overrides or None)  # fmt: skip
+                imported = ingest.read_unemployed(
+                    buffer, counties=counties, columns=overrides or None
+                )
         except ingest.RegisterError as exc:
             error = str(exc)
-        status.update(label=ui.t("data.read_done" if error is None else "data.read_failed"),
-                      state="complete" if error is None else "error")  # fmt: skip
+        status.update(
+            label=ui.t("data.read_done" if error is None else "data.read_failed"),
+            state="complete" if error is None else "error",
+        )
     st.session_state[_IMPORT] = (key, imported, error, guess)
     return imported, error, guess
 
 
-def _record_refusal(store, user, dataset: str, label: str, data: bytes, as_of: date, counties) -> None:
+def _record_refusal(
+    store, user, dataset: str, label: str, data: bytes, as_of: date, counties
+) -> None:
     """A refused file goes into the audit log once (Store.upload checks and records it)."""
     seen = st.session_state.setdefault(_REFUSED, set())
     digest = (hashlib.sha256(data).hexdigest(), dataset)
     if digest in seen:
         return
     seen.add(digest)
-    try:
-        store.upload(data, file_name=label, dataset=dataset, as_of=as_of, user=user, counties=counties)
-    except store_mod.UploadError:
-        pass  # refused and recorded, as expected
+    with contextlib.suppress(store_mod.UploadError):  # refused and recorded, as expected
+        store.upload(
+            data, file_name=label, dataset=dataset, as_of=as_of, user=user, counties=counties
+        )
 
 
 def _mapping(dataset: str, prefix: str, imported, headers: list[str], error: str | None) -> None:
@@ -99,9 +106,11 @@ def _mapping(dataset: str, prefix: str, imported, headers: list[str], error: str
             options = headers if detected else [None, *headers]
             chosen = st.session_state.get(f"{prefix}_{field}", detected)
             columns[i % 4].selectbox(
-                ui.t_or(f"field.{field}", field), options,
+                ui.t_or(f"field.{field}", field),
+                options,
                 index=options.index(chosen) if chosen in options else 0,
-                format_func=lambda v, n=none: n if v is None else v, key=f"{prefix}_{field}",
+                format_func=lambda v, n=none: n if v is None else v,
+                key=f"{prefix}_{field}",
             )
 
 
@@ -113,17 +122,31 @@ def _overrides(dataset: str, prefix: str) -> dict[str, str]:
 def _reason_labels(codes: pd.Series, lang: str) -> pd.Series:
     side = 0 if lang == "zh" else 1
     sep = "；" if lang == "zh" else "; "
-    return codes.fillna("").map(lambda text: sep.join(
-        ingest.REASON_LABELS.get(c, (c, c))[side] for c in str(text).split(";") if c))
+    return codes.fillna("").map(
+        lambda text: sep.join(
+            ingest.REASON_LABELS.get(c, (c, c))[side] for c in str(text).split(";") if c
+        )
+    )
 
 
 def _fix_workbook(imported, label: str, dataset: str) -> bytes:
     """The rejected and flagged rows with Excel row and reason, Chinese headers."""
     fix = preview.rows_to_fix(imported.report)
-    fix = fix.assign(problem=_reason_labels(imported.report.loc[
-        imported.report["status"].isin(["rejected", "flagged"]), "codes"].reset_index(drop=True), "zh"))
-    columns = ["row", "status", "problem", "reasons",
-               *[c for c in fix.columns if c not in ("row", "status", "reasons", "problem")]]
+    fix = fix.assign(
+        problem=_reason_labels(
+            imported.report.loc[
+                imported.report["status"].isin(["rejected", "flagged"]), "codes"
+            ].reset_index(drop=True),
+            "zh",
+        )
+    )
+    columns = [
+        "row",
+        "status",
+        "problem",
+        "reasons",
+        *[c for c in fix.columns if c not in ("row", "status", "reasons", "problem")],
+    ]
     headers = {c: i18n.t(f"report.{c}", "zh") for c in columns}
     statuses = {s: i18n.t(f"row_status.{s}", "zh") for s in ingest.STATUSES}
     meta = {
@@ -133,10 +156,16 @@ def _fix_workbook(imported, label: str, dataset: str) -> bytes:
         "生成时间": datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M"),
         "用法": "按“原因”修正原登记表（行号为原表的 Excel 行号），再重新上传。",
     }
-    return export.to_bytes("xlsx", fix[columns], headers=headers, meta=meta,
-                           sheet_name="待修正行", meta_sheet_name="说明",
-                           value_labels={"status": statuses},
-                           text_columns=("facility_id", "adcode"))  # fmt: skip
+    return export.to_bytes(
+        "xlsx",
+        fix[columns],
+        headers=headers,
+        meta=meta,
+        sheet_name="待修正行",
+        meta_sheet_name="说明",
+        value_labels={"status": statuses},
+        text_columns=("facility_id", "adcode"),
+    )
 
 
 def _preview_map(region: str, imported) -> None:
@@ -152,17 +181,34 @@ def _preview_map(region: str, imported) -> None:
     for row in on_map.itertuples(index=False):
         kind = status.get(row.facility_id, "accepted")
         folium.CircleMarker(
-            [row.lat, row.lon], radius=4 if kind == "accepted" else 6,
-            color="#000" if kind == "flagged" else STATUS_COLOURS["accepted"], weight=1,
-            fill=True, fill_color=STATUS_COLOURS.get(kind, "#0072B2"), fill_opacity=0.85,
+            [row.lat, row.lon],
+            radius=4 if kind == "accepted" else 6,
+            color="#000" if kind == "flagged" else STATUS_COLOURS["accepted"],
+            weight=1,
+            fill=True,
+            fill_color=STATUS_COLOURS.get(kind, "#0072B2"),
+            fill_opacity=0.85,
         ).add_child(safe.TextTooltip(f"{row.name} · {labels.get(kind, kind)}")).add_to(fmap)
-    st_folium(assets.localize(fmap), key="data_map", height=360, use_container_width=True,
-              returned_objects=[])  # fmt: skip
+    st_folium(
+        assets.localize(fmap),
+        key="data_map",
+        height=360,
+        use_container_width=True,
+        returned_objects=[],
+    )
     st.caption(ui.t("data.map_caption").format(on_map=len(on_map), total=len(points)))
 
 
-def _preview(store, region: str, dataset: str, label: str, data: bytes, imported,
-             policy_key: str, reading: str) -> None:
+def _preview(
+    store,
+    region: str,
+    dataset: str,
+    label: str,
+    data: bytes,
+    imported,
+    policy_key: str,
+    reading: str,
+) -> None:
     lang = ui.lang()
     counts = {s: getattr(imported, s) for s in ("accepted", "flagged", "rejected", "skipped")}
     st.subheader(ui.t("data.preview"))
@@ -172,25 +218,49 @@ def _preview(store, region: str, dataset: str, label: str, data: bytes, imported
     report = imported.report
     status_labels = _labels("row_status", ingest.STATUSES)
     shown_status = st.multiselect(
-        ui.t("data.status_filter"), list(ingest.STATUSES), default=list(ingest.STATUSES),
-        format_func=status_labels.get, key="data_status_filter",
+        ui.t("data.status_filter"),
+        list(ingest.STATUSES),
+        default=list(ingest.STATUSES),
+        format_func=status_labels.get,
+        key="data_status_filter",
     )
     rows = report[report["status"].isin(shown_status)]
-    wanted = ["row", "status", "problem", "reasons", "name", "type", "county", "lon", "lat",
-              "assigned_county", "count", "unemployed_disabled"]  # fmt: skip
-    rows = rows.assign(status=rows["status"].map(status_labels),
-                       problem=_reason_labels(rows["codes"], lang))  # fmt: skip
+    wanted = [
+        "row",
+        "status",
+        "problem",
+        "reasons",
+        "name",
+        "type",
+        "county",
+        "lon",
+        "lat",
+        "assigned_county",
+        "count",
+        "unemployed_disabled",
+    ]
+    rows = rows.assign(
+        status=rows["status"].map(status_labels), problem=_reason_labels(rows["codes"], lang)
+    )
     columns = [c for c in wanted if c in rows.columns]
-    st.dataframe(rows[columns].rename(columns={c: ui.t(f"report.{c}") for c in columns}),
-                 hide_index=True, width="stretch", height=320, key="data_report")  # fmt: skip
+    st.dataframe(
+        rows[columns].rename(columns={c: ui.t(f"report.{c}") for c in columns}),
+        hide_index=True,
+        width="stretch",
+        height=320,
+        key="data_report",
+    )
 
     fix_rows = counts["rejected"] + counts["flagged"]
     if fix_rows:
         stem = label.rsplit(".", 1)[0]
         st.download_button(
-            ui.t("data.download_fix").format(n=fix_rows), _fix_workbook(imported, label, dataset),
-            file_name=f"{stem}-待修正行.xlsx", mime=export.MEDIA_TYPES["xlsx"],
-            key="data_fix_download", icon=":material/download:",
+            ui.t("data.download_fix").format(n=fix_rows),
+            _fix_workbook(imported, label, dataset),
+            file_name=f"{stem}-待修正行.xlsx",
+            mime=export.MEDIA_TYPES["xlsx"],
+            key="data_fix_download",
+            icon=":material/download:",
         )
 
     counties = cache.counties(region)
@@ -200,27 +270,48 @@ def _preview(store, region: str, dataset: str, label: str, data: bytes, imported
             _preview_map(region, imported)
         u = store.unemployed()
         gaps_key = ("gaps", st.session_state[_IMPORT][0], policy_key, reading)
-        args = {"facilities_before": before, "facilities_after": after,
-                "unemployed_before": u, "unemployed_after": u}
+        args = {
+            "facilities_before": before,
+            "facilities_after": after,
+            "unemployed_before": u,
+            "unemployed_after": u,
+        }
     else:
         before, after = store.unemployed(), imported.counts
         f = store.facilities()
         gaps_key = ("gaps", st.session_state[_IMPORT][0], policy_key, reading)
-        args = {"facilities_before": f, "facilities_after": f,
-                "unemployed_before": before, "unemployed_after": after}
+        args = {
+            "facilities_before": f,
+            "facilities_after": f,
+            "unemployed_before": before,
+            "unemployed_after": after,
+        }
 
     st.subheader(ui.t("data.by_county"))
     changes = preview.county_changes(counties, before=before, after=after, dataset=dataset)
     c1, c2 = st.columns(2)
     c1.metric(ui.t("data.total_before"), f"{int(changes['before'].sum()):,}")
-    c2.metric(ui.t("data.total_after"), f"{int(changes['after'].sum()):,}",
-              delta=f"{int(changes['change'].sum()):+,}")  # fmt: skip
+    c2.metric(
+        ui.t("data.total_after"),
+        f"{int(changes['after'].sum()):,}",
+        delta=f"{int(changes['change'].sum()):+,}",
+    )
     changed = changes[changes["change"] != 0]
     st.caption(ui.t("data.changed_counties").format(n=len(changed)))
     shown = changed if len(changed) else changes.head(0)
-    st.dataframe(shown.rename(columns={c: ui.t(f"col.{c}") if c in ("adcode", "prefecture", "county")
-                                       else ui.t(f"data.{c}") for c in shown.columns}),
-                 hide_index=True, width="stretch", key="data_by_county")  # fmt: skip
+    st.dataframe(
+        shown.rename(
+            columns={
+                c: ui.t(f"col.{c}")
+                if c in ("adcode", "prefecture", "county")
+                else ui.t(f"data.{c}")
+                for c in shown.columns
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        key="data_by_county",
+    )
 
     st.subheader(ui.t("data.gaps"))
     mismatch = ui.policy_mismatch(region, policy_key)
@@ -236,19 +327,39 @@ def _preview(store, region: str, dataset: str, label: str, data: bytes, imported
 
 
 def _gap_table(table: pd.DataFrame, *, key: str) -> None:
-    closed, opened = int((table["change"] == "closed").sum()), int((table["change"] == "opened").sum())
+    closed, opened = (
+        int((table["change"] == "closed").sum()),
+        int((table["change"] == "opened").sum()),
+    )
     st.caption(ui.t("data.gaps_summary").format(closed=closed, opened=opened))
     if table.empty:
         return
     changes = _labels("change", ("closed", "opened"))
     shown = table.assign(change=table["change"].map(changes))
-    st.dataframe(ui.labelled(shown, ["change", "city", "county", "facility_type", "strength",
-                                     "required", "actual_before", "actual_after", "clause"]),
-                 hide_index=True, width="stretch", key=key)  # fmt: skip
+    st.dataframe(
+        ui.labelled(
+            shown,
+            [
+                "change",
+                "city",
+                "county",
+                "facility_type",
+                "strength",
+                "required",
+                "actual_before",
+                "actual_after",
+                "clause",
+            ],
+        ),
+        hide_index=True,
+        width="stretch",
+        key=key,
+    )
 
 
-def _accept(store, user, dataset: str, label: str, data: bytes, as_of: date, imported,
-            note: str) -> None:
+def _accept(
+    store, user, dataset: str, label: str, data: bytes, as_of: date, imported, note: str
+) -> None:
     frame = imported.facilities if dataset == "facilities" else imported.counts
     add = store.add_facilities if dataset == "facilities" else store.add_unemployed
     with st.status(ui.t("data.writing"), expanded=True) as status:
@@ -256,9 +367,17 @@ def _accept(store, user, dataset: str, label: str, data: bytes, as_of: date, imp
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", store_mod.AsOfWarning)
-                vid = add(frame, as_of=as_of, user=user, file_name=label, file_bytes=data,
-                          accepted=imported.accepted, flagged=imported.flagged,
-                          rejected=imported.rejected, note=note)  # fmt: skip
+                vid = add(
+                    frame,
+                    as_of=as_of,
+                    user=user,
+                    file_name=label,
+                    file_bytes=data,
+                    accepted=imported.accepted,
+                    flagged=imported.flagged,
+                    rejected=imported.rejected,
+                    note=note,
+                )
         except (store_mod.UploadError, PermissionError, ValueError) as exc:
             status.update(label=ui.t("data.write_failed"), state="error")
             st.error(ui.plain(exc))
@@ -277,13 +396,24 @@ def _accept(store, user, dataset: str, label: str, data: bytes, as_of: date, imp
 def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
     datasets = _labels("dataset", DATASETS)
     c1, c2 = st.columns([2, 1])
-    dataset = c1.radio(ui.t("data.dataset"), DATASETS, format_func=datasets.get,
-                       key="data_dataset", horizontal=True)  # fmt: skip
-    as_of = c2.date_input(ui.t("data.as_of"), value=preview.last_quarter_end(date.today()),
-                          key="data_as_of", help=ui.t("data.as_of_help"))  # fmt: skip
+    dataset = c1.radio(
+        ui.t("data.dataset"),
+        DATASETS,
+        format_func=datasets.get,
+        key="data_dataset",
+        horizontal=True,
+    )
+    as_of = c2.date_input(
+        ui.t("data.as_of"),
+        value=preview.last_quarter_end(date.today()),
+        key="data_as_of",
+        help=ui.t("data.as_of_help"),
+    )
     limit = f"{settings.MAX_UPLOAD_BYTES / 1e6:,.0f} MB"
     upload = st.file_uploader(
-        ui.t("data.file"), type=["csv", "xlsx"], key=f"data_file_{st.session_state.get(_SEQ, 0)}",
+        ui.t("data.file"),
+        type=["csv", "xlsx"],
+        key=f"data_file_{st.session_state.get(_SEQ, 0)}",
         help=ui.t("data.file_help").format(limit=limit),
     )
     if upload is None:
@@ -303,7 +433,9 @@ def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
     prefix = f"data_map_{digest}_{dataset}"
     datum_key = f"data_datum_{digest}"
     datum = st.session_state.get(datum_key, "wgs84") if dataset == "facilities" else "wgs84"
-    imported, error, guess = _read(dataset, label, data, _overrides(dataset, prefix), datum, counties)
+    imported, error, guess = _read(
+        dataset, label, data, _overrides(dataset, prefix), datum, counties
+    )
     if error is not None:
         st.error(ui.t("data.unreadable").format(reason=ui.plain(error)), icon=":material/block:")
         headers = preview.header_texts(data, label)
@@ -312,8 +444,14 @@ def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
     _mapping(dataset, prefix, imported, headers, error)
     if dataset == "facilities":
         names = _labels("datum", DATUMS)
-        st.selectbox(ui.t("data.datum"), DATUMS, index=DATUMS.index(datum), format_func=names.get,
-                     key=datum_key, help=ui.t("data.datum_help"))  # fmt: skip
+        st.selectbox(
+            ui.t("data.datum"),
+            DATUMS,
+            index=DATUMS.index(datum),
+            format_func=names.get,
+            key=datum_key,
+            help=ui.t("data.datum_help"),
+        )
         _datum_hint(guess, datum)
     if imported is None:
         return
@@ -325,7 +463,10 @@ def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
         st.error(ui.t("data.no_valid_rows"), icon=":material/block:")
     note = st.text_input(ui.t("data.note"), key="data_note", max_chars=200)
     clicked = st.button(
-        ui.t("data.accept").format(n=valid), type="primary", disabled=valid == 0, key="data_accept",
+        ui.t("data.accept").format(n=valid),
+        type="primary",
+        disabled=valid == 0,
+        key="data_accept",
     )
     if clicked:
         _accept(store, user, dataset, label, data, as_of, imported, note)
@@ -336,8 +477,10 @@ def _datum_hint(guess: ingest.DatumGuess | None, datum: str) -> None:
         return
     evidence = guess.evidence(ui.lang())
     if guess.datum != datum:
-        st.warning(ui.t("data.datum_hint").format(datum=ui.t(f"datum.{guess.datum}"), evidence=evidence),
-                   icon=":material/explore:")  # fmt: skip
+        st.warning(
+            ui.t("data.datum_hint").format(datum=ui.t(f"datum.{guess.datum}"), evidence=evidence),
+            icon=":material/explore:",
+        )
     else:
         st.caption(evidence)
 
@@ -346,12 +489,27 @@ def _datum_hint(guess: ingest.DatumGuess | None, datum: str) -> None:
 def _versions(store) -> pd.DataFrame:
     table = store.versions()
     datasets = _labels("dataset", DATASETS)
-    shown = table.assign(dataset=table["dataset"].map(datasets),
-                         is_current=table["is_current"].map({True: "✔", False: ""}))  # fmt: skip
-    columns = ["dataset", "version_id", "as_of", "is_current", "row_count", "created_at",
-               "created_by", "source_file", "note"]  # fmt: skip
-    st.dataframe(shown[columns].rename(columns={c: ui.t(f"version.{c}") for c in columns}),
-                 hide_index=True, width="stretch", key="data_versions")  # fmt: skip
+    shown = table.assign(
+        dataset=table["dataset"].map(datasets),
+        is_current=table["is_current"].map({True: "✔", False: ""}),
+    )
+    columns = [
+        "dataset",
+        "version_id",
+        "as_of",
+        "is_current",
+        "row_count",
+        "created_at",
+        "created_by",
+        "source_file",
+        "note",
+    ]
+    st.dataframe(
+        shown[columns].rename(columns={c: ui.t(f"version.{c}") for c in columns}),
+        hide_index=True,
+        width="stretch",
+        key="data_versions",
+    )
     return table
 
 
@@ -359,18 +517,32 @@ def _rollback(store, user, versions: pd.DataFrame) -> None:
     st.subheader(ui.t("data.rollback"))
     datasets = _labels("dataset", DATASETS)
     c1, c2 = st.columns(2)
-    dataset = c1.selectbox(ui.t("data.dataset"), DATASETS, format_func=datasets.get,
-                           key="data_rb_dataset")  # fmt: skip
+    dataset = c1.selectbox(
+        ui.t("data.dataset"), DATASETS, format_func=datasets.get, key="data_rb_dataset"
+    )
     rows = versions[(versions["dataset"] == dataset) & ~versions["is_current"]]
     if rows.empty:
         st.caption(ui.t("data.rollback_none"))
         return
-    text = {int(r.version_id): ui.t("data.version_option").format(
-        version=int(r.version_id), as_of=r.as_of, file=r.source_file or "", rows=int(r.row_count))
-        for r in rows.itertuples(index=False)}
-    version = c2.selectbox(ui.t("data.rollback_to"), list(text), format_func=text.get,
-                           index=len(text) - 1, key="data_rb_version")  # fmt: skip
-    confirm = st.checkbox(ui.t("data.rollback_confirm").format(version=version), key="data_rb_confirm")
+    text = {
+        int(r.version_id): ui.t("data.version_option").format(
+            version=int(r.version_id),
+            as_of=r.as_of,
+            file=r.source_file or "",
+            rows=int(r.row_count),
+        )
+        for r in rows.itertuples(index=False)
+    }
+    version = c2.selectbox(
+        ui.t("data.rollback_to"),
+        list(text),
+        format_func=text.get,
+        index=len(text) - 1,
+        key="data_rb_version",
+    )
+    confirm = st.checkbox(
+        ui.t("data.rollback_confirm").format(version=version), key="data_rb_confirm"
+    )
     if st.button(ui.t("data.rollback_button"), disabled=not confirm, key="data_rb_submit"):
         try:
             store.rollback(dataset, int(version), user=user)
@@ -378,7 +550,8 @@ def _rollback(store, user, versions: pd.DataFrame) -> None:
             st.error(ui.plain(exc))
             return
         st.session_state[_MESSAGE] = ui.t("data.rolled_back").format(
-            dataset=datasets[dataset], version=version)
+            dataset=datasets[dataset], version=version
+        )
         st.session_state.pop("data_rb_confirm", None)
         st.rerun()
 
@@ -387,11 +560,30 @@ def _audit(store, user) -> None:
     table = store.audit(user=user).sort_values("event_id", ascending=False)
     actions = _labels("action", store_mod.ACTIONS)
     datasets = _labels("dataset", DATASETS)
-    shown = table.assign(action=table["action"].map(actions), dataset=table["dataset"].map(datasets))
-    columns = ["event_id", "at", "who", "action", "dataset", "file_name", "file_size", "accepted",
-               "flagged", "rejected", "version_id", "previous_version", "note"]  # fmt: skip
-    st.dataframe(shown[columns].rename(columns={c: ui.t(f"audit.{c}") for c in columns}),
-                 hide_index=True, width="stretch", key="data_audit")  # fmt: skip
+    shown = table.assign(
+        action=table["action"].map(actions), dataset=table["dataset"].map(datasets)
+    )
+    columns = [
+        "event_id",
+        "at",
+        "who",
+        "action",
+        "dataset",
+        "file_name",
+        "file_size",
+        "accepted",
+        "flagged",
+        "rejected",
+        "version_id",
+        "previous_version",
+        "note",
+    ]
+    st.dataframe(
+        shown[columns].rename(columns={c: ui.t(f"audit.{c}") for c in columns}),
+        hide_index=True,
+        width="stretch",
+        key="data_audit",
+    )
 
 
 def _compare(region: str, versions: pd.DataFrame, policy_key: str, reading: str) -> None:
@@ -399,8 +591,11 @@ def _compare(region: str, versions: pd.DataFrame, policy_key: str, reading: str)
     if len(ids) < 2:
         st.caption(ui.t("data.compare_one"))
         return
-    current = int(versions.loc[(versions["dataset"] == "facilities") & versions["is_current"],
-                               "version_id"].iloc[0])  # fmt: skip
+    current = int(
+        versions.loc[
+            (versions["dataset"] == "facilities") & versions["is_current"], "version_id"
+        ].iloc[0]
+    )
     c1, c2 = st.columns(2)
     b = c2.selectbox(ui.t("data.compare_b"), ids, index=ids.index(current), key="data_cmp_b")
     a = c1.selectbox(ui.t("data.compare_a"), ids, index=max(ids.index(b) - 1, 0), key="data_cmp_a")
@@ -411,14 +606,24 @@ def _compare(region: str, versions: pd.DataFrame, policy_key: str, reading: str)
     for column, (what, n) in zip(st.columns(5), diff.summary().items(), strict=True):
         column.metric(ui.t(f"diff.{what}"), n)
     if len(diff.added) or len(diff.removed):
-        changed = pd.concat([diff.added.assign(change="added"), diff.removed.assign(change="removed")])
+        changed = pd.concat(
+            [diff.added.assign(change="added"), diff.removed.assign(change="removed")]
+        )
         kinds = _labels("diff", ("added", "removed"))
         shown = changed.assign(change=changed["change"].map(kinds))
-        st.dataframe(ui.labelled(pd.DataFrame(shown), ["change", "facility_id", "name", "facility_type",
-                                                       "prefecture", "county"]),
-                     hide_index=True, width="stretch", key="data_cmp_rows")  # fmt: skip
+        st.dataframe(
+            ui.labelled(
+                pd.DataFrame(shown),
+                ["change", "facility_id", "name", "facility_type", "prefecture", "county"],
+            ),
+            hide_index=True,
+            width="stretch",
+            key="data_cmp_rows",
+        )
     if ui.policy_mismatch(region, policy_key) is None:
-        _gap_table(cache.version_gap_diff(region, int(a), int(b), policy_key, reading), key="data_cmp_gaps")
+        _gap_table(
+            cache.version_gap_diff(region, int(a), int(b), policy_key, reading), key="data_cmp_gaps"
+        )
 
 
 @ui.guarded
@@ -437,15 +642,24 @@ def main() -> None:
     if message:
         st.success(message, icon=":material/check_circle:")
     if not steward:
-        st.info(ui.t("data.viewer_signed_in" if user is not None else "data.need_steward"), icon=":material/lock:")
+        st.info(
+            ui.t("data.viewer_signed_in" if user is not None else "data.need_steward"),
+            icon=":material/lock:",
+        )
         st.subheader(ui.t("data.versions"))
         versions = _versions(store)
         st.subheader(ui.t("data.compare"))
         _compare(region, versions, policy_key, reading)
         return
 
-    tabs = st.tabs([ui.t("data.tab_upload"), ui.t("data.tab_versions"), ui.t("data.tab_audit"),
-                    ui.t("data.tab_compare")])  # fmt: skip
+    tabs = st.tabs(
+        [
+            ui.t("data.tab_upload"),
+            ui.t("data.tab_versions"),
+            ui.t("data.tab_audit"),
+            ui.t("data.tab_compare"),
+        ]
+    )
     with tabs[0]:
         _upload(store, user, region, policy_key, reading)
     with tabs[1]:

@@ -9,18 +9,52 @@ from pages import cache, ui
 
 # What a planner reads first on the left; the rule id and the policy are in the downloads.
 COLUMNS = [
-    "rank", "city", "county", "facility_type", "strength", "shortfall", "unemployed_disabled",
-    "actual", "required", "unit_kind", "clause", "adcode",
+    "rank",
+    "city",
+    "county",
+    "facility_type",
+    "strength",
+    "shortfall",
+    "unemployed_disabled",
+    "actual",
+    "required",
+    "unit_kind",
+    "clause",
+    "adcode",
 ]
 # Pixel widths that fit the Chinese table beside the sidebar on a 1366-pixel screen;
 # English labels are longer (the columns on the right then scroll under the pinned ones).
 WIDTHS = {
-    "zh": {"rank": 56, "city": 116, "county": 128, "facility_type": 176, "strength": 78,
-           "shortfall": 52, "unemployed_disabled": 104, "actual": 56, "required": 56, "met": 70,
-           "unit_kind": 76, "clause": 64, "adcode": 70},
-    "en": {"rank": 64, "city": 116, "county": 128, "facility_type": 262, "strength": 104,
-           "shortfall": 80, "unemployed_disabled": 150, "actual": 60, "required": 76, "met": 50,
-           "unit_kind": 140, "clause": 100, "adcode": 70},
+    "zh": {
+        "rank": 56,
+        "city": 116,
+        "county": 128,
+        "facility_type": 176,
+        "strength": 78,
+        "shortfall": 52,
+        "unemployed_disabled": 104,
+        "actual": 56,
+        "required": 56,
+        "met": 70,
+        "unit_kind": 76,
+        "clause": 64,
+        "adcode": 70,
+    },
+    "en": {
+        "rank": 64,
+        "city": 116,
+        "county": 128,
+        "facility_type": 262,
+        "strength": 104,
+        "shortfall": 80,
+        "unemployed_disabled": 150,
+        "actual": 60,
+        "required": 76,
+        "met": 50,
+        "unit_kind": 140,
+        "clause": 100,
+        "adcode": 70,
+    },
 }
 PINNED = ("rank", "city", "county")
 DOWNLOADS = ("xlsx", "csv", "geojson")
@@ -39,12 +73,17 @@ def main() -> None:
     gaps = cache.gap_list(region, policy_key, reading, pref, county, all_rows)
     prov = gaps.result.provenance()
 
-    names = dict(zip(table["adcode"], table["name"])) | dict(zip(table["prefecture_adcode"], table["prefecture"]))
+    names = dict(zip(table["adcode"], table["name"], strict=False)) | dict(
+        zip(table["prefecture_adcode"], table["prefecture"], strict=False)
+    )
     scope = names.get(county or pref or "", info.region_name)
     st.caption(
         ui.t("gaps.caption").format(
-            policy=prov["policy_title"], document=prov["policy_document"],
-            reading=prov[f"reading_{lang}"], as_of=gaps.as_of, scope=scope,
+            policy=prov["policy_title"],
+            document=prov["policy_document"],
+            reading=prov[f"reading_{lang}"],
+            as_of=gaps.as_of,
+            scope=scope,
         )
     )
 
@@ -62,24 +101,36 @@ def main() -> None:
         short = rows.assign(strength=rows["strength"].map(lambda s: ui.t(f"strength_short.{s}")))
         config = {
             ui.t(f"col.{c}"): st.column_config.Column(
-                width=WIDTHS[lang][c], pinned=c in PINNED,
+                width=WIDTHS[lang][c],
+                pinned=c in PINNED,
                 help=ui.t("gaps.strength_help") if c == "strength" else None,
             )
             for c in columns
         }
         config[ui.t("col.unemployed_disabled")] = st.column_config.NumberColumn(
-            width=WIDTHS[lang]["unemployed_disabled"], format="localized")
-        st.dataframe(ui.labelled(short, columns), hide_index=True, width="stretch",
-                     height=min(38 + 35 * len(rows), 640), column_config=config)
+            width=WIDTHS[lang]["unemployed_disabled"], format="localized"
+        )
+        st.dataframe(
+            ui.labelled(short, columns),
+            hide_index=True,
+            width="stretch",
+            height=min(38 + 35 * len(rows), 640),
+            column_config=config,
+        )
         st.caption(ui.t("gaps.sort_hint"))
 
     st.subheader(ui.t("gaps.download"))
     stem = "-".join(["gaps", policy_key, reading, *(c for c in (pref, county) if c)])
     for column, fmt in zip(st.columns(len(DOWNLOADS)), DOWNLOADS, strict=True):
         column.download_button(
-            ui.t(f"gaps.download_{fmt}"), data=cache.gap_list_file(region, gaps, fmt),
-            file_name=f"{stem}.{fmt}", mime=export.MEDIA_TYPES[fmt], key=f"gaps_download_{fmt}",
-            help=ui.t("gaps.download_help"), on_click="ignore", icon=":material/download:",
+            ui.t(f"gaps.download_{fmt}"),
+            data=cache.gap_list_file(region, gaps, fmt),
+            file_name=f"{stem}.{fmt}",
+            mime=export.MEDIA_TYPES[fmt],
+            key=f"gaps_download_{fmt}",
+            help=ui.t("gaps.download_help"),
+            on_click="ignore",
+            icon=":material/download:",
             width="stretch",
         )
 

@@ -10,6 +10,7 @@ rerun the script.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 from pathlib import Path
@@ -82,12 +83,11 @@ def _follow_click(table: pd.DataFrame) -> None:
     if PROFILE_PAGE.is_file():
         params = {k: st.query_params.get(k) for k in st.query_params}
         params.update(county=adcode, prefecture=prefecture)
-        try:
+        # the file may exist but not be a page of the app yet
+        with contextlib.suppress(StreamlitAPIException):
             st.switch_page(
                 str(PROFILE_PAGE.relative_to(PROFILE_PAGE.parent.parent)), query_params=params
             )
-        except StreamlitAPIException:  # the file exists but is not a page of the app yet
-            pass
     st.session_state["filter_prefecture"] = prefecture
     st.session_state["filter_county"] = adcode
 
@@ -183,14 +183,31 @@ def _basemap_choice() -> tuple[str | None, str | None]:
     return choice, key
 
 
-def _county_map(region: str, table, datum: str, basemap: str | None, tk: str | None,
-                lang: str, types: dict, labels: dict):
+def _county_map(
+    region: str,
+    table,
+    datum: str,
+    basemap: str | None,
+    tk: str | None,
+    lang: str,
+    types: dict,
+    labels: dict,
+):
     """The map: counties by unemployed disabled people, prefecture borders, facilities."""
     topology = _topology(region, datum)
     kinds = i18n.label_map("unit_kind", lang)
     tooltip = ["adcode", "prefecture", "name", "unit_kind_label", "unemployed_disabled", "total"]
-    aliases = [ui.t(f"col.{c}") for c in ("adcode", "prefecture", "county", "unit_kind",
-                                          "unemployed_disabled", "facilities")]  # fmt: skip
+    aliases = [
+        ui.t(f"col.{c}")
+        for c in (
+            "adcode",
+            "prefecture",
+            "county",
+            "unit_kind",
+            "unemployed_disabled",
+            "facilities",
+        )
+    ]
     topo_table = table.assign(unit_kind_label=table["unit_kind"].map(kinds))
     fmap = base.base_map(
         bounds=display.topology_bounds(topology),
@@ -324,8 +341,16 @@ def main() -> None:
         )
         st.caption(_map_notes(basemap, datum))
     with legend_col:
-        _legend(breaks, types, labels, rule=rule, gap_count=len(gap_units), reading=reading,
-                focus=bool(pref or county), lang=lang)  # fmt: skip
+        _legend(
+            breaks,
+            types,
+            labels,
+            rule=rule,
+            gap_count=len(gap_units),
+            reading=reading,
+            focus=bool(pref or county),
+            lang=lang,
+        )
     _county_list(view, result, rule, labels, reading, lang)
 
 

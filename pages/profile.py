@@ -39,10 +39,15 @@ def _choose_county(table: pd.DataFrame, pref: str | None, county: str | None) ->
     if county:
         return county
     rows = table if pref is None else table[table["prefecture_adcode"] == pref]
-    names = dict(zip(rows["adcode"], rows["prefecture"] + " · " + rows["name"]))
+    names = dict(zip(rows["adcode"], rows["prefecture"] + " · " + rows["name"], strict=False))
     choice = st.selectbox(
-        ui.t("profile.choose"), list(names), index=None, format_func=names.get,
-        placeholder=ui.t("profile.choose"), key="profile_county", help=ui.t("profile.choose_hint"),
+        ui.t("profile.choose"),
+        list(names),
+        index=None,
+        format_func=names.get,
+        placeholder=ui.t("profile.choose"),
+        key="profile_county",
+        help=ui.t("profile.choose_hint"),
     )
     return choice
 
@@ -50,35 +55,50 @@ def _choose_county(table: pd.DataFrame, pref: str | None, county: str | None) ->
 def _facts(p, info, labels: dict) -> None:
     """Code, area, population, unemployed disabled people, facilities per type."""
     st.subheader(ui.t("profile.facts"))
-    unemployed_label = ui.t("metric.unemployed") if info.unemployed_demo else ui.t("col.unemployed_disabled")
+    unemployed_label = (
+        ui.t("metric.unemployed") if info.unemployed_demo else ui.t("col.unemployed_disabled")
+    )
     c = st.columns([1, 1, 1, 1.7, 0.8])
     c[0].metric(ui.t("col.adcode"), p.adcode)
     c[1].metric(ui.t("col.area_km2"), "—" if p.area_km2 is None else f"{p.area_km2:,.0f}")
     c[2].metric(ui.t("col.pop2020"), "—" if p.pop2020 is None else f"{p.pop2020:,}")
-    c[3].metric(unemployed_label, "—" if p.unemployed_disabled is None else f"{p.unemployed_disabled:,}")
+    c[3].metric(
+        unemployed_label, "—" if p.unemployed_disabled is None else f"{p.unemployed_disabled:,}"
+    )
     c[4].metric(ui.t("col.facilities"), int(p.facility_counts["count"].sum()))
     seat_key = "profile.seat" if p.seat_source.startswith("cpca") else "profile.seat_fallback"
     st.caption(ui.t(seat_key).format(lon=p.seat.x, lat=p.seat.y))
 
     st.subheader(ui.t("profile.counts"))
-    counts = pd.DataFrame([dict(zip(p.facility_counts["facility_type"].map(labels), p.facility_counts["count"]))])
+    counts = pd.DataFrame(
+        [
+            dict(
+                zip(
+                    p.facility_counts["facility_type"].map(labels),
+                    p.facility_counts["count"],
+                    strict=False,
+                )
+            )
+        ]
+    )
     st.table(counts, hide_index=True)
-
 
 
 def _rules(p, region: str, policy_key: str, reading: str, lang: str, labels: dict) -> None:
     """Every rule of the policy for this county: met or not, the mandatory ones first."""
     st.subheader(ui.t("profile.rules"))
     prov = cache.gap_result(region, policy_key, reading).provenance()
-    st.caption(ui.t("profile.rules_caption").format(policy=p.policy_title, reading=prov[f"reading_{lang}"]))
+    st.caption(
+        ui.t("profile.rules_caption").format(policy=p.policy_title, reading=prov[f"reading_{lang}"])
+    )
     short = p.mandatory_shortfalls
     if short.empty:
         st.success(ui.t("profile.no_mandatory"), icon=":material/check_circle:")
     else:
         items = "；".join(
             f"{labels[r.facility_type]}（{ui.t(f'unit_scope.{r.unit}')}，{ui.t('col.shortfall')} {r.shortfall}，{r.clause}）"
-            if lang == "zh" else
-            f"{labels[r.facility_type]} ({ui.t(f'unit_scope.{r.unit}')}, {ui.t('col.shortfall').lower()} {r.shortfall}, {r.clause})"
+            if lang == "zh"
+            else f"{labels[r.facility_type]} ({ui.t(f'unit_scope.{r.unit}')}, {ui.t('col.shortfall').lower()} {r.shortfall}, {r.clause})"
             for r in short.itertuples(index=False)
         )
         st.error(ui.t("profile.mandatory_alert").format(items=items), icon=":material/error:")
@@ -86,10 +106,21 @@ def _rules(p, region: str, policy_key: str, reading: str, lang: str, labels: dic
         status=p.rules["status"].map(lambda s: ui.t(f"status.{s}")),
         unit_scope=p.rules["unit"].map(lambda u: ui.t(f"unit_scope.{u}")),
     )
-    shown = ui.labelled(rules, ["status", "facility_type", "unit_scope", "strength", "required", "actual",
-                                "shortfall", "clause", "rule_id"])
+    shown = ui.labelled(
+        rules,
+        [
+            "status",
+            "facility_type",
+            "unit_scope",
+            "strength",
+            "required",
+            "actual",
+            "shortfall",
+            "clause",
+            "rule_id",
+        ],
+    )
     st.table(shown.astype(object).where(shown.notna(), "—"), hide_index=True)
-
 
 
 def _facilities(p) -> None:
@@ -98,10 +129,11 @@ def _facilities(p) -> None:
     if p.facilities.empty:
         st.info(ui.t("profile.no_facilities"))
     else:
-        near = ui.labelled(p.facilities, ["name", "facility_type", "subtype", "address", "distance_km"])
+        near = ui.labelled(
+            p.facilities, ["name", "facility_type", "subtype", "address", "distance_km"]
+        )
         st.table(near.style.format({ui.t("col.distance_km"): "{:.1f}"}), hide_index=True)
         st.caption(ui.t("profile.distance_note"))
-
 
 
 def _neighbours(p, lang: str, labels: dict) -> None:
@@ -113,11 +145,22 @@ def _neighbours(p, lang: str, labels: dict) -> None:
         sep = "、" if lang == "zh" else ", "
         both = pd.concat([p.situation, p.neighbours], ignore_index=True)
         both = both.assign(
-            gap_types=[sep.join(labels[k] for k in types) or ui.t("profile.none") for types in both["gap_types"]],
+            gap_types=[
+                sep.join(labels[k] for k in types) or ui.t("profile.none")
+                for types in both["gap_types"]
+            ],
             shared_border_km=[None if pd.isna(v) else f"{v:.1f}" for v in both["shared_border_km"]],
         )
-        rows = ["prefecture", "unit_kind", "shared_border_km", "unemployed_disabled",
-                *facilities.FACILITY_TYPES, "total", "mandatory_gaps", "gap_types"]
+        rows = [
+            "prefecture",
+            "unit_kind",
+            "shared_border_km",
+            "unemployed_disabled",
+            *facilities.FACILITY_TYPES,
+            "total",
+            "mandatory_gaps",
+            "gap_types",
+        ]
         shown = ui.labelled(both, rows).rename(columns={ui.t("col.total"): ui.t("col.facilities")})
         shown.index = [f"▶ {p.name}", *p.neighbours["name"]]
         st.table(shown.T.astype(object).where(shown.T.notna(), "—"))
@@ -134,8 +177,10 @@ def main() -> None:
     if adcode is None:
         st.info(ui.t("profile.choose_hint"))
         return
-    st.markdown(f'<div class="print-hide" style="color:#555">{ui.t("profile.print_hint")}</div>',
-                unsafe_allow_html=True)
+    st.markdown(
+        f'<div class="print-hide" style="color:#555">{ui.t("profile.print_hint")}</div>',
+        unsafe_allow_html=True,
+    )
     mismatch = ui.policy_mismatch(region, policy_key)
     if mismatch:
         st.warning(mismatch)
@@ -144,7 +189,11 @@ def main() -> None:
     p = cache.county_profile(region, adcode, policy_key, reading)
     kinds = i18n.label_map("unit_kind", lang)
     labels = i18n.label_map("facility_type", lang)
-    st.header(ui.t("profile.heading").format(name=p.name, prefecture=p.prefecture, kind=kinds[p.unit_kind]))
+    st.header(
+        ui.t("profile.heading").format(
+            name=p.name, prefecture=p.prefecture, kind=kinds[p.unit_kind]
+        )
+    )
 
     _facts(p, info, labels)
     _rules(p, region, policy_key, reading, lang, labels)

@@ -72,8 +72,12 @@ def sign_in_form(*, where: str = "sidebar") -> None:
     box = st.sidebar if where == "sidebar" else st
     with box.form("signin_form", clear_on_submit=True, border=where == "main"):
         name = st.text_input(t("signin.name"), key="signin_name", autocomplete="username")
-        password = st.text_input(t("signin.password"), type="password", key="signin_password",
-                                 autocomplete="current-password")
+        password = st.text_input(
+            t("signin.password"),
+            type="password",
+            key="signin_password",
+            autocomplete="current-password",
+        )
         submitted = st.form_submit_button(t("signin.submit"), key="signin_submit")
     failed = _sign_in(name, password) if submitted else None
     if failed:

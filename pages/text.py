@@ -20,7 +20,6 @@ def t(key: str) -> str:
     return i18n.t(key, lang())
 
 
-
 _MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+-.!|~$:="})
 
 

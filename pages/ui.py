@@ -40,11 +40,16 @@ __all__ = [
 
 log = logging.getLogger("geoapp.ui")
 
+
 def language_switch() -> None:
     labels = {"zh": "中文", "en": "English"}
     choice = st.sidebar.radio(
-        i18n.t("lang.label"), i18n.LANGUAGES, index=i18n.LANGUAGES.index(lang()),
-        format_func=labels.get, horizontal=True, key="lang_switch",
+        i18n.t("lang.label"),
+        i18n.LANGUAGES,
+        index=i18n.LANGUAGES.index(lang()),
+        format_func=labels.get,
+        horizontal=True,
+        key="lang_switch",
     )
     if choice != lang():
         st.query_params["lang"] = choice
@@ -76,16 +81,21 @@ def policy_choice() -> tuple[str, str]:
     current = st.query_params.get("policy", policy.DEFAULT_POLICY)
     titles = {k: policy.load_policy(k).title for k in keys}
     key = st.sidebar.selectbox(
-        t("filter.policy"), keys, index=keys.index(current) if current in keys else keys.index(policy.DEFAULT_POLICY),
-        format_func=lambda k: titles[k], key="filter_policy",
+        t("filter.policy"),
+        keys,
+        index=keys.index(current) if current in keys else keys.index(policy.DEFAULT_POLICY),
+        format_func=lambda k: titles[k],
+        key="filter_policy",
     )
     current_reading = st.query_params.get("reading", "literal")
     # Labels resolved now, not when the widget formats them (AppTest formats outside a run).
     readings = {r: t(f"reading.{r}") for r in policy.READINGS}
     reading = st.sidebar.radio(
-        t("filter.reading"), policy.READINGS,
+        t("filter.reading"),
+        policy.READINGS,
         index=policy.READINGS.index(current_reading) if current_reading in policy.READINGS else 0,
-        format_func=readings.get, key="filter_reading",
+        format_func=readings.get,
+        key="filter_reading",
         help=t("filter.reading_help"),
     )
     _sync_param("policy", None if key == policy.DEFAULT_POLICY else key)
@@ -97,7 +107,7 @@ def policy_choice() -> tuple[str, str]:
 def filters(table: pd.DataFrame) -> tuple[str | None, str | None]:
     """Sidebar prefecture and county filters; returns (prefecture_adcode, adcode)."""
     prefs = table.drop_duplicates("prefecture_adcode").sort_values("prefecture_adcode")
-    pref_names = dict(zip(prefs["prefecture_adcode"], prefs["prefecture"]))
+    pref_names = dict(zip(prefs["prefecture_adcode"], prefs["prefecture"], strict=False))
     options = [None, *pref_names]
     everything = t("filter.all")  # resolved now: AppTest formats options outside a run
     current = st.query_params.get("prefecture")
@@ -106,17 +116,22 @@ def filters(table: pd.DataFrame) -> tuple[str | None, str | None]:
         # A link with only ?county= still shows that county's prefecture.
         current = table.loc[table["adcode"] == linked_county, "prefecture_adcode"].iloc[0]
     pref = st.sidebar.selectbox(
-        t("filter.prefecture"), options, index=options.index(current) if current in options else 0,
-        format_func=lambda c: everything if c is None else pref_names[c], key="filter_prefecture",
+        t("filter.prefecture"),
+        options,
+        index=options.index(current) if current in options else 0,
+        format_func=lambda c: everything if c is None else pref_names[c],
+        key="filter_prefecture",
     )
     rows = table if pref is None else table[table["prefecture_adcode"] == pref]
-    names = dict(zip(rows["adcode"], rows["name"]))
+    names = dict(zip(rows["adcode"], rows["name"], strict=False))
     county_options = [None, *names]
     current_county = st.query_params.get("county")
     county = st.sidebar.selectbox(
-        t("filter.county"), county_options,
+        t("filter.county"),
+        county_options,
         index=county_options.index(current_county) if current_county in county_options else 0,
-        format_func=lambda c: everything if c is None else names[c], key="filter_county",
+        format_func=lambda c: everything if c is None else names[c],
+        key="filter_county",
     )
     _sync_param("prefecture", pref)
     _sync_param("county", county)

@@ -60,54 +60,81 @@ class Package:
 
 PACKAGES: tuple[Package, ...] = (
     Package(
-        "leaflet", "leaflet", "dist",
+        "leaflet",
+        "leaflet",
+        "dist",
         # L.Icon.Default finds images/ through leaflet.css, but names these two in JS
         ("leaflet.js", "leaflet.css", "images/marker-icon-2x.png", "images/marker-shadow.png"),
         ("LICENSE",),
     ),
     Package("jquery", "jquery", "dist", ("jquery.min.js",), ("LICENSE.txt",)),
     Package(
-        "bootstrap", "bootstrap", "dist",
-        ("js/bootstrap.bundle.min.js", "css/bootstrap.min.css"), ("LICENSE",),
+        "bootstrap",
+        "bootstrap",
+        "dist",
+        ("js/bootstrap.bundle.min.js", "css/bootstrap.min.css"),
+        ("LICENSE",),
     ),
     Package(
-        "bootstrap3", "bootstrap3-glyphicons", "dist", (), ("LICENSE",),
+        "bootstrap3",
+        "bootstrap3-glyphicons",
+        "dist",
+        (),
+        ("LICENSE",),
         note="Only the Glyphicons rules of dist/css/bootstrap.css (generated) and the "
         "woff2 font; replaces netdna's bootstrap 3.0.0 bootstrap-glyphicons.css.",
         generated={"css/bootstrap-glyphicons.css": "glyphicons"},
     ),
     Package(
-        "@fortawesome/fontawesome-free", "fontawesome-free", "",
-        ("css/all.min.css",), ("LICENSE.txt",),
+        "@fortawesome/fontawesome-free",
+        "fontawesome-free",
+        "",
+        ("css/all.min.css",),
+        ("LICENSE.txt",),
     ),
     Package(
-        "leaflet.awesome-markers", "leaflet.awesome-markers", "dist",
-        ("leaflet.awesome-markers.min.js", "leaflet.awesome-markers.css"), ("LICENSE",),
+        "leaflet.awesome-markers",
+        "leaflet.awesome-markers",
+        "dist",
+        ("leaflet.awesome-markers.min.js", "leaflet.awesome-markers.css"),
+        ("LICENSE",),
         license="MIT",
         note="folium links cdnjs 2.0.2, which is not on npm with its JS; 2.0.5 is the same "
         "plugin (L.AwesomeMarkers.version '2.0.1' in both) plus a square marker variant. "
         "package.json says ISC, the LICENSE file is the MIT text.",
     ),
     Package(
-        "leaflet.markercluster", "leaflet.markercluster", "dist",
+        "leaflet.markercluster",
+        "leaflet.markercluster",
+        "dist",
         ("leaflet.markercluster.js", "MarkerCluster.css", "MarkerCluster.Default.css"),
         ("MIT-LICENCE.txt",),
     ),
     Package(
-        "topojson-client", "topojson-client", "dist", ("topojson-client.min.js",), ("LICENSE",),
+        "topojson-client",
+        "topojson-client",
+        "dist",
+        ("topojson-client.min.js",),
+        ("LICENSE",),
         note="folium links topojson 1.6.9 (the old all-in-one package, whose npm release "
         "pulls d3 3 and a node toolchain); topojson-client 3 is its browser half and "
         "defines the same global topojson.feature() folium's TopoJson calls.",
     ),
     Package(
-        "leaflet.featuregroup.subgroup", "leaflet.featuregroup.subgroup", "dist",
-        ("leaflet.featuregroup.subgroup.js",), ("LICENSE",),
+        "leaflet.featuregroup.subgroup",
+        "leaflet.featuregroup.subgroup",
+        "dist",
+        ("leaflet.featuregroup.subgroup.js",),
+        ("LICENSE",),
         note="folium.plugins.FeatureGroupSubGroup: one marker cluster shared by the "
         "facility types, each type still a layer of its own in the layer control.",
     ),
     Package(
-        "leaflet.fullscreen", "leaflet.fullscreen", "",
-        ("Control.FullScreen.js", "Control.FullScreen.css"), ("LICENSE",),
+        "leaflet.fullscreen",
+        "leaflet.fullscreen",
+        "",
+        ("Control.FullScreen.js", "Control.FullScreen.css"),
+        ("LICENSE",),
         note="The package ships no .min.js; jsDelivr minifies on the fly for folium's URL.",
     ),
 )

@@ -361,9 +361,14 @@ def test_chaoyang_ambiguous_without_prefecture(reg: AdminRegistry) -> None:
 
 @pytest.mark.parametrize(
     ("prefecture", "adcode"),
-    [("长春", "220104"), ("长春市", "220104"), ("220100", "220104"), ("北京", "110105"),
-     ("北京市", "110105")],
-)  # fmt: skip
+    [
+        ("长春", "220104"),
+        ("长春市", "220104"),
+        ("220100", "220104"),
+        ("北京", "110105"),
+        ("北京市", "110105"),
+    ],
+)
 def test_chaoyang_with_prefecture(reg: AdminRegistry, prefecture: str, adcode: str) -> None:
     assert reg.resolve("朝阳区", prefecture=prefecture).adcode == adcode
 
@@ -434,14 +439,23 @@ def test_alias_table_rows(reg: AdminRegistry) -> None:
 def test_resolve_many_keeps_every_row(reg: AdminRegistry) -> None:
     frame = pd.DataFrame(
         {
-            "county": ["朝阳区", "朝阳区", "朝阳去", None, "长春经开区", "长春经开区",
-                       "２２０３８１", "长白县", "朝阳区"],
+            "county": [
+                "朝阳区",
+                "朝阳区",
+                "朝阳去",
+                None,
+                "长春经开区",
+                "长春经开区",
+                "２２０３８１",
+                "长白县",
+                "朝阳区",
+            ],
             "city": ["长春", None, None, "长春", "长春市", "长春市", None, None, "北京"],
             "lon": [np.nan, np.nan, np.nan, np.nan, 126.5, np.nan, np.nan, np.nan, np.nan],
             "lat": [np.nan, np.nan, np.nan, np.nan, 43.5, np.nan, np.nan, np.nan, np.nan],
         },
         index=[10, 20, 30, 40, 50, 60, 70, 80, 10],  # duplicated on purpose
-    )  # fmt: skip
+    )
     before = frame.copy()
     out = reg.resolve_many(
         frame, name_col="county", prefecture_col="city", lon_col="lon", lat_col="lat"
@@ -459,8 +473,11 @@ def test_resolve_many_keeps_every_row(reg: AdminRegistry) -> None:
     assert out["adcode"].iloc[failed].isna().all()
     assert out["error"].iloc[[0, 4, 6, 7, 8]].isna().all()
     assert out["error_type"].iloc[failed].tolist() == [
-        "AmbiguousUnit", "UnknownUnit", "UnknownUnit", "UndecidableUnit",
-    ]  # fmt: skip
+        "AmbiguousUnit",
+        "UnknownUnit",
+        "UnknownUnit",
+        "UndecidableUnit",
+    ]
     assert "长春市朝阳区 (220104)" in out["error"].iloc[1]
     assert "'朝阳去'" in out["error"].iloc[2]
     assert "coordinates" in out["error"].iloc[5]

@@ -58,7 +58,9 @@ def full_map() -> folium.Map:
         POLYGONS, name="polygons", tooltip=folium.GeoJsonTooltip(fields=["name"])
     ).add_to(fmap)
     folium.TopoJson(
-        TOPOLOGY, "objects.counties", name="counties",
+        TOPOLOGY,
+        "objects.counties",
+        name="counties",
         tooltip=folium.GeoJsonTooltip(fields=["name"]),
     ).add_to(fmap)
     group = folium.FeatureGroup(name="facilities").add_to(fmap)
@@ -66,8 +68,11 @@ def full_map() -> folium.Map:
     for i in range(20):
         folium.Marker(
             [43 + i / 10, 126],
-            icon=folium.Icon(icon="info-sign" if i % 2 else "wheelchair",
-                             prefix="glyphicon" if i % 2 else "fa", angle=i),
+            icon=folium.Icon(
+                icon="info-sign" if i % 2 else "wheelchair",
+                prefix="glyphicon" if i % 2 else "fa",
+                angle=i,
+            ),
             popup=folium.Popup(f"设施 {i}"),
             tooltip=folium.Tooltip(f"{i}"),
         ).add_to(cluster)
@@ -92,7 +97,9 @@ def test_localized_map_links_only_vendored_files():
     assert cdn_urls_in(html) == []
     paths = vendor_paths_in(html)
     for expected in (
-        "leaflet/leaflet.js", "leaflet/leaflet.css", "jquery/jquery.min.js",
+        "leaflet/leaflet.js",
+        "leaflet/leaflet.css",
+        "jquery/jquery.min.js",
         "bootstrap3-glyphicons/css/bootstrap-glyphicons.css",
         "fontawesome-free/css/all.min.css",
         "leaflet.awesome-markers/leaflet.awesome-markers.min.js",
@@ -122,8 +129,10 @@ def test_localize_rewrites_what_streamlit_folium_collects():
 
 
 def test_localize_is_idempotent_and_follows_base_url():
-    fmap = localize(localize(full_map(), base_url="/geoapp/app/static/vendor/"),
-                    base_url="/geoapp/app/static/vendor/")
+    fmap = localize(
+        localize(full_map(), base_url="/geoapp/app/static/vendor/"),
+        base_url="/geoapp/app/static/vendor/",
+    )
     html = fmap.get_root().render()
     assert cdn_urls_in(html) == []
     assert html.count("L.Icon.Default.imagePath") == 1
@@ -140,7 +149,9 @@ def test_localize_rewrites_links_already_in_the_header():
 
 
 class _UnvendoredPlugin(JSCSSMixin):
-    default_js: ClassVar = [("someplugin", "https://cdn.example.org/someplugin@1.0/someplugin.min.js")]
+    default_js: ClassVar = [
+        ("someplugin", "https://cdn.example.org/someplugin@1.0/someplugin.min.js")
+    ]
     default_css: ClassVar = [("someplugin_css", "https://unpkg.com/someplugin@1.0/someplugin.css")]
 
 
@@ -215,9 +226,7 @@ def test_every_cdn_url_has_its_vendored_file():
 def test_manifest_lists_version_licence_and_existing_files_for_every_package():
     manifest = _manifest()
     packages = manifest["packages"]
-    assert {p["dir"] for p in packages} == {
-        d.name for d in VENDOR_DIR.iterdir() if d.is_dir()
-    }
+    assert {p["dir"] for p in packages} == {d.name for d in VENDOR_DIR.iterdir() if d.is_dir()}
     for package in packages:
         assert package["version"] and package["license"], package["package"]
         assert package["license_files"], f"{package['package']}: no licence file"
@@ -250,9 +259,10 @@ def test_every_url_in_a_vendored_stylesheet_resolves():
             if ref.startswith(("data:", "#")):
                 continue
             assert not ref.startswith(("http:", "https:", "//")), f"{css}: {ref}"
-            rel = PurePosixPath(css.relative_to(VENDOR_DIR).parent.as_posix()) / re.split(
-                r"[?#]", ref
-            )[0]
+            rel = (
+                PurePosixPath(css.relative_to(VENDOR_DIR).parent.as_posix())
+                / re.split(r"[?#]", ref)[0]
+            )
             target = (VENDOR_DIR / rel).resolve()
             key = target.relative_to(VENDOR_DIR.resolve()).as_posix()
             assert target.is_file() or key in omitted, f"{css.name}: {ref}"

@@ -138,7 +138,7 @@ def test_viewing_needs_sign_in_only_when_configured(accounts, monkeypatch):
 
 def test_settings_read_the_environment_when_used(monkeypatch, tmp_path):
     monkeypatch.setenv("GEOAPP_STORE", str(tmp_path / "x.gpkg"))
-    assert settings.STORE_PATH == tmp_path / "x.gpkg"
+    assert tmp_path / "x.gpkg" == settings.STORE_PATH
     assert settings.store_path() == tmp_path / "x.gpkg"
     assert settings.store_path("210000") == tmp_path / "x-210000.gpkg"
     monkeypatch.setenv("GEOAPP_STORE", "elsewhere/y.gpkg")  # relative: to the repository
@@ -182,8 +182,9 @@ def test_default_state_files_are_outside_git(monkeypatch):
         relative = str(path.relative_to(ROOT))
         ignored = subprocess.run([git, "check-ignore", "-q", relative], cwd=ROOT, check=False)
         assert ignored.returncode == 0, f"{relative} is not ignored by git"
-    tracked = subprocess.run([git, "ls-files", "var"], cwd=ROOT, capture_output=True, text=True,
-                             check=True)  # fmt: skip
+    tracked = subprocess.run(
+        [git, "ls-files", "var"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert tracked.stdout == ""
 
 
@@ -193,13 +194,30 @@ def test_default_state_files_are_outside_git(monkeypatch):
 def test_cli_user_add_reads_the_password_from_stdin(tmp_path, monkeypatch, capsys):
     path = tmp_path / "a.toml"
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-    assert cli.main(["user", "add", "zhao", "--role", "steward", "--password-stdin",
-                     "--accounts", str(path)]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "user",
+                "add",
+                "zhao",
+                "--role",
+                "steward",
+                "--password-stdin",
+                "--accounts",
+                str(path),
+            ]
+        )
+        == 0
+    )
     assert "steward zhao" in capsys.readouterr().out
     assert auth.verify("zhao", PASSWORD, path=path).is_steward
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-    assert cli.main(["user", "add", "zhao", "--role", "viewer", "--password-stdin",
-                     "--accounts", str(path)]) == 2  # fmt: skip
+    assert (
+        cli.main(
+            ["user", "add", "zhao", "--role", "viewer", "--password-stdin", "--accounts", str(path)]
+        )
+        == 2
+    )
     assert "exists already" in capsys.readouterr().err
 
 
@@ -241,9 +259,16 @@ def first_three_facilities(store):
 
 
 def add_three(store, user):
-    return store.add_facilities(first_three_facilities(store), user=user, as_of="2025-12-31",
-                                file_name="three.csv", file_bytes=b"three", accepted=3,
-                                flagged=0, rejected=0)  # fmt: skip
+    return store.add_facilities(
+        first_three_facilities(store),
+        user=user,
+        as_of="2025-12-31",
+        file_name="three.csv",
+        file_bytes=b"three",
+        accepted=3,
+        flagged=0,
+        rejected=0,
+    )
 
 
 def test_a_deleted_steward_can_no_longer_write_to_the_store(accounts, tmp_path):
@@ -280,9 +305,11 @@ def test_a_forged_user_cannot_borrow_a_real_token(accounts):
     steward = auth.verify("wang", PASSWORD, path=accounts)
     other = accounts.with_name("other.toml")
     write_accounts(other, [u | {"name": "mallory"} for u in entries(accounts)])
-    for forged in (dataclasses.replace(steward, name="mallory"),
-                   dataclasses.replace(steward, _accounts=str(other)),
-                   dataclasses.replace(steward, _hash_digest=b"\0" * 32)):  # fmt: skip
+    for forged in (
+        dataclasses.replace(steward, name="mallory"),
+        dataclasses.replace(steward, _accounts=str(other)),
+        dataclasses.replace(steward, _hash_digest=b"\0" * 32),
+    ):
         assert not forged.signed_in
         with pytest.raises(PermissionError, match="not a signed-in user"):
             auth.require_steward(forged)
@@ -315,15 +342,20 @@ def test_an_unusable_accounts_file_fails_closed_at_the_write(accounts, monkeypat
 
 @pytest.mark.parametrize(
     ("mode", "says"),
-    [(0o666, "writable by others (mode 0666)"), (0o602, "writable by others (mode 0602)"),
-     (0o620, "writable by its group (mode 0620)")],
-)  # fmt: skip
+    [
+        (0o666, "writable by others (mode 0666)"),
+        (0o602, "writable by others (mode 0602)"),
+        (0o620, "writable by its group (mode 0620)"),
+    ],
+)
 def test_an_accounts_file_others_may_write_is_refused(accounts, mode, says):
     os.chmod(accounts, mode)
     expected = f"accounts file {accounts} is {says}: chmod 600 {accounts}"
-    for call in (lambda: auth.verify("wang", PASSWORD, path=accounts),
-                 lambda: auth.list_users(path=accounts),
-                 lambda: auth.add_user("li", "viewer password", role="viewer", path=accounts)):  # fmt: skip
+    for call in (
+        lambda: auth.verify("wang", PASSWORD, path=accounts),
+        lambda: auth.list_users(path=accounts),
+        lambda: auth.add_user("li", "viewer password", role="viewer", path=accounts),
+    ):
         with pytest.raises(auth.AccountsError) as caught:
             call()
         assert str(caught.value) == expected
@@ -348,8 +380,9 @@ def test_a_name_given_twice_is_refused(accounts):
     write_accounts(accounts, [*entries(accounts), users[0] | {"role": "viewer"}])
     with pytest.raises(auth.AccountsError) as caught:
         auth.verify("wang", PASSWORD, path=accounts)
-    assert str(caught.value) == (f"{accounts}: user 'wang' appears more than once "
-                                 "(entries 1 and 3); keep one")  # fmt: skip
+    assert str(caught.value) == (
+        f"{accounts}: user 'wang' appears more than once (entries 1 and 3); keep one"
+    )
 
 
 @pytest.mark.parametrize(
@@ -423,15 +456,26 @@ def test_every_attempt_is_logged_with_name_time_and_client_but_no_password(accou
         auth.verify("nobody", "wrong password 2", path=accounts, now=T0 + timedelta(seconds=1))
         is None
     )
-    assert auth.verify("wang", PASSWORD, path=accounts, client="10.0.0.7",
-                       now=T0 + timedelta(seconds=2)).is_steward  # fmt: skip
+    assert auth.verify(
+        "wang", PASSWORD, path=accounts, client="10.0.0.7", now=T0 + timedelta(seconds=2)
+    ).is_steward
     assert read_log(accounts) == [
-        {"time": "2025-01-06T09:00:00Z", "event": "failure", "name": "wang", "client": "10.0.0.7",
-         "reason": "wrong password"},
-        {"time": "2025-01-06T09:00:01Z", "event": "failure", "name": "nobody", "client": None,
-         "reason": "unknown name"},
+        {
+            "time": "2025-01-06T09:00:00Z",
+            "event": "failure",
+            "name": "wang",
+            "client": "10.0.0.7",
+            "reason": "wrong password",
+        },
+        {
+            "time": "2025-01-06T09:00:01Z",
+            "event": "failure",
+            "name": "nobody",
+            "client": None,
+            "reason": "unknown name",
+        },
         {"time": "2025-01-06T09:00:02Z", "event": "success", "name": "wang", "client": "10.0.0.7"},
-    ]  # fmt: skip
+    ]
     text = auth.signin_log_path(accounts).read_text(encoding="utf-8")
     assert "wrong password 1" not in text and PASSWORD not in text and "$argon2" not in text
     assert stat.S_IMODE(os.stat(auth.signin_log_path(accounts)).st_mode) == 0o600
@@ -441,25 +485,40 @@ def test_every_attempt_is_logged_with_name_time_and_client_but_no_password(accou
 
 def test_five_failures_throttle_the_name_even_with_the_right_password(accounts, monkeypatch):
     for i in range(5):
-        assert auth.verify("wang", f"guess {i}", path=accounts, client=f"10.0.0.{i}",
-                           now=T0 + timedelta(minutes=i)) is None  # fmt: skip
+        assert (
+            auth.verify(
+                "wang",
+                f"guess {i}",
+                path=accounts,
+                client=f"10.0.0.{i}",
+                now=T0 + timedelta(minutes=i),
+            )
+            is None
+        )
     counting = CountingHasher()
     monkeypatch.setattr(auth.accounts, "_hasher", counting)
     with pytest.raises(auth.SignInThrottled) as caught:
-        auth.verify("wang", PASSWORD, path=accounts, client="10.9.9.9",
-                    now=T0 + timedelta(minutes=5))  # fmt: skip
+        auth.verify(
+            "wang", PASSWORD, path=accounts, client="10.9.9.9", now=T0 + timedelta(minutes=5)
+        )
     assert counting.calls == 0  # refused before the password was looked at
     throttled = caught.value
     assert isinstance(throttled, auth.AccountsError)  # so the CLI reports it cleanly
     # The 5th failure at 09:04 starts 15 minutes of back-off.
     assert throttled.until == datetime(2025, 1, 6, 9, 19, tzinfo=UTC)
     assert (throttled.name, throttled.minutes) == ("wang", 14)
-    assert str(throttled) == ("too many failed sign-ins for user 'wang'; try again after "
-                              "2025-01-06 09:19:00 UTC (in 14 min)")  # fmt: skip
+    assert str(throttled) == (
+        "too many failed sign-ins for user 'wang'; try again after "
+        "2025-01-06 09:19:00 UTC (in 14 min)"
+    )
     assert read_log(accounts)[-1] == {
-        "time": "2025-01-06T09:05:00Z", "event": "throttled", "name": "wang",
-        "client": "10.9.9.9", "by": "name", "until": "2025-01-06T09:19:00+00:00",
-    }  # fmt: skip
+        "time": "2025-01-06T09:05:00Z",
+        "event": "throttled",
+        "name": "wang",
+        "client": "10.9.9.9",
+        "by": "name",
+        "until": "2025-01-06T09:19:00+00:00",
+    }
     # Another name is not affected; after the back-off the right password works again.
     auth.add_user("li", "viewer password", role="viewer", path=accounts)
     assert auth.verify("li", "viewer password", path=accounts, now=T0 + timedelta(minutes=6))
@@ -489,8 +548,10 @@ def test_one_client_trying_many_names_is_throttled(accounts, monkeypatch):
     monkeypatch.setattr(auth.signin, "MAX_CLIENT_FAILURES", 3)
     for i, name in enumerate(["a", "b", "c"]):
         auth.verify(name, "x", path=accounts, client="203.0.113.5", now=T0 + timedelta(seconds=i))
-    with pytest.raises(auth.SignInThrottled, match="for client 203.0.113.5; try again after "
-                       "2025-01-06 09:15:02 UTC"):  # fmt: skip
+    with pytest.raises(
+        auth.SignInThrottled,
+        match="for client 203.0.113.5; try again after 2025-01-06 09:15:02 UTC",
+    ):
         auth.verify(
             "wang", PASSWORD, path=accounts, client="203.0.113.5", now=T0 + timedelta(minutes=1)
         )
@@ -502,15 +563,28 @@ def test_one_client_trying_many_names_is_throttled(accounts, monkeypatch):
 def test_the_throttle_holds_across_processes(accounts):
     for i in range(5):
         auth.verify("wang", "wrong password", path=accounts, now=T0 + timedelta(seconds=i))
-    script = ("import sys; from datetime import datetime; from geoapp import auth\n"
-              "try:\n"
-              "    auth.verify('wang', sys.argv[2], path=sys.argv[1],"
-              " now=datetime.fromisoformat(sys.argv[3]))\n"
-              "except auth.SignInThrottled as exc:\n"
-              "    print(exc.until.isoformat())\n")  # fmt: skip
-    done = subprocess.run([sys.executable, "-c", script, str(accounts), PASSWORD,
-                           (T0 + timedelta(minutes=1)).isoformat()], cwd=ROOT,
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    script = (
+        "import sys; from datetime import datetime; from geoapp import auth\n"
+        "try:\n"
+        "    auth.verify('wang', sys.argv[2], path=sys.argv[1],"
+        " now=datetime.fromisoformat(sys.argv[3]))\n"
+        "except auth.SignInThrottled as exc:\n"
+        "    print(exc.until.isoformat())\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            str(accounts),
+            PASSWORD,
+            (T0 + timedelta(minutes=1)).isoformat(),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert done.stdout.strip() == "2025-01-06T09:15:04+00:00"
 
 
@@ -540,7 +614,7 @@ def test_a_sign_in_log_others_may_write_is_refused(accounts):
 
 def test_a_damaged_throttle_file_starts_afresh(accounts):
     state = accounts.with_name("signin.throttle.json")
-    for i in range(5):
+    for _i in range(5):
         auth.verify("wang", "wrong password", path=accounts, now=T0)
     state.write_text("{not json", encoding="utf-8")
     assert auth.verify("wang", PASSWORD, path=accounts, now=T0).is_steward
@@ -560,15 +634,33 @@ def test_cli_user_add_reports_an_unusable_accounts_file_cleanly(tmp_path, monkey
     auth.add_user("zhao", PASSWORD, role="viewer", path=path)
     os.chmod(path, 0o666)
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-    assert cli.main(["user", "add", "qian", "--role", "viewer", "--password-stdin",
-                     "--accounts", str(path)]) == 2  # fmt: skip
-    assert capsys.readouterr().err == (f"geoapp: error: accounts file {path} is writable by "
-                                       f"others (mode 0666): chmod 600 {path}\n")  # fmt: skip
+    assert (
+        cli.main(
+            ["user", "add", "qian", "--role", "viewer", "--password-stdin", "--accounts", str(path)]
+        )
+        == 2
+    )
+    assert capsys.readouterr().err == (
+        f"geoapp: error: accounts file {path} is writable by others (mode 0666): chmod 600 {path}\n"
+    )
     blocker = tmp_path / "file"
     blocker.write_text("", encoding="utf-8")
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-    assert cli.main(["user", "add", "qian", "--role", "viewer", "--password-stdin",
-                     "--accounts", str(blocker / "a.toml")]) == 2  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "user",
+                "add",
+                "qian",
+                "--role",
+                "viewer",
+                "--password-stdin",
+                "--accounts",
+                str(blocker / "a.toml"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.startswith("geoapp: error: ") and "cannot write the accounts file" in err
     assert "Traceback" not in err
@@ -576,14 +668,28 @@ def test_cli_user_add_reports_an_unusable_accounts_file_cleanly(tmp_path, monkey
 
 def test_cli_sign_in_reports_the_throttle_cleanly(accounts, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(auth.signin, "_now", lambda: T0)
-    for i in range(5):
+    for _i in range(5):
         auth.verify("wang", "wrong password", path=accounts)
     monkeypatch.setenv("GEOAPP_ACCOUNTS", str(accounts))
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-    assert cli.main(["store", "audit", "--user", "wang", "--password-stdin",
-                     "--store", str(tmp_path / "s.gpkg")]) == 2  # fmt: skip
-    assert capsys.readouterr().err == ("geoapp: error: too many failed sign-ins for user 'wang'; "
-                                       "try again after 2025-01-06 09:15:00 UTC (in 15 min)\n")  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "store",
+                "audit",
+                "--user",
+                "wang",
+                "--password-stdin",
+                "--store",
+                str(tmp_path / "s.gpkg"),
+            ]
+        )
+        == 2
+    )
+    assert capsys.readouterr().err == (
+        "geoapp: error: too many failed sign-ins for user 'wang'; "
+        "try again after 2025-01-06 09:15:00 UTC (in 15 min)\n"
+    )
 
 
 # --- the pages: the sign-in form and a revoked sign-in (AppTest) ---------------------------------
@@ -635,8 +741,9 @@ def test_a_steward_deleted_while_signed_in_cannot_accept_an_upload(page_accounts
 
     at = sign_in(open_page())
     assert not at.exception
-    at.file_uploader[0].set_value(("good.xlsx", (UPLOADS / "facilities_good.xlsx").read_bytes(),
-                                   XLSX))  # fmt: skip
+    at.file_uploader[0].set_value(
+        ("good.xlsx", (UPLOADS / "facilities_good.xlsx").read_bytes(), XLSX)
+    )
     at.run()
     assert at.button(key="data_accept")  # previewed, ready to write
     write_accounts(page_accounts, [u for u in entries(page_accounts) if u["name"] != "wang"])

@@ -11,15 +11,29 @@ import pytest
 
 from geoapp import cli
 
-CONTRACT = ["adcode", "city", "county", "unit_kind", "facility_type", "rule_id", "strength",
-            "required", "actual", "shortfall", "unemployed_disabled", "rank"]
+CONTRACT = [
+    "adcode",
+    "city",
+    "county",
+    "unit_kind",
+    "facility_type",
+    "rule_id",
+    "strength",
+    "required",
+    "actual",
+    "shortfall",
+    "unemployed_disabled",
+    "rank",
+]
 
 
 def run_csv(capsysbinary, *args: str) -> pd.DataFrame:
     assert cli.main(["gaps", *args]) == 0
     out = capsysbinary.readouterr().out
     assert out.startswith(b"\xef\xbb\xbf")
-    return pd.read_csv(io.BytesIO(out), encoding="utf-8-sig", dtype={"adcode": str}, keep_default_na=False)
+    return pd.read_csv(
+        io.BytesIO(out), encoding="utf-8-sig", dtype={"adcode": str}, keep_default_na=False
+    )
 
 
 def test_default_gap_list_has_the_contract_columns_and_demo_gaps(capsysbinary):
@@ -143,7 +157,12 @@ def test_register_with_bad_rows_still_gives_the_gap_list(tmp_path, register, cap
 
 
 def test_strict_turns_a_rejected_row_into_exit_2(tmp_path, register, capsys):
-    assert cli.main(["gaps", "--facilities", str(register), "--strict", "--out", str(tmp_path / "g.csv")]) == 2
+    assert (
+        cli.main(
+            ["gaps", "--facilities", str(register), "--strict", "--out", str(tmp_path / "g.csv")]
+        )
+        == 2
+    )
     assert "2 row(s) rejected" in capsys.readouterr().err
 
 

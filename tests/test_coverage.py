@@ -116,8 +116,14 @@ def centre(adcode: str) -> Point:
 @pytest.fixture
 def counties() -> gpd.GeoDataFrame:
     rows = [
-        {"adcode": code, "name": name, "prefecture_adcode": pcode, "prefecture": pref,
-         "unit_kind": kind, "geometry": box(x, 0, x + 1, 1)}
+        {
+            "adcode": code,
+            "name": name,
+            "prefecture_adcode": pcode,
+            "prefecture": pref,
+            "unit_kind": kind,
+            "geometry": box(x, 0, x + 1, 1),
+        }
         for code, (name, pcode, pref, kind, x, _) in SQUARES.items()
     ]
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
@@ -164,8 +170,9 @@ def policy(tmp_path: Path):
 
 
 def gaps(policy, counties, facilities, unemployed, **kw):
-    return compute_gaps(policy, counties=counties, facilities=facilities,
-                        unemployed=unemployed, **kw)
+    return compute_gaps(
+        policy, counties=counties, facilities=facilities, unemployed=unemployed, **kw
+    )
 
 
 def row(table: pd.DataFrame, rule_id: str, adcode: str) -> dict:
@@ -176,14 +183,17 @@ def row(table: pd.DataFrame, rule_id: str, adcode: str) -> dict:
 
 # --- assign_counties -----------------------------------------------------------------------
 
+
 def test_assign_counties_inside_outside_and_on_borders(counties):
     points = gpd.GeoDataFrame(
         {"facility_id": list("abcdefg")},
         geometry=[
-            centre("990102"), centre("990121"), centre("990281"),
-            Point(5, 5),      # outside every square
-            Point(1, 0.5),    # on the border 东区 | 乙县: in neither interior
-            Point(0, 0.5),    # on the outer edge of 东区
+            centre("990102"),
+            centre("990121"),
+            centre("990281"),
+            Point(5, 5),  # outside every square
+            Point(1, 0.5),  # on the border 东区 | 乙县: in neither interior
+            Point(0, 0.5),  # on the outer edge of 东区
             Point(2.9, 0.1),  # inside 丁市, near a corner
         ],
         crs="EPSG:4326",
@@ -208,8 +218,10 @@ def test_assign_counties_converts_the_points_crs(counties):
 
 def test_assign_counties_leaves_overlaps_undecided(counties):
     overlapping = pd.concat(
-        [counties, gpd.GeoDataFrame({"adcode": ["990199"]}, geometry=[box(0, 0, 0.6, 1)],
-                                    crs="EPSG:4326")],
+        [
+            counties,
+            gpd.GeoDataFrame({"adcode": ["990199"]}, geometry=[box(0, 0, 0.6, 1)], crs="EPSG:4326"),
+        ],
         ignore_index=True,
     )
     points = gpd.GeoDataFrame(geometry=[Point(0.3, 0.5), Point(0.8, 0.5)], crs="EPSG:4326")
@@ -219,13 +231,15 @@ def test_assign_counties_leaves_overlaps_undecided(counties):
 
 # --- compute_gaps: the literal reading -----------------------------------------------------
 
+
 def test_literal_reading_required_actual_shortfall(policy, counties, facilities, unemployed):
     table = gaps(policy, counties, facilities, unemployed).table
     assert list(table.columns) == list(TABLE_COLUMNS)
     # aux-county, literal: the district 东区 is out of scope.
     assert set(table.loc[table["rule_id"] == "aux-county", "adcode"]) == {"990121", "990281"}
-    assert {k: row(table, "aux-county", "990121")[k] for k in ("required", "actual", "shortfall")} \
-        == {"required": 1, "actual": 0, "shortfall": 1}
+    assert {
+        k: row(table, "aux-county", "990121")[k] for k in ("required", "actual", "shortfall")
+    } == {"required": 1, "actual": 0, "shortfall": 1}
     assert row(table, "aux-county", "990281")["actual"] == 1
     assert row(table, "aux-county", "990281")["shortfall"] == 0
     # rural-county (all kinds, >= 2): 2, 0, 1 facilities.
@@ -249,15 +263,16 @@ def test_prefecture_rows(policy, counties, facilities, unemployed):
 
 
 def test_ranks_mandatory_then_aspirational_then_target_then_demand(
-        policy, counties, facilities, unemployed):
+    policy, counties, facilities, unemployed
+):
     result = gaps(policy, counties, facilities, unemployed)
     ranked = result.gaps_only()
     got = list(zip(ranked["rank"], ranked["rule_id"], ranked["adcode"], strict=True))
     assert got == [
         (1, "inc-prefecture", "990200"),  # mandatory, 400 unemployed
-        (2, "aux-county", "990121"),      # mandatory, 300
-        (3, "rural-county", "990281"),    # aspirational, 400
-        (4, "rural-county", "990121"),    # aspirational, 300
+        (2, "aux-county", "990121"),  # mandatory, 300
+        (3, "rural-county", "990281"),  # aspirational, 400
+        (4, "rural-county", "990121"),  # aspirational, 300
         (5, "massage-county", "990102"),  # target, 500 (about: met, shortfall 1)
         (6, "massage-county", "990121"),  # target, 300
     ]
@@ -290,13 +305,17 @@ def test_about_rules_are_met_from_ninety_percent(policy, counties, facilities, u
     about = {c: row(table, "massage-county", c) for c in SQUARES}
     # about 10: 9 is met (shortfall still 1), 8 is not, 10 is.
     assert [(r["actual"], r["shortfall"], r["met"]) for r in about.values()] == [
-        (9, 1, True), (8, 2, False), (10, 0, True)]
+        (9, 1, True),
+        (8, 2, False),
+        (10, 0, True),
+    ]
     assert all(r["comparison"] == "about" and r["required"] == 10 for r in about.values())
     assert not row(table, "aux-county", "990121")["met"]
     assert table["met"].dtype == bool
 
 
 # --- readings -------------------------------------------------------------------------------
+
 
 def test_broad_reading_brings_the_district_into_scope(policy, counties, facilities, unemployed):
     result = gaps(policy, counties, facilities, unemployed, reading="broad")
@@ -306,7 +325,10 @@ def test_broad_reading_brings_the_district_into_scope(policy, counties, faciliti
     assert (district["unit_kind"], district["shortfall"], district["rank"]) == ("district", 1, 1)
     ranked = result.gaps_only()
     assert ranked.loc[ranked["strength"] == "mandatory", "adcode"].tolist() == [
-        "990102", "990200", "990121"]
+        "990102",
+        "990200",
+        "990121",
+    ]
     # Rules without broad_reading_adds do not change.
     literal = gaps(policy, counties, facilities, unemployed).table
     for rule_id in ("rural-county", "massage-county", "inc-prefecture"):
@@ -320,23 +342,33 @@ def test_unknown_reading_is_refused(policy, counties, facilities, unemployed):
 
 # --- progress, provenance, bookkeeping ---------------------------------------------------------
 
+
 def test_progress_of_province_rules_and_people_targets(policy, counties, facilities, unemployed):
     progress = gaps(policy, counties, facilities, unemployed).progress
     assert list(progress.columns) == list(PROGRESS_COLUMNS)
     massage, jobs = progress.to_dict("records")
     # 9 + 8 + 10 placed massage institutions against about 20.
     assert (massage["rule_id"], massage["kind"], massage["target"], massage["actual"]) == (
-        "massage-province", "facility", 20, 27)
+        "massage-province",
+        "facility",
+        20,
+        27,
+    )
     assert massage["progress"] == pytest.approx(27 / 20)
     assert massage["met"]
     assert (jobs["rule_id"], jobs["kind"], jobs["facility_type"], jobs["target"]) == (
-        "jobs-new", "people", "新增就业", 100)
+        "jobs-new",
+        "people",
+        "新增就业",
+        100,
+    )
     assert pd.isna(jobs["actual"]) and pd.isna(jobs["progress"]) and pd.isna(jobs["met"])
     assert jobs["strength"] == "target"
 
 
 def test_unplaced_and_outside_facilities_are_counted_not_used(
-        policy, counties, facilities, unemployed):
+    policy, counties, facilities, unemployed
+):
     result = gaps(policy, counties, facilities, unemployed)
     assert result.unplaced_facilities == 2  # None and ""
     assert result.outside_facilities == 1  # 110101
@@ -358,7 +390,8 @@ def test_provenance_states_the_reading(policy, counties, facilities, unemployed)
     assert literal["policy_key"] == "toy" and literal["policy_document"] == "测试〔2025〕1号"
     assert literal["reading"] == "literal"
     assert literal["reading_text"] == (
-        "字面解读：“各县（市）”不含市辖区 / literal reading: 各县（市） excludes city districts")
+        "字面解读：“各县（市）”不含市辖区 / literal reading: 各县（市） excludes city districts"
+    )
     assert literal["reading_affects"] == ["aux-county"]
     assert literal["units"]["counties"] == 3 and literal["units"]["prefectures"] == 2
     assert literal["units"]["in_scope_by_rule"]["aux-county"] == 2
@@ -381,8 +414,7 @@ def test_counties_outside_the_policy_region_are_refused(counties, facilities, un
         gaps(load_policy(DEFAULT_POLICY), counties, facilities, unemployed)
 
 
-def test_missing_columns_and_duplicate_demand_are_refused(
-        policy, counties, facilities, unemployed):
+def test_missing_columns_and_duplicate_demand_are_refused(policy, counties, facilities, unemployed):
     with pytest.raises(ValueError, match=r"counties lacks column\(s\) \['unit_kind'\]"):
         gaps(policy, counties.drop(columns="unit_kind"), facilities, unemployed)
     with pytest.raises(ValueError, match=r"facilities lacks column\(s\) \['adcode_by_point'\]"):
@@ -406,8 +438,11 @@ def test_filter_units(policy, counties, facilities, unemployed):
 
 
 def test_people_only_policy_gives_progress_and_no_rows(counties, facilities, unemployed, tmp_path):
-    text = TOY_POLICY.split("[[rules]]")[0] + "[[people_targets]]" + \
-        TOY_POLICY.split("[[people_targets]]")[1]
+    text = (
+        TOY_POLICY.split("[[rules]]")[0]
+        + "[[people_targets]]"
+        + TOY_POLICY.split("[[people_targets]]")[1]
+    )
     path = tmp_path / "toy.toml"
     path.write_text(text, encoding="utf-8")
     result = gaps(load_policy(path), counties, facilities, unemployed)
@@ -417,6 +452,7 @@ def test_people_only_policy_gives_progress_and_no_rows(counties, facilities, une
 
 
 # --- integration: the embedded Jilin data, default policy ---------------------------------------
+
 
 @pytest.fixture(scope="module")
 def jilin():
@@ -428,8 +464,13 @@ def jilin():
 
 def jilin_gaps(jilin, reading="literal"):
     counties, facilities, unemployed = jilin
-    return compute_gaps(DEFAULT_POLICY, counties=counties, facilities=facilities,
-                        unemployed=unemployed, reading=reading)
+    return compute_gaps(
+        DEFAULT_POLICY,
+        counties=counties,
+        facilities=facilities,
+        unemployed=unemployed,
+        reading=reading,
+    )
 
 
 def test_jilin_deliberate_gaps_rank_first(jilin):
@@ -438,8 +479,8 @@ def test_jilin_deliberate_gaps_rank_first(jilin):
     mandatory = ranked[ranked["strength"] == "mandatory"]
     rows = zip(mandatory["rule_id"], mandatory["adcode"], mandatory["shortfall"], strict=True)
     assert set(rows) == {
-        ("aux-county", "220623", 1),      # 长白朝鲜族自治县
-        ("aux-county", "220822", 1),      # 通榆县
+        ("aux-county", "220623", 1),  # 长白朝鲜族自治县
+        ("aux-county", "220822", 1),  # 通榆县
         ("inc-prefecture", "220400", 1),  # 辽源市
     }
     assert mandatory["rank"].tolist() == [1, 2, 3]
@@ -447,7 +488,10 @@ def test_jilin_deliberate_gaps_rank_first(jilin):
     assert (ranked.loc[ranked["rank"] > 3, "strength"] != "mandatory").all()
     liaoyuan = row(result.table, "inc-prefecture", "220400")
     assert (liaoyuan["county"], liaoyuan["unit_kind"], liaoyuan["city"]) == (
-        "", "prefecture", "辽源市")
+        "",
+        "prefecture",
+        "辽源市",
+    )
     assert result.n_counties == 60 and result.n_prefectures == 9
 
 

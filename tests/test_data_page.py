@@ -32,12 +32,15 @@ from pages import cache, signin
 ENTRY = str(ROOT / "streamlit_app.py")
 FIXTURES = ROOT / "tests" / "fixtures" / "uploads"
 PASSWORD = "steward-password-1"
-MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "csv": "text/csv"}  # fmt: skip
+MIME = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv",
+}
 CRASH = {"zh": "页面出错", "en": "Something went wrong"}
 
 
 # --- a fresh store and accounts for every test ----------------------------------------------
+
 
 @pytest.fixture(autouse=True)
 def own_store(tmp_path, monkeypatch):
@@ -93,15 +96,29 @@ def metrics(at: AppTest) -> dict[str, str]:
 def keys(at: AppTest) -> set[str]:
     """The user keys of every widget on the page."""
     found = set()
-    for kind in ("button", "selectbox", "checkbox", "text_input", "file_uploader", "multiselect",
-                 "radio", "download_button"):
+    for kind in (
+        "button",
+        "selectbox",
+        "checkbox",
+        "text_input",
+        "file_uploader",
+        "multiselect",
+        "radio",
+        "download_button",
+    ):
         found |= {e.key for e in at.get(kind) if getattr(e, "key", None)}
     return found
 
 
 #: A column that only that table of the data page has (AppTest does not give tables keys).
-TABLES = {"data_versions": "写入人", "data_report": "详细说明", "data_by_county": "本次上传",
-          "data_gap_changes": "之后现有数", "data_audit": "操作", "data_cmp_gaps": "之后现有数"}
+TABLES = {
+    "data_versions": "写入人",
+    "data_report": "详细说明",
+    "data_by_county": "本次上传",
+    "data_gap_changes": "之后现有数",
+    "data_audit": "操作",
+    "data_cmp_gaps": "之后现有数",
+}
 
 
 def table(at: AppTest, key: str, column: str | None = None) -> pd.DataFrame:
@@ -117,6 +134,7 @@ def has_table(at: AppTest, key: str) -> bool:
 
 
 # --- without sign-in: nothing that edits ------------------------------------------------------
+
 
 def test_without_sign_in_the_page_has_no_upload_rollback_or_audit():
     at = open_page()
@@ -153,8 +171,14 @@ def test_the_store_refuses_the_editing_paths_without_a_steward(own_store):
     s = store()
     data = (FIXTURES / "facilities_good.xlsx").read_bytes()
     with pytest.raises(PermissionError):
-        s.upload(data, file_name="x.xlsx", dataset="facilities", as_of="2025-12-31", user=None,
-                 counties=datasource.default_source().counties())  # fmt: skip
+        s.upload(
+            data,
+            file_name="x.xlsx",
+            dataset="facilities",
+            as_of="2025-12-31",
+            user=None,
+            counties=datasource.default_source().counties(),
+        )
     with pytest.raises(PermissionError):
         s.rollback("facilities", 1, user=auth.User("wang", "steward"))  # forged: not verified
     with pytest.raises(PermissionError):
@@ -176,6 +200,7 @@ def test_viewing_behind_sign_in_shows_only_the_form(monkeypatch):
 
 # --- the upload flow ---------------------------------------------------------------------------
 
+
 def test_good_register_preview_accept_and_the_overview_changes():
     before = metrics(open_page("overview"))["就业服务设施"]
     assert before == "478"
@@ -196,7 +221,9 @@ def test_good_register_preview_accept_and_the_overview_changes():
     assert by_county.loc["长白朝鲜族自治县", ["当前版本", "本次上传", "变化"]].tolist() == [2, 3, 1]
     gaps = table(at, "data_gap_changes")
     closed = gaps[gaps["变化"] == "补上"]
-    assert ("长白朝鲜族自治县", "残疾人辅助性就业机构") in set(zip(closed["县（市、区）"], closed["设施类型"]))
+    assert ("长白朝鲜族自治县", "残疾人辅助性就业机构") in set(
+        zip(closed["县（市、区）"], closed["设施类型"], strict=False)
+    )
     # Mapping detected from the Chinese headers, editable.
     assert at.selectbox(key=next(k for k in keys(at) if k.endswith("_name"))).value == "名称"
     assert not at.get("download_button")  # nothing to fix
@@ -230,9 +257,14 @@ def test_good_register_preview_accept_and_the_overview_changes():
 
 def test_comparing_two_versions():
     s = store()
-    s.upload((FIXTURES / "facilities_good.xlsx").read_bytes(), file_name="good.xlsx",
-             dataset="facilities", as_of="2025-12-31", user=auth.verify("wang", PASSWORD),
-             counties=datasource.default_source().counties())  # fmt: skip
+    s.upload(
+        (FIXTURES / "facilities_good.xlsx").read_bytes(),
+        file_name="good.xlsx",
+        dataset="facilities",
+        as_of="2025-12-31",
+        user=auth.verify("wang", PASSWORD),
+        counties=datasource.default_source().counties(),
+    )
     at = open_page()  # comparison is reading: open to everyone
     assert_ok(at)
     assert (at.selectbox(key="data_cmp_a").value, at.selectbox(key="data_cmp_b").value) == (1, 2)
@@ -301,12 +333,15 @@ def _downloaded(manager: MediaFileManager, button) -> bytes:
     return manager._storage.get_file(url.rsplit("/", 1)[-1]).content
 
 
-@pytest.mark.parametrize(("name", "says"), [
-    ("zip_bomb.xlsx", "zip bomb"),
-    ("really_a_zip.csv", "named .csv but it is a zip archive"),
-    ("external_link.xlsx", "links to other workbooks"),
-    ("oversized.csv", "over the upload limit"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("zip_bomb.xlsx", "zip bomb"),
+        ("really_a_zip.csv", "named .csv but it is a zip archive"),
+        ("external_link.xlsx", "links to other workbooks"),
+        ("oversized.csv", "over the upload limit"),
+    ],
+)
 def test_hostile_files_are_refused_plainly_and_make_no_version(monkeypatch, name, says):
     monkeypatch.setattr(settings, "MAX_UPLOAD_BYTES", 50_000, raising=False)
     at = upload(sign_in(open_page()), name)
@@ -368,6 +403,7 @@ def test_english_labels_of_the_locked_page():
 
 # --- the datum hint ------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def near_borders():
     """Real Jilin county polygons and points 150 m inside their borders, where a datum
@@ -376,20 +412,28 @@ def near_borders():
     metric = counties.to_crs(3857)
     rows = []
     for adcode, shape in zip(metric["adcode"], metric.geometry.buffer(-150), strict=True):
-        ring = shape.exterior if shape.geom_type == "Polygon" else max(shape.geoms, key=lambda g: g.area).exterior
+        ring = (
+            shape.exterior
+            if shape.geom_type == "Polygon"
+            else max(shape.geoms, key=lambda g: g.area).exterior
+        )
         for k in range(8):
             rows.append((adcode, ring.interpolate(k / 8, normalized=True)))
     import geopandas as gpd
 
     points = gpd.GeoSeries([p for _, p in rows], crs=3857).to_crs(4326)
-    frame = pd.DataFrame({"lon": points.x, "lat": points.y, "declared_adcode": [a for a, _ in rows]})
+    frame = pd.DataFrame(
+        {"lon": points.x, "lat": points.y, "declared_adcode": [a for a, _ in rows]}
+    )
     return counties, frame
 
 
 @pytest.mark.parametrize("datum", ["wgs84", "gcj02", "bd09"])
 def test_guess_datum_finds_the_datum_points_were_written_in(near_borders, datum):
     counties, truth = near_borders
-    lon, lat = coords.convert(truth["lon"].to_numpy(), truth["lat"].to_numpy(), src="wgs84", dst=datum)
+    lon, lat = coords.convert(
+        truth["lon"].to_numpy(), truth["lat"].to_numpy(), src="wgs84", dst=datum
+    )
     guess = datum_hint.guess_datum(truth.assign(lon=lon, lat=lat), counties)
     assert guess.datum == datum and guess.decisive
     assert guess.points == len(truth) == 480
@@ -402,7 +446,9 @@ def test_guess_datum_finds_the_datum_points_were_written_in(near_borders, datum)
 
 def test_guess_datum_without_usable_rows():
     counties = datasource.EmbeddedSource().counties()
-    frame = pd.DataFrame({"lon": ["abc", None], "lat": [43.0, None], "declared_adcode": ["220102", ""]})
+    frame = pd.DataFrame(
+        {"lon": ["abc", None], "lat": [43.0, None], "declared_adcode": ["220102", ""]}
+    )
     assert datum_hint.guess_datum(frame, counties).datum is None
 
 
@@ -416,7 +462,9 @@ def test_datum_hint_on_the_page_for_gcj02_coordinates():
     points = []
     for i, code in enumerate(datasource.EmbeddedSource().facilities()["adcode"]):
         ring = metric.geometry[code].buffer(-150)
-        ring = (ring if ring.geom_type == "Polygon" else max(ring.geoms, key=lambda g: g.area)).exterior
+        ring = (
+            ring if ring.geom_type == "Polygon" else max(ring.geoms, key=lambda g: g.area)
+        ).exterior
         points.append(ring.interpolate((i % 17) / 17, normalized=True))
     wgs = gpd.GeoSeries(points, crs=3857).to_crs(4326)
     lon, lat = coords.wgs84_to_gcj02(wgs.x.to_numpy(), wgs.y.to_numpy())
@@ -435,6 +483,7 @@ def test_datum_hint_on_the_page_for_gcj02_coordinates():
 
 # --- preview helpers -----------------------------------------------------------------------------
 
+
 def test_county_changes_and_last_quarter_end():
     from datetime import date
 
@@ -442,11 +491,15 @@ def test_county_changes_and_last_quarter_end():
     before = pd.DataFrame({"adcode": ["1", "1", "2"]})
     after = pd.DataFrame({"adcode": ["1", "2", "2", "2"]})
     out = preview.county_changes(counties, before=before, after=after)
-    assert out[["adcode", "before", "after", "change"]].values.tolist() == [["2", 1, 3, 2], ["1", 2, 1, -1]]
+    assert out[["adcode", "before", "after", "change"]].values.tolist() == [
+        ["2", 1, 3, 2],
+        ["1", 2, 1, -1],
+    ]
     assert preview.last_quarter_end(date(2025, 7, 1)) == date(2025, 6, 30)
 
 
 # --- history on the progress page ----------------------------------------------------------------
+
 
 def charts(at: AppTest) -> dict[str, dict]:
     return {c.proto.id.rsplit("-", 1)[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
@@ -464,15 +517,25 @@ def test_progress_history_with_one_version_explains_itself():
 def test_progress_history_grows_with_each_upload_and_follows_the_prefecture():
     s = store()
     steward = auth.verify("wang", PASSWORD)
-    s.upload((FIXTURES / "facilities_good.xlsx").read_bytes(), file_name="good.xlsx",
-             dataset="facilities", as_of="2025-12-31", user=steward,
-             counties=datasource.default_source().counties())  # fmt: skip
+    s.upload(
+        (FIXTURES / "facilities_good.xlsx").read_bytes(),
+        file_name="good.xlsx",
+        dataset="facilities",
+        as_of="2025-12-31",
+        user=steward,
+        counties=datasource.default_source().counties(),
+    )
     at = open_page("progress", lang="en", prefecture="220600")
     assert_ok(at, "en")
     found = charts(at)
     province = found["progress_history"]
-    aux = next(t for t in province["data"] if t.get("legendgroup") == "actual"
-               and t["name"] == "Actual" and "Auxiliary" in t.get("meta", ""))  # fmt: skip
+    aux = next(
+        t
+        for t in province["data"]
+        if t.get("legendgroup") == "actual"
+        and t["name"] == "Actual"
+        and "Auxiliary" in t.get("meta", "")
+    )
     assert aux["x"] == ["2025-09-30", "2025-12-31"]
     assert aux["y"][1] == aux["y"][0] + 1
     targets = [t for t in province["data"] if t.get("legendgroup") == "target"]
@@ -486,9 +549,18 @@ def test_progress_history_grows_with_each_upload_and_follows_the_prefecture():
 
 
 def test_fixtures_are_committed_and_the_script_is_there():
-    for name in ("facilities_good.xlsx", "facilities_messy.xlsx", "zip_bomb.xlsx", "really_a_zip.csv",
-                 "external_link.xlsx", "oversized.csv", "facilities_no_valid_rows.xlsx",
-                 "facilities_custom_headers.xlsx", "unemployed_good.csv", "make_fixtures.py"):
+    for name in (
+        "facilities_good.xlsx",
+        "facilities_messy.xlsx",
+        "zip_bomb.xlsx",
+        "really_a_zip.csv",
+        "external_link.xlsx",
+        "oversized.csv",
+        "facilities_no_valid_rows.xlsx",
+        "facilities_custom_headers.xlsx",
+        "unemployed_good.csv",
+        "make_fixtures.py",
+    ):
         assert (FIXTURES / name).is_file(), name
     assert os.path.getsize(FIXTURES / "oversized.csv") > 50_000
 
@@ -498,7 +570,10 @@ def test_formula_names_leave_the_fix_list_neutralised(media):
     names = ['=HYPERLINK("http://127.0.0.1/x","点我")', "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)"]
     lines = ["名称,类型,市（州）,县（市、区）,经度,纬度"]
     # an unknown type: every row is rejected and goes into the fix list
-    lines += [f'"{n.replace(chr(34), chr(34) * 2)}",不存在的类型,长春市,南关区,125.38,43.56' for n in names]
+    lines += [
+        f'"{n.replace(chr(34), chr(34) * 2)}",不存在的类型,长春市,南关区,125.38,43.56'
+        for n in names
+    ]
     data = ("\ufeff" + "\n".join(lines) + "\n").encode("utf-8")
     at = upload(sign_in(open_page()), "formulas.csv", data)
     assert_ok(at)
@@ -509,4 +584,6 @@ def test_formula_names_leave_the_fix_list_neutralised(media):
     column = header.index("名称") + 1
     shown = [sheet.cell(row=r, column=column).value for r in range(2, sheet.max_row + 1)]
     assert shown == ["'" + n for n in names]
-    assert all(sheet.cell(row=r, column=column).data_type == "s" for r in range(2, sheet.max_row + 1))
+    assert all(
+        sheet.cell(row=r, column=column).data_type == "s" for r in range(2, sheet.max_row + 1)
+    )

@@ -49,7 +49,8 @@ def test_deterministic(counties, population, facilities, unemployed):
     assert demo.facilities_csv(other) != demo.facilities_csv(facilities)
 
     assert demo.unemployed_csv(demo.make_unemployed(counties, population, seed=SEED)) == (
-        demo.unemployed_csv(unemployed))
+        demo.unemployed_csv(unemployed)
+    )
     assert not demo.make_unemployed(counties, population, seed=SEED + 1).equals(unemployed)
 
 
@@ -71,8 +72,10 @@ def test_points_inside_their_county(counties, population, seed):
     # ... and in no other county, with lon/lat already rounded to 6 decimals
     assert (fac["lon"].round(6) == fac["lon"]).all() and (fac["lat"].round(6) == fac["lat"]).all()
     hits = shapely.contains_xy(
-        counties.geometry.to_numpy()[:, None], fac["lon"].to_numpy()[None, :],
-        fac["lat"].to_numpy()[None, :])
+        counties.geometry.to_numpy()[:, None],
+        fac["lon"].to_numpy()[None, :],
+        fac["lat"].to_numpy()[None, :],
+    )
     assert (hits.sum(axis=0) == 1).all()
     county_names = counties.set_index("adcode")["name"]
     assert (county_names.loc[fac["adcode"]].to_numpy() == fac["county"].to_numpy()).all()
@@ -92,8 +95,20 @@ def test_summary(facilities):
     assert list(table.index) == list(demo.FACILITY_TYPES)
     assert table["total"].sum() == len(facilities)
     assert table.loc["vocational_school", "real"] == 3
-    assert table.loc[["incubation_base", "rural_help_base", "massage_institution",
-                      "auxiliary_institution", "beautiful_workshop"], "real"].eq(0).all()
+    assert (
+        table.loc[
+            [
+                "incubation_base",
+                "rural_help_base",
+                "massage_institution",
+                "auxiliary_institution",
+                "beautiful_workshop",
+            ],
+            "real",
+        ]
+        .eq(0)
+        .all()
+    )
     assert table.loc["massage_institution", "total"] == 262
 
 
@@ -110,8 +125,9 @@ def test_gap_scenario(counties, population, seed):
     inc = fac[fac["facility_type"] == "incubation_base"]
     prefectures = set(counties["prefecture"])
     assert prefectures - set(inc["prefecture"]) == {demo.INCUBATION_GAP_PREFECTURE[1]}
-    gap_units = counties.loc[counties["prefecture_adcode"] == demo.INCUBATION_GAP_PREFECTURE[0],
-                             "adcode"]
+    gap_units = counties.loc[
+        counties["prefecture_adcode"] == demo.INCUBATION_GAP_PREFECTURE[0], "adcode"
+    ]
     assert not set(gap_units) & set(inc["adcode"])
 
     rural = set(fac.loc[fac["facility_type"] == "rural_help_base", "adcode"])
@@ -184,12 +200,15 @@ def test_committed_files_match_the_script():
         path = DEMO_DIR / name
         assert path.is_file(), f"{path} missing: run `python -m geoapp.cli data demo`"
         assert path.read_bytes() == text.encode("utf-8"), (
-            f"{path} drifted from geoapp/demo.py: run `python -m geoapp.cli data demo`")
+            f"{path} drifted from geoapp/demo.py: run `python -m geoapp.cli data demo`"
+        )
 
 
 def test_committed_csv_reads_back(facilities):
-    back = pd.read_csv(DEMO_DIR / "220000_facilities.csv", dtype={"adcode": str},
-                       keep_default_na=False)
+    back = pd.read_csv(
+        DEMO_DIR / "220000_facilities.csv", dtype={"adcode": str}, keep_default_na=False
+    )
     assert list(back.columns) == list(demo.FACILITY_COLUMNS)
     pd.testing.assert_frame_equal(
-        back, pd.DataFrame(facilities.drop(columns="geometry")), check_dtype=False)
+        back, pd.DataFrame(facilities.drop(columns="geometry")), check_dtype=False
+    )

@@ -41,6 +41,7 @@ def test_no_gap_or_overlap_between_neighbours(raw, shipped):
     # No overlap anywhere, and no gap narrower than 10 m between neighbours.
     assert shapely.coverage_is_valid(metric.geometry.values, gap_width=10.0)
     assert display.overlap_area_m2(shipped) < 1.0
+
     # No hole opened inside the province: the union has as many interior rings as the
     # raw counties' union (a sliver gap would add one).
     def holes(frame):
@@ -62,7 +63,9 @@ def test_no_border_point_more_than_1_km_from_the_true_border(raw, shipped):
 def test_prefecture_borders_lie_on_county_borders(shipped):
     prefectures = display.read_topojson_layer(display.display_path("220000"), "prefectures")
     for row in prefectures.itertuples():
-        union = shapely.union_all(shipped.loc[shipped["prefecture_adcode"] == row.adcode].geometry.values)
+        union = shapely.union_all(
+            shipped.loc[shipped["prefecture_adcode"] == row.adcode].geometry.values
+        )
         assert shapely.symmetric_difference(union, row.geometry).area < 1e-9
 
 
@@ -75,9 +78,13 @@ def test_coverage_simplify_keeps_shared_border_on_toy_squares():
     simple = display.simplify_coverage(toy, tolerance_m=500)
     # The zigzag is straightened to one shared edge: 4 corners each, no gap, no overlap.
     assert shapely.get_num_coordinates(simple.geometry.values).tolist() == [5, 5]
-    assert simple.geometry.iloc[0].intersection(simple.geometry.iloc[1]).area == pytest.approx(0, abs=1e-12)
+    assert simple.geometry.iloc[0].intersection(simple.geometry.iloc[1]).area == pytest.approx(
+        0, abs=1e-12
+    )
     union = shapely.union_all(simple.geometry.values)
-    assert shapely.symmetric_difference(union, box(125.0, 43.9, 125.1, 44.1)).area < 1e-8  # < 0.1 m² of reprojection noise
+    assert (
+        shapely.symmetric_difference(union, box(125.0, 43.9, 125.1, 44.1)).area < 1e-8
+    )  # < 0.1 m² of reprojection noise
 
 
 def test_build_display_refuses_a_tolerance_that_strays_over_1_km(raw):

@@ -86,8 +86,11 @@ def xlsx_options(lang: str, meta: dict[str, str]) -> dict:
 
 @pytest.fixture
 def gap_layer(gaps) -> gpd.GeoDataFrame:
-    squares = [box(127.9, 41.3, 128.3, 41.7), box(125.0, 42.8, 125.6, 43.2),
-               box(125.23456789, 43.81234567, 125.31234567, 43.90987654)]
+    squares = [
+        box(127.9, 41.3, 128.3, 41.7),
+        box(125.0, 42.8, 125.6, 43.2),
+        box(125.23456789, 43.81234567, 125.31234567, 43.90987654),
+    ]
     return gpd.GeoDataFrame(gaps, geometry=squares, crs=4326)
 
 
@@ -96,9 +99,25 @@ def gap_layer(gaps) -> gpd.GeoDataFrame:
 
 def test_gap_headers_in_chinese_and_english():
     assert list(export.gap_headers("zh").values()) == [
-        "行政区划代码", "市（州）", "县（市、区）", "类别", "设施类型", "规则编号", "层级",
-        "约束力", "比较方式", "要求数", "现有数", "缺口", "是否达标", "未就业残疾人数",
-        "优先序", "政策条款", "市（州）代码", "政策", "解读口径",
+        "行政区划代码",
+        "市（州）",
+        "县（市、区）",
+        "类别",
+        "设施类型",
+        "规则编号",
+        "层级",
+        "约束力",
+        "比较方式",
+        "要求数",
+        "现有数",
+        "缺口",
+        "是否达标",
+        "未就业残疾人数",
+        "优先序",
+        "政策条款",
+        "市（州）代码",
+        "政策",
+        "解读口径",
     ]
     english = export.gap_headers("en")
     assert english["shortfall"] == "Shortfall"
@@ -131,8 +150,15 @@ def test_gap_meta_stamps_shanghai_time_and_demo_status(meta):
     assert meta["数据性质"] == "演示数据，非真实登记"
     assert meta["行数"] == "3"
     now = export.gap_meta(
-        "en", policy_key="k", policy_title="T", policy_doc_no="N", reading="R",
-        as_of="2025-06-30", demo=False, sources=[], row_count=0,
+        "en",
+        policy_key="k",
+        policy_title="T",
+        policy_doc_no="N",
+        reading="R",
+        as_of="2025-06-30",
+        demo=False,
+        sources=[],
+        row_count=0,
     )
     assert now["Generated at"].endswith("+08:00")
     assert now["Data status"] == "Registered data"
@@ -204,15 +230,18 @@ def test_csv_neutralises_injection_but_not_numbers(tmp_path, hostile):
     back = pd.read_csv(path, encoding="utf-8-sig", dtype={"adcode": str})
     assert back["note"].tolist() == ["'" + HYPERLINK, "'+1", "'-cmd", "'@SUM(A1)"]
     assert back["other"].tolist() == ["'\tx", "'\rx", "a-b=c", "朝阳区"]
-    assert b"\"'\rx\"" in path.read_bytes()  # the bare CR is quoted, not a row break
+    assert b'"\'\rx"' in path.read_bytes()  # the bare CR is quoted, not a row break
     assert back["number"].tolist() == [-5, 3, 0, -1]
     assert hostile.loc[0, "note"] == HYPERLINK  # the caller's frame is untouched
 
 
 def test_duplicate_header_labels_are_refused(gaps):
     with pytest.raises(ValueError, match="市（州）"):
-        export.to_bytes("csv", gaps.assign(prefecture=gaps["city"]),
-                        headers={"city": "市（州）", "prefecture": "市（州）"})
+        export.to_bytes(
+            "csv",
+            gaps.assign(prefecture=gaps["city"]),
+            headers={"city": "市（州）", "prefecture": "市（州）"},
+        )
 
 
 # --- Excel ------------------------------------------------------------------------------
@@ -221,15 +250,18 @@ def test_duplicate_header_labels_are_refused(gaps):
 @pytest.fixture
 def workbook(tmp_path, gaps, meta) -> openpyxl.Workbook:
     path = tmp_path / "gaps.xlsx"
-    export.to_xlsx(gaps, path, **xlsx_options("zh", meta),
-                   value_labels=export.gap_value_labels("zh"))
+    export.to_xlsx(
+        gaps, path, **xlsx_options("zh", meta), value_labels=export.gap_value_labels("zh")
+    )
     return openpyxl.load_workbook(path)
 
 
 def test_xlsx_sheets_header_freeze_and_filter(workbook):
     assert workbook.sheetnames == ["缺口清单", "说明"]
     ws = workbook["缺口清单"]
-    assert [c.value for c in ws[1]] == [export.gap_headers("zh")[c] for c in export.GAP_COLUMNS[:16]]
+    assert [c.value for c in ws[1]] == [
+        export.gap_headers("zh")[c] for c in export.GAP_COLUMNS[:16]
+    ]
     assert all(c.font.bold for c in ws[1])
     assert ws["A1"].fill.fgColor.rgb.endswith("DDEBF7")
     assert ws.freeze_panes == "A2"
@@ -241,11 +273,15 @@ def test_xlsx_sheets_header_freeze_and_filter(workbook):
 def test_xlsx_keeps_adcode_text_and_integers_int(workbook):
     ws = workbook["缺口清单"]
     header = [c.value for c in ws[1]]
-    column = {name: [row[i] for row in ws.iter_rows(min_row=2, values_only=True)]
-              for i, name in enumerate(header)}
+    column = {
+        name: [row[i] for row in ws.iter_rows(min_row=2, values_only=True)]
+        for i, name in enumerate(header)
+    }
     assert column["行政区划代码"] == ["220623", "220400", "220104"]
-    assert all(cell.data_type == "s" and cell.number_format == "@" for (cell,) in
-               ws.iter_rows(min_row=2, max_col=1))
+    assert all(
+        cell.data_type == "s" and cell.number_format == "@"
+        for (cell,) in ws.iter_rows(min_row=2, max_col=1)
+    )
     for name in ("要求数", "现有数", "缺口", "未就业残疾人数", "优先序"):
         assert all(type(v) is int for v in column[name]), name
     assert column["未就业残疾人数"] == [1520, 4310, 812]
@@ -277,8 +313,10 @@ def test_xlsx_widths_bounded_and_wider_for_longer_cjk(tmp_path, meta):
     path = tmp_path / "widths.xlsx"
     export.to_xlsx(frame, path, headers=None, meta=meta, sheet_name="t", meta_sheet_name="m")
     ws = openpyxl.load_workbook(path)["t"]
-    width = {ws.cell(1, i).value: ws.column_dimensions[ws.cell(1, i).column_letter].width
-             for i in range(1, 5)}
+    width = {
+        ws.cell(1, i).value: ws.column_dimensions[ws.cell(1, i).column_letter].width
+        for i in range(1, 5)
+    }
     assert width["a"] == export.MIN_WIDTH
     assert width["huge"] == export.MAX_WIDTH
     assert width["cjk8"] > width["ascii8"]
@@ -288,7 +326,7 @@ def test_xlsx_widths_bounded_and_wider_for_longer_cjk(tmp_path, meta):
 
 def test_xlsx_about_sheet_states_policy_reading_date_and_demo(workbook, meta):
     about = workbook["说明"]
-    rows = {k: v for k, v in about.iter_rows(values_only=True)}
+    rows = dict(about.iter_rows(values_only=True))
     assert list(rows) == list(meta)
     assert rows["政策"] == "吉林省促进残疾人就业三年行动实施方案（2025—2027年）"
     assert rows["文号"] == "吉政办发〔2025〕16号"
@@ -302,11 +340,19 @@ def test_xlsx_about_sheet_states_policy_reading_date_and_demo(workbook, meta):
 
 def test_xlsx_in_english(gaps):
     meta = export.gap_meta(
-        "en", policy_key="k", policy_title="Jilin 2025-2027", policy_doc_no="N",
-        reading="literal", as_of="2025-06-30", demo=True, sources=["a.csv"], row_count=3,
+        "en",
+        policy_key="k",
+        policy_title="Jilin 2025-2027",
+        policy_doc_no="N",
+        reading="literal",
+        as_of="2025-06-30",
+        demo=True,
+        sources=["a.csv"],
+        row_count=3,
     )
-    data = export.to_bytes("xlsx", gaps, **xlsx_options("en", meta),
-                           value_labels=export.gap_value_labels("en"))
+    data = export.to_bytes(
+        "xlsx", gaps, **xlsx_options("en", meta), value_labels=export.gap_value_labels("en")
+    )
     wb = openpyxl.load_workbook(BytesIO(data))
     assert wb.sheetnames == ["Gaps", "About"]
     assert wb["Gaps"]["A1"].value == "Code"
@@ -331,11 +377,11 @@ def test_xlsx_neutralises_injection_but_not_numbers(tmp_path, hostile, meta):
 
 def test_xlsx_refuses_bad_sheet_names(gaps, meta):
     with pytest.raises(ValueError, match="31"):
-        export.to_bytes("xlsx", gaps, headers=None, meta=meta, sheet_name="a/b",
-                        meta_sheet_name="m")
+        export.to_bytes(
+            "xlsx", gaps, headers=None, meta=meta, sheet_name="a/b", meta_sheet_name="m"
+        )
     with pytest.raises(ValueError, match="differ"):
-        export.to_bytes("xlsx", gaps, headers=None, meta=meta, sheet_name="m",
-                        meta_sheet_name="m")
+        export.to_bytes("xlsx", gaps, headers=None, meta=meta, sheet_name="m", meta_sheet_name="m")
 
 
 # --- geographic layers ------------------------------------------------------------------
@@ -354,8 +400,7 @@ def test_geojson_is_rfc7946_and_keeps_attributes(tmp_path, gap_layer):
     back = gpd.read_file(path)
     assert back.crs.to_epsg() == 4326
     attributes = back.drop(columns="geometry")
-    pd.testing.assert_frame_equal(attributes, gap_layer.drop(columns="geometry"),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(attributes, gap_layer.drop(columns="geometry"), check_dtype=False)
     assert back.geometry.iloc[2].bounds == pytest.approx(
         (125.234568, 43.812346, 125.312346, 43.909877), abs=1e-6
     )

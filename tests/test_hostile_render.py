@@ -106,9 +106,9 @@ def test_script_json_has_nothing_a_script_or_template_could_read(text):
 @pytest.mark.parametrize("text", HOSTILE)
 def test_text_tooltip_sends_json_and_sets_text_content(text):
     html = _render(
-        lambda g: folium.CircleMarker([43, 125], radius=3)
-        .add_child(safe.TextTooltip(text))
-        .add_to(g)
+        lambda g: (
+            folium.CircleMarker([43, 125], radius=3).add_child(safe.TextTooltip(text)).add_to(g)
+        )
     )
     found = re.search(r"box\.textContent = (.*?);\n", html).group(1)
     assert json.loads(found) == text
@@ -127,9 +127,13 @@ def test_feature_tooltip_builds_cells_with_text_content():
         ],
     }
     html = _render(
-        lambda g: folium.GeoJson(data)
-        .add_child(safe.FeatureTooltip(["name", "n"], aliases=["名称", HOSTILE[6]], localize=True))
-        .add_to(g)
+        lambda g: (
+            folium.GeoJson(data)
+            .add_child(
+                safe.FeatureTooltip(["name", "n"], aliases=["名称", HOSTILE[6]], localize=True)
+            )
+            .add_to(g)
+        )
     )
     assert "row.insertCell().textContent = show(props[field])" in html
     assert HOSTILE[6] not in html and "<img src=x" not in html
@@ -146,12 +150,15 @@ def _calls(path: Path) -> list[tuple[str, int]]:
             name = getattr(node.func, "attr", getattr(node.func, "id", ""))
             if name in {"Tooltip", "Popup", "GeoJsonTooltip", "GeoJsonPopup"}:
                 found.append((name, node.lineno))
-            found += [(f"{k.arg}=", node.lineno) for k in node.keywords if k.arg in {"tooltip", "popup"}]
+            found += [
+                (f"{k.arg}=", node.lineno) for k in node.keywords if k.arg in {"tooltip", "popup"}
+            ]
     return found
 
 
 @pytest.mark.parametrize(
-    "path", sorted([*REPO.glob("pages/*.py"), *REPO.glob("layers/*.py"), *REPO.glob("geoapp/*.py")]),
+    "path",
+    sorted([*REPO.glob("pages/*.py"), *REPO.glob("layers/*.py"), *REPO.glob("geoapp/*.py")]),
     ids=lambda p: str(p.relative_to(REPO)),
 )
 def test_no_module_hands_text_to_folium_s_own_tooltips_or_popups(path):

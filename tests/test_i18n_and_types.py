@@ -21,7 +21,11 @@ def test_every_facility_type_and_unit_kind_has_labels():
     for lang in i18n.LANGUAGES:
         assert set(i18n.label_map("facility_type", lang)) == set(facilities.FACILITY_TYPES)
         assert set(i18n.label_map("unit_kind", lang)) == {
-            "district", "county", "autonomous_county", "county_level_city", "prefecture"
+            "district",
+            "county",
+            "autonomous_county",
+            "county_level_city",
+            "prefecture",
         }
 
 
@@ -58,7 +62,10 @@ def test_counts_by_county_fills_zeros():
 
     counties = pd.DataFrame({"adcode": ["1", "2", "3"]})
     points = pd.DataFrame(
-        {"adcode": ["1", "1", "3"], "facility_type": ["incubation_base", "massage_institution", "incubation_base"]}
+        {
+            "adcode": ["1", "1", "3"],
+            "facility_type": ["incubation_base", "massage_institution", "incubation_base"],
+        }
     )
     out = facilities.counts_by_county(points, counties).set_index("adcode")
     assert out.loc["1", "incubation_base"] == 1 and out.loc["1", "total"] == 2

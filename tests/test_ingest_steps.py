@@ -34,7 +34,9 @@ def test_find_header_reads_a_group_row_over_lon_and_lat():
 
 def test_find_header_says_what_it_saw_when_a_field_is_missing():
     t = table(("名称", "地址"), ("甲", "长春"))
-    with pytest.raises(RegisterError, match=r"\(row 1 has 名称→name, 地址→address\); a header needs name; type;"):
+    with pytest.raises(
+        RegisterError, match=r"\(row 1 has 名称→name, 地址→address\); a header needs name; type;"
+    ):
         find_header(t, FACILITY_FIELDS, None, required=FACILITY_REQUIRED, what="register")
 
 
@@ -66,9 +68,11 @@ def test_people_counts_reads_thousands_and_rejects_fractions_and_negatives():
     assert number[:2].tolist() == [1234.0, 12.0]
     assert list(log.status()) == ["accepted", "accepted"] + ["rejected"] * 4
     assert log.texts()[0][2:] == [
-        "count 2.5 is not a whole number", "count -3 is negative", "no count",
+        "count 2.5 is not a whole number",
+        "count -3 is negative",
+        "no count",
         "count 'x' is not a number",
-    ]  # fmt: skip
+    ]
 
 
 def test_facility_types_reads_synonyms_and_refuses_what_fits_two_types():
@@ -78,7 +82,9 @@ def test_facility_types_reads_synonyms_and_refuses_what_fits_two_types():
     assert code.tolist() == [None, "ambiguous_type", "unknown_type", None]
 
 
-@pytest.mark.parametrize(("text", "datum"), [("高德", "gcj02"), ("WGS-84", "wgs84"), ("百度地图", "bd09")])
+@pytest.mark.parametrize(
+    ("text", "datum"), [("高德", "gcj02"), ("WGS-84", "wgs84"), ("百度地图", "bd09")]
+)
 def test_check_default_datum(text, datum):
     assert check_default_datum(text) == datum
 

@@ -49,7 +49,7 @@ def test_decoded_arcs_give_the_polygons_gdal_reads(topology, layer):
     gdal = display.read_topojson_layer(display.display_path(REGION), layer)
     ours = _by_adcode(display.object_geometries(topology, layer))
     assert sorted(ours) == sorted(gdal["adcode"])
-    for code, theirs in zip(gdal["adcode"], gdal.geometry):
+    for code, theirs in zip(gdal["adcode"], gdal.geometry, strict=False):
         mine = ours[code]
         assert shapely.get_num_coordinates(mine) == shapely.get_num_coordinates(theirs), code
         assert shapely.equals_exact(

@@ -133,7 +133,10 @@ def test_basemaps_keep_the_page_working_and_say_they_need_internet(basemap):
     assert "L.tileLayer" in script
     if basemap == "amap":
         assert "GCJ-02" in captions
-        assert '"type":"Topology"' in script and '"transform"' not in script.split("_data = ", 1)[1][:200]
+        assert (
+            '"type":"Topology"' in script
+            and '"transform"' not in script.split("_data = ", 1)[1][:200]
+        )
 
 
 def test_tianditu_asks_for_a_key_before_loading_tiles():

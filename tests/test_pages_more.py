@@ -51,12 +51,17 @@ def charts(at: AppTest) -> list[dict]:
 
 # --- coverage gaps --------------------------------------------------------------------------
 
+
 def test_gaps_in_chinese():
     at = run("gaps")
     assert_ok(at)
     assert [t.value for t in at.title] == ["覆盖缺口清单"]
     assert any("演示数据" in w.value for w in at.warning)
-    assert metrics(at) == {"约束性缺口": "3", "倡导性缺口": "24", "约束性缺口涉及的未就业残疾人": "4,273"}
+    assert metrics(at) == {
+        "约束性缺口": "3",
+        "倡导性缺口": "24",
+        "约束性缺口涉及的未就业残疾人": "4,273",
+    }
     caption = at.caption[0].value
     assert "吉政办发〔2025〕16号" in caption and "字面解读" in caption and "2025-09-30" in caption
     table = at.dataframe[0].value
@@ -73,7 +78,11 @@ def test_gaps_for_baishan_list_changbai_missing_aux_mandatory():
     assert set(table["市（州）"]) == {"白山市"}
     top = table.iloc[0]
     assert (top["县（市、区）"], top["设施类型"], top["约束力"], top["缺口"]) == (
-        "长白朝鲜族自治县", "残疾人辅助性就业机构", "约束性", 1)
+        "长白朝鲜族自治县",
+        "残疾人辅助性就业机构",
+        "约束性",
+        1,
+    )
     assert metrics(at)["约束性缺口"] == "1"
     assert metrics(at)["约束性缺口涉及的未就业残疾人"] == "150"
     assert "范围：白山市" in at.caption[0].value
@@ -88,7 +97,10 @@ def test_gaps_in_english():
     table = at.dataframe[0].value
     row = table.iloc[0]
     assert (row["County"], row["Facility type"], row["Strength"]) == (
-        "长白朝鲜族自治县", "Auxiliary employment institution", "Mandatory")
+        "长白朝鲜族自治县",
+        "Auxiliary employment institution",
+        "Mandatory",
+    )
     assert metrics(at)["Mandatory gaps"] == "1"
 
 
@@ -118,17 +130,26 @@ def test_reading_switch_brings_districts_into_the_aux_rule():
     assert at.query_params["reading"] in ("broad", ["broad"])
 
 
-@pytest.mark.parametrize(("lang", "labels"), [("zh", ["Excel（.xlsx）", "CSV", "GeoJSON（地图）"]),
-                                              ("en", ["Excel (.xlsx)", "CSV", "GeoJSON (map)"])])
+@pytest.mark.parametrize(
+    ("lang", "labels"),
+    [
+        ("zh", ["Excel（.xlsx）", "CSV", "GeoJSON（地图）"]),
+        ("en", ["Excel (.xlsx)", "CSV", "GeoJSON (map)"]),
+    ],
+)
 def test_three_download_buttons(lang, labels):
     at = run("gaps", lang=lang)
     buttons = at.get("download_button")
     assert [b.label for b in buttons] == labels
     assert [b.proto.id.rsplit("-", 1)[-1] for b in buttons] == [
-        "gaps_download_xlsx", "gaps_download_csv", "gaps_download_geojson"]
+        "gaps_download_xlsx",
+        "gaps_download_csv",
+        "gaps_download_geojson",
+    ]
 
 
 # --- the downloads are the CLI's files ----------------------------------------------------------
+
 
 @pytest.fixture
 def media(monkeypatch) -> Iterator[list[MediaFileManager]]:
@@ -146,7 +167,9 @@ def media(monkeypatch) -> Iterator[list[MediaFileManager]]:
 
 def downloaded(at: AppTest, manager: MediaFileManager, fmt: str) -> bytes:
     """What the browser receives when the download button for ``fmt`` is clicked."""
-    button = next(b for b in at.get("download_button") if b.proto.id.endswith(f"gaps_download_{fmt}"))
+    button = next(
+        b for b in at.get("download_button") if b.proto.id.endswith(f"gaps_download_{fmt}")
+    )
     url = manager.execute_deferred(button.proto.deferred_file_id)
     return manager._storage.get_file(url.rsplit("/", 1)[-1]).content
 
@@ -164,28 +187,50 @@ def test_page_csv_download_is_byte_identical_to_the_cli(media, capsysbinary, tmp
     page = downloaded(at, media[-1], "csv")
     assert page == cli_bytes(capsysbinary, tmp_path, "--city", "白山市")
     frame = pd.read_csv(io.BytesIO(page), encoding="utf-8-sig", dtype={"adcode": str})
-    assert frame.loc[0, ["adcode", "rule_id", "strength"]].tolist() == ["220623", "aux-county", "mandatory"]
+    assert frame.loc[0, ["adcode", "rule_id", "strength"]].tolist() == [
+        "220623",
+        "aux-county",
+        "mandatory",
+    ]
 
 
-def test_page_geojson_download_with_all_rows_and_broad_reading_is_the_cli_file(media, capsysbinary, tmp_path):
+def test_page_geojson_download_with_all_rows_and_broad_reading_is_the_cli_file(
+    media, capsysbinary, tmp_path
+):
     at = run("gaps", prefecture="220600", reading="broad")
     at.toggle(key="gaps_all").set_value(True).run()
     page = downloaded(at, media[-1], "geojson")
-    assert page == cli_bytes(capsysbinary, tmp_path, "--city", "220600", "--include-districts", "--all",
-                             "--format", "geojson")
+    assert page == cli_bytes(
+        capsysbinary,
+        tmp_path,
+        "--city",
+        "220600",
+        "--include-districts",
+        "--all",
+        "--format",
+        "geojson",
+    )
 
 
 def sheets(data: bytes) -> dict[str, list[tuple]]:
     book = openpyxl.load_workbook(io.BytesIO(data))
-    return {ws.title: [tuple(c.value for c in row) for row in ws.iter_rows()] for ws in book.worksheets}
+    return {
+        ws.title: [tuple(c.value for c in row) for row in ws.iter_rows()] for ws in book.worksheets
+    }
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_page_xlsx_download_equals_the_cli_but_for_the_time(media, capsysbinary, tmp_path, lang):
     at = run("gaps", prefecture="220600", lang=lang)
     page = sheets(downloaded(at, media[-1], "xlsx"))
-    cli_file = sheets(cli_bytes(capsysbinary, tmp_path, "--city", "白山市", "--format", "xlsx", "--lang", lang))
-    assert list(page) == list(cli_file) == (["缺口清单", "说明"] if lang == "zh" else ["Gaps", "About"])
+    cli_file = sheets(
+        cli_bytes(capsysbinary, tmp_path, "--city", "白山市", "--format", "xlsx", "--lang", lang)
+    )
+    assert (
+        list(page)
+        == list(cli_file)
+        == (["缺口清单", "说明"] if lang == "zh" else ["Gaps", "About"])
+    )
     gaps_sheet, about_sheet = list(page)
     assert page[gaps_sheet] == cli_file[gaps_sheet]
     generated = "生成时间" if lang == "zh" else "Generated at"
@@ -203,13 +248,14 @@ def test_core_gap_list_matches_the_cli_for_a_county(capsysbinary, tmp_path):
 
 # --- targets and progress -------------------------------------------------------------------------
 
+
 def test_progress_in_chinese_shows_262_of_400_massage_institutions():
     at = run("progress")
     assert_ok(at)
     assert [t.value for t in at.title] == ["目标与进度"]
     assert any("演示数据" in w.value for w in at.warning)
     targets = charts(at)[0]["data"][0]
-    by_label = dict(zip(targets["y"], targets["text"]))
+    by_label = dict(zip(targets["y"], targets["text"], strict=False))
     assert by_label["盲人按摩机构"] == "262 / ≥400（66%）"
     assert by_label["残疾人创业孵化基地"] == "55 / ≈80（69%）"
     # The table alternative carries the same numbers.
@@ -238,7 +284,7 @@ def test_progress_per_prefecture_charts_and_tables():
     traces = facilities_chart["data"]
     assert len(traces) == 7
     assert len({t["marker"]["pattern"]["shape"] for t in traces[:6]}) == 6
-    assert dict(zip(traces[6]["y"], traces[6]["text"]))["长春市"].strip() == "145"
+    assert dict(zip(traces[6]["y"], traces[6]["text"], strict=False))["长春市"].strip() == "145"
     ratio = per_facility_chart["data"][0]
     assert ratio["y"][0] == "辽源市"  # most unemployed disabled per facility first
     by_pref = at.dataframe[1].value.set_index("市（州）")
@@ -256,10 +302,14 @@ def test_progress_highlights_the_chosen_prefecture_in_english():
         assert "▶ 白山市" in chart["data"][0]["y"]
     assert any("▶ marks the chosen prefecture: 白山市" in c.value for c in at.caption)
     targets = charts(at)[0]["data"][0]
-    assert dict(zip(targets["y"], targets["text"]))["Blind massage institution"] == "262 / ≥400 (66%)"
+    assert (
+        dict(zip(targets["y"], targets["text"], strict=False))["Blind massage institution"]
+        == "262 / ≥400 (66%)"
+    )
 
 
 # --- county profile --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_profile_of_changbai(lang):
@@ -271,7 +321,9 @@ def test_profile_of_changbai(lang):
     facts = metrics(at)
     assert facts["行政区划代码" if zh else "Code"] == "220623"
     assert facts["常住人口（2020）" if zh else "Population (2020)"] == "58,266"
-    assert facts["未就业残疾人（演示估算）" if zh else "Unemployed disabled (demo estimate)"] == "150"
+    assert (
+        facts["未就业残疾人（演示估算）" if zh else "Unemployed disabled (demo estimate)"] == "150"
+    )
 
     counts, rules, near, neighbours = (t.value for t in at.table)
     aux = "残疾人辅助性就业机构" if zh else "Auxiliary employment institution"
@@ -324,6 +376,7 @@ def test_profile_follows_the_sidebar_county():
 
 
 # --- a policy of another region -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("page", ["gaps", "progress", "profile"])
 def test_a_policy_for_another_region_is_explained_not_crashed(page):

@@ -20,8 +20,13 @@ from geoapp.policy import (
 )
 from geoapp.regions import UNIT_KINDS
 
-SHIPPED = ["jiangjin-2022-2024", "jilin-2020", "jilin-2022-2024", "jilin-2025-2027",
-           "panjin-2022-2024"]
+SHIPPED = [
+    "jiangjin-2022-2024",
+    "jilin-2020",
+    "jilin-2022-2024",
+    "jilin-2025-2027",
+    "panjin-2022-2024",
+]
 SEEDS_DIR = Path(os.environ.get("GEOAPP_SEEDS_DIR", "/work/shared/seeds"))
 
 # A small valid policy; each malformed case below changes one line of it.
@@ -74,6 +79,7 @@ def write(tmp_path: Path, text: str, name: str = "toy") -> Path:
 
 # --- shipped policies ------------------------------------------------------------------------
 
+
 def test_shipped_policies_are_listed_and_the_default_is_among_them():
     assert list_policies() == SHIPPED
     assert DEFAULT_POLICY == "jilin-2025-2027"
@@ -112,20 +118,34 @@ def test_default_policy_matches_the_domain_table():
     assert policy.document == "吉政办发〔2025〕16号"
     assert (policy.period_start, policy.period_end) == (2025, 2027)
     assert (policy.region_adcode, policy.region_name) == ("220000", "吉林省")
-    got = {r.id: (r.facility_type, r.level, r.comparison, r.value, r.strength, r.clause)
-           for r in policy.rules}
+    got = {
+        r.id: (r.facility_type, r.level, r.comparison, r.value, r.strength, r.clause)
+        for r in policy.rules
+    }
     assert got == {
         "inc-prefecture": ("incubation_base", "prefecture", "at_least", 1, "mandatory", "二(二)3"),
         "inc-county": ("incubation_base", "county", "at_least", 1, "aspirational", "二(二)3"),
         "inc-province": ("incubation_base", "province", "about", 80, "target", "二(二)3"),
-        "workshop-province": ("beautiful_workshop", "province", "at_least", 28, "aspirational",
-                              "二(二)3"),
+        "workshop-province": (
+            "beautiful_workshop",
+            "province",
+            "at_least",
+            28,
+            "aspirational",
+            "二(二)3",
+        ),
         "aux-county": ("auxiliary_institution", "county", "at_least", 1, "mandatory", "二(二)4"),
         "aux-province": ("auxiliary_institution", "province", "about", 100, "target", "二(二)4"),
         "rural-county": ("rural_help_base", "county", "at_least", 1, "aspirational", "二(三)6"),
         "rural-province": ("rural_help_base", "province", "about", 120, "target", "二(三)6"),
-        "massage-province": ("massage_institution", "province", "at_least", 400, "target",
-                             "二(三)7"),
+        "massage-province": (
+            "massage_institution",
+            "province",
+            "at_least",
+            400,
+            "target",
+            "二(三)7",
+        ),
     }
     non_districts = ("county", "autonomous_county", "county_level_city")
     for rule_id in ("aux-county", "rural-county"):
@@ -145,13 +165,20 @@ def test_other_regions_use_the_same_model():
     (aux,) = jiangjin.rules
     assert (jiangjin.region_adcode, jiangjin.document) == ("500116", "江津府办发〔2023〕15号")
     assert (aux.level, aux.unit_kinds, aux.comparison, aux.value, aux.strength) == (
-        "county", ("district",), "at_least", 1, "mandatory")
+        "county",
+        ("district",),
+        "at_least",
+        1,
+        "mandatory",
+    )
     panjin = load_policy("panjin-2022-2024")
     assert panjin.rules == ()
     assert {t.id: t.value for t in panjin.people_targets} == {"jobs-new": 800, "trainings": 1200}
     jilin_2020 = load_policy("jilin-2020")
     assert {(r.level, r.value, r.strength) for r in jilin_2020.rules} == {
-        ("prefecture", 1, "aspirational"), ("county", 1, "aspirational")}
+        ("prefecture", 1, "aspirational"),
+        ("county", 1, "aspirational"),
+    }
     assert all(r.note for r in jilin_2020.rules)  # "no number in the text" is recorded
 
 
@@ -187,6 +214,7 @@ def test_policies_are_frozen(tmp_path):
 
 # --- readings ---------------------------------------------------------------------------------
 
+
 def test_rule_unit_kinds_by_reading():
     policy = load_policy(DEFAULT_POLICY)
     aux = policy.rule("aux-county")
@@ -221,8 +249,10 @@ MALFORMED = {
     "bad facility type": (
         ('facility_type = "incubation_base"', 'facility_type = "incubator"'),
         "rules[1].facility_type",
-        ("expected one of incubation_base, rural_help_base, massage_institution, "
-        "auxiliary_institution, vocational_school, beautiful_workshop, got 'incubator'"),
+        (
+            "expected one of incubation_base, rural_help_base, massage_institution, "
+            "auxiliary_institution, vocational_school, beautiful_workshop, got 'incubator'"
+        ),
     ),
     "duplicate id": (
         ('id = "inc-prefecture"', 'id = "aux-county"'),
@@ -235,17 +265,17 @@ MALFORMED = {
         "expected a unique id",
     ),
     "zero value": (
-        ('value = 100', 'value = 0'),
+        ("value = 100", "value = 0"),
         "people_targets[0].value",
         "expected an integer > 0, got 0",
     ),
     "string value": (
-        ('value = 100', 'value = "100"'),
+        ("value = 100", 'value = "100"'),
         "people_targets[0].value",
         "expected an integer, got str '100'",
     ),
     "float value": (
-        ('value = 100', 'value = 100.5'),
+        ("value = 100", "value = 100.5"),
         "people_targets[0].value",
         "expected an integer, got float 100.5",
     ),
@@ -262,8 +292,10 @@ MALFORMED = {
     "bad unit kind": (
         ('unit_kinds = ["county", "county_level_city"]', 'unit_kinds = ["county", "city"]'),
         "rules[0].unit_kinds",
-        ("expected one of district, county, autonomous_county, county_level_city for each "
-        "item, got 'city'"),
+        (
+            "expected one of district, county, autonomous_county, county_level_city for each "
+            "item, got 'city'"
+        ),
     ),
     "county rule without unit kinds": (
         ('unit_kinds = ["county", "county_level_city"]\n', ""),
@@ -311,7 +343,7 @@ MALFORMED = {
         "expected a year >= period.start (2025), got 2024",
     ),
     "TOML syntax error": (
-        ('value = 100', 'value = = 100'),
+        ("value = 100", "value = = 100"),
         "(TOML syntax)",
         "not valid TOML",
     ),

@@ -86,8 +86,15 @@ quote = "各县（市、区）力争1个"
 @pytest.fixture
 def counties() -> gpd.GeoDataFrame:
     rows = [
-        {"adcode": code, "name": name, "prefecture_adcode": pcode, "prefecture": pref,
-         "unit_kind": kind, "area_km2": 12_300.0, "geometry": box(x, 0, x + 1, 1)}
+        {
+            "adcode": code,
+            "name": name,
+            "prefecture_adcode": pcode,
+            "prefecture": pref,
+            "unit_kind": kind,
+            "area_km2": 12_300.0,
+            "geometry": box(x, 0, x + 1, 1),
+        }
         for code, (name, pcode, pref, kind, x, _, _) in SQUARES.items()
     ]
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
@@ -95,7 +102,9 @@ def counties() -> gpd.GeoDataFrame:
 
 @pytest.fixture
 def unemployed() -> pd.DataFrame:
-    return pd.DataFrame({"adcode": list(SQUARES), "unemployed_disabled": [v[5] for v in SQUARES.values()]})
+    return pd.DataFrame(
+        {"adcode": list(SQUARES), "unemployed_disabled": [v[5] for v in SQUARES.values()]}
+    )
 
 
 @pytest.fixture
@@ -115,9 +124,20 @@ def facilities() -> gpd.GeoDataFrame:
         ("F4", "丁市辅助性就业机构", "auxiliary_institution", "990281", Point(2.5, 0.5)),
     ]
     return gpd.GeoDataFrame(
-        [{"facility_id": i, "name": n, "facility_type": t, "subtype": "", "address": "",
-          "adcode": a, "geometry": g} for i, n, t, a, g in rows],
-        geometry="geometry", crs="EPSG:4326",
+        [
+            {
+                "facility_id": i,
+                "name": n,
+                "facility_type": t,
+                "subtype": "",
+                "address": "",
+                "adcode": a,
+                "geometry": g,
+            }
+            for i, n, t, a, g in rows
+        ],
+        geometry="geometry",
+        crs="EPSG:4326",
     )
 
 
@@ -125,7 +145,8 @@ def facilities() -> gpd.GeoDataFrame:
 def seats(counties) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {"adcode": counties["adcode"], "source": "centre"},
-        geometry=[Point(v[4] + 0.5, 0.5) for v in SQUARES.values()], crs="EPSG:4326",
+        geometry=[Point(v[4] + 0.5, 0.5) for v in SQUARES.values()],
+        crs="EPSG:4326",
     )
 
 
@@ -137,13 +158,22 @@ def toy_policy(tmp_path):
 
 
 def profile_of(adcode, reading, *, counties, facilities, unemployed, population, seats, policy):
-    result = compute_gaps(policy, counties=counties, facilities=facilities, unemployed=unemployed,
-                          reading=reading)
-    return county_profile(adcode, counties=counties, facilities=facilities, unemployed=unemployed,
-                          population=population, gap_result=result, seats=seats)
+    result = compute_gaps(
+        policy, counties=counties, facilities=facilities, unemployed=unemployed, reading=reading
+    )
+    return county_profile(
+        adcode,
+        counties=counties,
+        facilities=facilities,
+        unemployed=unemployed,
+        population=population,
+        gap_result=result,
+        seats=seats,
+    )
 
 
 # --- neighbours ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("adcode", "expected"),
@@ -162,9 +192,16 @@ def test_shared_border_is_the_first_meridian_degree(counties):
 
 def test_a_corner_contact_is_not_a_neighbour(counties):
     top = gpd.GeoDataFrame(
-        {"adcode": ["990301"], "name": ["上县"], "prefecture_adcode": ["990300"], "prefecture": ["戊市"],
-         "unit_kind": ["county"], "area_km2": [1.0]},
-        geometry=[box(1, 1, 2, 2)], crs="EPSG:4326",
+        {
+            "adcode": ["990301"],
+            "name": ["上县"],
+            "prefecture_adcode": ["990300"],
+            "prefecture": ["戊市"],
+            "unit_kind": ["county"],
+            "area_km2": [1.0],
+        },
+        geometry=[box(1, 1, 2, 2)],
+        crs="EPSG:4326",
     )
     region = pd.concat([counties, top], ignore_index=True)
     assert sorted(neighbours("990121", region)["adcode"]) == ["990102", "990281", "990301"]
@@ -189,6 +226,7 @@ def test_neighbours_leaves_the_input_alone_and_refuses_unknown_codes(counties):
 
 # --- distances ----------------------------------------------------------------------------
 
+
 def test_distances_are_geodesic_km():
     points = gpd.GeoSeries([Point(126, 43.5), Point(126, 44.5), Point(1, 0)], crs=4326)
     km = distances_km(points, Point(126, 43.5))
@@ -207,17 +245,24 @@ def test_distances_convert_a_projected_crs_and_accept_no_points():
 
 # --- the profile ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def inputs(counties, facilities, unemployed, population, seats, toy_policy):
-    return {"counties": counties, "facilities": facilities, "unemployed": unemployed,
-            "population": population, "seats": seats, "policy": toy_policy}
+    return {
+        "counties": counties,
+        "facilities": facilities,
+        "unemployed": unemployed,
+        "population": population,
+        "seats": seats,
+        "policy": toy_policy,
+    }
 
 
 def test_profile_facts_counts_and_distances(inputs):
     p = profile_of("990121", "literal", **inputs)
     assert (p.name, p.prefecture, p.unit_kind) == ("乙县", "甲市", "county")
     assert (p.pop2020, p.unemployed_disabled, p.area_km2) == (30_000, 300, 12_300.0)
-    counts = dict(zip(p.facility_counts["facility_type"], p.facility_counts["count"]))
+    counts = dict(zip(p.facility_counts["facility_type"], p.facility_counts["count"], strict=False))
     assert list(counts) == list(FACILITY_TYPES)
     assert counts["rural_help_base"] == 1 and counts["massage_institution"] == 1
     assert counts["auxiliary_institution"] == 0
@@ -232,9 +277,17 @@ def test_profile_rules_with_the_prefecture_rule(inputs):
     rules = p.rules.set_index("rule_id")
     # 乙县 has no auxiliary institution: a mandatory shortfall of 1.
     assert rules.loc["aux-county", ["status", "strength", "shortfall", "clause"]].tolist() == [
-        "shortfall", "mandatory", 1, "1"]
+        "shortfall",
+        "mandatory",
+        1,
+        "1",
+    ]
     # 甲市's incubation base (in 东区) meets the prefecture rule for 乙县 too.
-    assert rules.loc["inc-prefecture", ["unit", "status", "actual"]].tolist() == ["prefecture", "met", 1]
+    assert rules.loc["inc-prefecture", ["unit", "status", "actual"]].tolist() == [
+        "prefecture",
+        "met",
+        1,
+    ]
     assert rules.loc["rural-county", "status"] == "met"
     assert p.rules["status"].iloc[0] == "shortfall"  # shortfalls first
     assert p.mandatory_shortfalls["rule_id"].tolist() == ["aux-county"]
@@ -257,7 +310,9 @@ def test_neighbour_situation(inputs):
     assert near.loc["990102", "gap_types"] == ("rural_help_base",)
     assert near.loc["990102", "incubation_base"] == 1
     # 丁市 has its aux institution but no rural help base.
-    assert near.loc["990281", ["auxiliary_institution", "total", "unemployed_disabled"]].tolist() == [1, 1, 400]
+    assert near.loc[
+        "990281", ["auxiliary_institution", "total", "unemployed_disabled"]
+    ].tolist() == [1, 1, 400]
     assert near.loc["990281", "gap_types"] == ("rural_help_base",)
     # The county itself, to set beside them: its aux institution is missing (mandatory).
     own = p.situation.set_index("adcode")
@@ -273,13 +328,19 @@ def test_unknown_county(inputs):
 
 # --- on the embedded Jilin data -------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def jilin():
     src = datasource.default_source()
     counties = src.counties()
-    return {"counties": counties, "facilities": src.facilities(), "unemployed": src.unemployed(),
-            "population": src.population(), "seats": regions.county_seats(counties),
-            "policy": load_policy("jilin-2025-2027")}
+    return {
+        "counties": counties,
+        "facilities": src.facilities(),
+        "unemployed": src.unemployed(),
+        "population": src.population(),
+        "seats": regions.county_seats(counties),
+        "policy": load_policy("jilin-2025-2027"),
+    }
 
 
 def test_changbai_borders_linjiang_and_fusong(jilin):
@@ -297,9 +358,13 @@ def test_jilin_corner_contacts_are_not_neighbours(jilin):
 
 def test_changbai_profile(jilin):
     p = profile_of("220623", "literal", **jilin)
-    assert (p.name, p.prefecture, p.unit_kind) == ("长白朝鲜族自治县", "白山市", "autonomous_county")
+    assert (p.name, p.prefecture, p.unit_kind) == (
+        "长白朝鲜族自治县",
+        "白山市",
+        "autonomous_county",
+    )
     assert p.pop2020 == 58_266
-    counts = dict(zip(p.facility_counts["facility_type"], p.facility_counts["count"]))
+    counts = dict(zip(p.facility_counts["facility_type"], p.facility_counts["count"], strict=False))
     assert counts["auxiliary_institution"] == 0
     assert p.mandatory_shortfalls["rule_id"].tolist() == ["aux-county"]
     assert len(p.facilities) == sum(counts.values()) == 2

@@ -119,9 +119,9 @@ def test_build_panjin_city(tmp_path):
     assert set(region.counties["prefecture_adcode"]) == {"211100"}
     assert region.counties["unit_kind"].value_counts().to_dict() == {"district": 3, "county": 1}
     path = regions.write_region(region, directory=tmp_path)
-    assert regions.read_layer("211100", "counties", directory=tmp_path)["adcode"].tolist() == sorted(
-        region.counties["adcode"]
-    )
+    assert regions.read_layer("211100", "counties", directory=tmp_path)[
+        "adcode"
+    ].tolist() == sorted(region.counties["adcode"])
     assert path.name == "211100.gpkg"
 
 
@@ -138,13 +138,16 @@ def test_every_jilin_county_has_its_recorded_seat_inside_it(counties):
     assert shapely.contains(counties.geometry.values, seats.geometry.values).all()
     # 长白县城 lies on the Yalu at about 128.19 E, 41.42 N.
     changbai = seats.set_index("adcode").loc["220623", "geometry"]
-    assert changbai.x == pytest.approx(128.19, abs=0.02) and changbai.y == pytest.approx(41.42, abs=0.02)
+    assert changbai.x == pytest.approx(128.19, abs=0.02) and changbai.y == pytest.approx(
+        41.42, abs=0.02
+    )
 
 
 def test_seat_outside_its_polygon_falls_back_to_a_point_inside():
     square = gpd.GeoDataFrame(
         {"adcode": ["220623"], "name": ["长白朝鲜族自治县"]},
-        geometry=[shapely.box(125.0, 43.0, 125.1, 43.1)], crs=4326,
+        geometry=[shapely.box(125.0, 43.0, 125.1, 43.1)],
+        crs=4326,
     )
     seats = regions.county_seats(square)
     assert square.geometry.iloc[0].contains(seats.geometry.iloc[0])

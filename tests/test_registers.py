@@ -97,41 +97,145 @@ def cases(counties) -> dict[str, dict]:
     hub = "南关区残疾人创业孵化基地"
     school = "南关区特殊教育学校"
     rows = {
-        "ok": {"name": hub, "type": "孵化基地", "city": "长春市", "county": "南关区", "lon": nanguan[0], "lat": nanguan[1]},
-        "dup35": {"name": hub, "type": "创业孵化基地", "city": "长春市", "county": "南关区", "lon": near[0], "lat": near[1]},
-        "far300": {"name": f" {hub} ", "type": "incubation_base", "city": "长春市", "county": "南关区",
-            "lon": far[0], "lat": far[1]},
+        "ok": {
+            "name": hub,
+            "type": "孵化基地",
+            "city": "长春市",
+            "county": "南关区",
+            "lon": nanguan[0],
+            "lat": nanguan[1],
+        },
+        "dup35": {
+            "name": hub,
+            "type": "创业孵化基地",
+            "city": "长春市",
+            "county": "南关区",
+            "lon": near[0],
+            "lat": near[1],
+        },
+        "far300": {
+            "name": f" {hub} ",
+            "type": "incubation_base",
+            "city": "长春市",
+            "county": "南关区",
+            "lon": far[0],
+            "lat": far[1],
+        },
         "blank": {},
-        "swapped": {"name": "朝阳区阳光家园", "type": "阳光家园", "city": "长春市", "county": "朝阳区",
-            "lon": chaoyang[1], "lat": chaoyang[0]},
-        "dms": {"name": "朝阳区盲人按摩店", "type": "盲人按摩", "city": "长春市", "county": "朝阳区",
-            "lon": lon_dms, "lat": lat_dms, "expect": (lon_dms_value, lat_dms_value)},
-        "dm": {"name": "二道区盲人按摩店", "type": "盲人按摩", "city": "长春市", "county": "二道区",
-            "lon": erdao[0], "lat": lat_dm, "expect": (erdao[0], lat_dm_value)},
+        "swapped": {
+            "name": "朝阳区阳光家园",
+            "type": "阳光家园",
+            "city": "长春市",
+            "county": "朝阳区",
+            "lon": chaoyang[1],
+            "lat": chaoyang[0],
+        },
+        "dms": {
+            "name": "朝阳区盲人按摩店",
+            "type": "盲人按摩",
+            "city": "长春市",
+            "county": "朝阳区",
+            "lon": lon_dms,
+            "lat": lat_dms,
+            "expect": (lon_dms_value, lat_dms_value),
+        },
+        "dm": {
+            "name": "二道区盲人按摩店",
+            "type": "盲人按摩",
+            "city": "长春市",
+            "county": "二道区",
+            "lon": erdao[0],
+            "lat": lat_dm,
+            "expect": (erdao[0], lat_dm_value),
+        },
         "outside": {"name": "北京美丽工坊", "type": "美丽工坊", "lon": 116.397, "lat": 39.909},
-        "unknown_type": {"name": "南关区就业基地", "type": "就业基地", "city": "长春市", "county": "南关区",
-            "lon": nanguan[0] + 0.01, "lat": nanguan[1]},
-        "unknown_county": {"name": "南官区美丽工坊", "type": "美丽工坊", "city": "长春市", "county": "南官区"},
-        "zone_no_coords": {"name": "经开区辅助性就业机构", "type": "辅助性就业机构", "city": "长春市",
-            "county": "经开区"},
-        "zone_coords": {"name": "经开区阳光家园", "type": "残疾人辅助性就业机构", "city": "长春市",
-            "county": "长春经开区", "lon": erdao[0], "lat": erdao[1]},
-        "mismatch": {"name": "南关区就业帮扶基地", "type": "就业（扶贫）基地", "city": "长春市",
-            "county": "南关区", "lon": chaoyang[0] + 0.002, "lat": chaoyang[1]},
-        "address": {"name": "人民大街美丽工坊", "type": "美丽工坊",
-            "address": "吉林省长春市朝阳区人民大街100号"},
-        "gcj": {"name": "二道区电商孵化基地", "type": "电商孵化基地", "city": "长春市", "county": "二道区",
-            "lon": gcj[0], "lat": gcj[1], "datum": "高德", "expect": gcj_target},
-        "bd": {"name": "二道区网络创业孵化基地", "type": "网络创业孵化基地", "city": "长春市",
-            "county": "二道区", "lon": bd[0], "lat": bd[1], "datum": "BD-09", "expect": bd_target},
-        "short_form": {"name": "长白县美丽工坊", "type": "巾帼美丽工坊", "city": "白山市", "county": "长白县",
-            "lon": changbai[0], "lat": changbai[1], "datum": "WGS84"},
-        "county_only": {"name": school, "type": "特殊教育学校", "city": "长春市", "county": "南关区"},
+        "unknown_type": {
+            "name": "南关区就业基地",
+            "type": "就业基地",
+            "city": "长春市",
+            "county": "南关区",
+            "lon": nanguan[0] + 0.01,
+            "lat": nanguan[1],
+        },
+        "unknown_county": {
+            "name": "南官区美丽工坊",
+            "type": "美丽工坊",
+            "city": "长春市",
+            "county": "南官区",
+        },
+        "zone_no_coords": {
+            "name": "经开区辅助性就业机构",
+            "type": "辅助性就业机构",
+            "city": "长春市",
+            "county": "经开区",
+        },
+        "zone_coords": {
+            "name": "经开区阳光家园",
+            "type": "残疾人辅助性就业机构",
+            "city": "长春市",
+            "county": "长春经开区",
+            "lon": erdao[0],
+            "lat": erdao[1],
+        },
+        "mismatch": {
+            "name": "南关区就业帮扶基地",
+            "type": "就业（扶贫）基地",
+            "city": "长春市",
+            "county": "南关区",
+            "lon": chaoyang[0] + 0.002,
+            "lat": chaoyang[1],
+        },
+        "address": {
+            "name": "人民大街美丽工坊",
+            "type": "美丽工坊",
+            "address": "吉林省长春市朝阳区人民大街100号",
+        },
+        "gcj": {
+            "name": "二道区电商孵化基地",
+            "type": "电商孵化基地",
+            "city": "长春市",
+            "county": "二道区",
+            "lon": gcj[0],
+            "lat": gcj[1],
+            "datum": "高德",
+            "expect": gcj_target,
+        },
+        "bd": {
+            "name": "二道区网络创业孵化基地",
+            "type": "网络创业孵化基地",
+            "city": "长春市",
+            "county": "二道区",
+            "lon": bd[0],
+            "lat": bd[1],
+            "datum": "BD-09",
+            "expect": bd_target,
+        },
+        "short_form": {
+            "name": "长白县美丽工坊",
+            "type": "巾帼美丽工坊",
+            "city": "白山市",
+            "county": "长白县",
+            "lon": changbai[0],
+            "lat": changbai[1],
+            "datum": "WGS84",
+        },
+        "county_only": {
+            "name": school,
+            "type": "特殊教育学校",
+            "city": "长春市",
+            "county": "南关区",
+        },
         "dup_no_coords": {"name": school, "type": "特教学校", "city": "长春市", "county": "南关区"},
         "no_type": {"name": "无类型机构", "city": "长春市", "county": "南关区"},
-        "bad_coords": {"name": "坐标错误工坊", "type": "美丽工坊", "city": "长春市", "county": "南关区",
-            "lon": "abc", "lat": 43.8},
-    }  # fmt: skip
+        "bad_coords": {
+            "name": "坐标错误工坊",
+            "type": "美丽工坊",
+            "city": "长春市",
+            "county": "南关区",
+            "lon": "abc",
+            "lat": 43.8,
+        },
+    }
     return rows
 
 
@@ -165,7 +269,18 @@ XLSX_FIRST_DATA_ROW = 5  # two title rows, a header on rows 3-4
 def register_xlsx(tmp_path_factory, cases) -> Path:
     """Title rows, then a two-row header: 坐标 merged over 经度/纬度, the other headings
     merged vertically over both rows; the city merged down over the first three rows."""
-    top = ["序号", "名称", "类型", "市（州）", "县（市、区）", "地址", "坐标", None, "坐标系", "备注"]
+    top = [
+        "序号",
+        "名称",
+        "类型",
+        "市（州）",
+        "县（市、区）",
+        "地址",
+        "坐标",
+        None,
+        "坐标系",
+        "备注",
+    ]
     sub = [None] * 6 + ["经度", "纬度", None, None]
     body = []
     for i, case in enumerate(cases.values(), start=1):
@@ -191,8 +306,9 @@ def xlsx_import(register_xlsx, counties, registry) -> FacilityImport:
 @pytest.fixture(scope="module", params=["utf-8-sig", "gbk"])
 def csv_import(request, tmp_path_factory, cases, counties, registry) -> FacilityImport:
     rows = [HEADER_ZH, *(row_values(c) for c in cases.values())]
-    path = write_csv(tmp_path_factory.mktemp("csv") / f"register-{request.param}.csv", rows,
-                     request.param)  # fmt: skip
+    path = write_csv(
+        tmp_path_factory.mktemp("csv") / f"register-{request.param}.csv", rows, request.param
+    )
     return read_facilities(path, counties=counties, registry=registry)
 
 
@@ -247,8 +363,9 @@ def test_csv_and_xlsx_reach_the_same_verdicts(xlsx_import, csv_import, cases) ->
 def test_english_headers_in_any_case_and_width(tmp_path, cases, counties, registry) -> None:
     header = ["ＮＡＭＥ", " Type ", "City", "District", "Address", "Longitude", "LAT", "Datum"]
     rows = [header, row_values(cases["ok"]), row_values(cases["gcj"])]
-    result = read_facilities(write_csv(tmp_path / "en.csv", rows, "utf-8"), counties=counties,
-                             registry=registry)  # fmt: skip
+    result = read_facilities(
+        write_csv(tmp_path / "en.csv", rows, "utf-8"), counties=counties, registry=registry
+    )
     assert set(result.column_map) == set(FIELDS)
     assert result.column_map["county"] == "District"
     assert result.accepted == 2
@@ -259,7 +376,9 @@ def test_column_override_maps_an_unknown_heading(tmp_path, cases, counties, regi
     path = write_xlsx(tmp_path / "override.xlsx", rows)
     with pytest.raises(RegisterError, match="override.xlsx"):
         read_facilities(path, counties=counties, registry=registry)
-    result = read_facilities(path, counties=counties, registry=registry, columns={"name": "机构全称"})
+    result = read_facilities(
+        path, counties=counties, registry=registry, columns={"name": "机构全称"}
+    )
     assert result.column_map["name"] == "机构全称"
     assert result.facilities["name"].tolist() == ["南关区残疾人创业孵化基地"]
 
@@ -341,20 +460,50 @@ EXPECTED = {
     "swapped": ("flagged", "swapped", "lon and lat swapped", "220104"),
     "dms": ("flagged", "dms", "coordinates given as degrees-minutes text", "220104"),
     "dm": ("flagged", "dms", "degrees-minutes", "220105"),
-    "outside": ("rejected", "outside_region", "coordinates outside the region: 116.397000, 39.909000", ""),
-    "unknown_type": ("rejected", "unknown_type", "unknown facility type '就业基地'; accepted: incubation_base", ""),
-    "unknown_county": ("rejected", "county_unresolved", "'南官区'; closest: 长春市南关区 (220102)", ""),
-    "zone_no_coords": ("rejected", "county_unresolved", "development zone and not a legal county-level unit: coordinates are needed", ""),
+    "outside": (
+        "rejected",
+        "outside_region",
+        "coordinates outside the region: 116.397000, 39.909000",
+        "",
+    ),
+    "unknown_type": (
+        "rejected",
+        "unknown_type",
+        "unknown facility type '就业基地'; accepted: incubation_base",
+        "",
+    ),
+    "unknown_county": (
+        "rejected",
+        "county_unresolved",
+        "'南官区'; closest: 长春市南关区 (220102)",
+        "",
+    ),
+    "zone_no_coords": (
+        "rejected",
+        "county_unresolved",
+        "development zone and not a legal county-level unit: coordinates are needed",
+        "",
+    ),
     "zone_coords": ("accepted", "", "", "220105"),
-    "mismatch": ("flagged", "county_mismatch", "declared 南关区 but coordinates fall in 长春市朝阳区", "220104"),
+    "mismatch": (
+        "flagged",
+        "county_mismatch",
+        "declared 南关区 but coordinates fall in 长春市朝阳区",
+        "220104",
+    ),
     "address": ("flagged", "no_coordinates", "placed in 长春市朝阳区 by its address", "220104"),
     "gcj": ("accepted", "", "", "220105"),
     "bd": ("accepted", "", "", "220105"),
     "short_form": ("accepted", "", "", "220623"),
-    "county_only": ("flagged", "no_coordinates", "placed in 长春市南关区 by its declared county", "220102"),
+    "county_only": (
+        "flagged",
+        "no_coordinates",
+        "placed in 长春市南关区 by its declared county",
+        "220102",
+    ),
     "no_type": ("rejected", "no_type", "no facility type", ""),
     "bad_coords": ("rejected", "bad_coordinates", "lon 'abc'", ""),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("key", list(EXPECTED))
@@ -380,13 +529,17 @@ def test_duplicate_without_coordinates_in_the_same_county(xlsx_import, cases) ->
     first = XLSX_FIRST_DATA_ROW + list(cases).index("county_only")
     got = line(xlsx_import, cases, "dup_no_coords", XLSX_FIRST_DATA_ROW)
     assert got["status"] == "rejected"
-    assert got["reasons"].startswith(f"duplicate of row {first} (same name and type in the same county")
+    assert got["reasons"].startswith(
+        f"duplicate of row {first} (same name and type in the same county"
+    )
 
 
 def test_counts_and_report_cover_every_row(xlsx_import, cases) -> None:
     r = xlsx_import
     assert len(r.report) == len(cases)
-    assert r.report["row"].tolist() == list(range(XLSX_FIRST_DATA_ROW, XLSX_FIRST_DATA_ROW + len(cases)))
+    assert r.report["row"].tolist() == list(
+        range(XLSX_FIRST_DATA_ROW, XLSX_FIRST_DATA_ROW + len(cases))
+    )
     assert r.accepted + r.flagged + r.rejected + r.skipped == len(cases)
     assert (r.accepted, r.flagged, r.rejected, r.skipped) == (6, 6, 8, 1)
     assert len(r.facilities) == r.accepted + r.flagged
@@ -442,14 +595,21 @@ def test_facilities_follow_the_datasource_schema(xlsx_import) -> None:
     assert not f["is_demo"].any()
     assert f["facility_id"].is_unique
     assert set(f["facility_type"]) <= {
-        "incubation_base", "rural_help_base", "massage_institution", "auxiliary_institution",
-        "vocational_school", "beautiful_workshop",
-    }  # fmt: skip
+        "incubation_base",
+        "rural_help_base",
+        "massage_institution",
+        "auxiliary_institution",
+        "vocational_school",
+        "beautiful_workshop",
+    }
     # ids come from name, type and county, so the next quarter's register gives the same
     # ones; a second facility of that name in that county (300 m away) gets a suffix
     ids = f.set_index("name")["facility_id"]
     assert ids.str.match(r"^F[0-9a-f]{11}(-2)?$").all()
-    assert (ids["南关区残疾人创业孵化基地"] == ids["南关区残疾人创业孵化基地"].iloc[0] + np.array(["", "-2"])).all()
+    assert (
+        ids["南关区残疾人创业孵化基地"]
+        == ids["南关区残疾人创业孵化基地"].iloc[0] + np.array(["", "-2"])
+    ).all()
 
 
 def test_summary_is_bilingual(xlsx_import) -> None:
@@ -498,25 +658,32 @@ def test_heading_continuation_and_formula_rows(tmp_path, counties, registry, cas
 
 def test_trailing_empty_rows_are_not_rows(tmp_path, counties, registry, cases) -> None:
     rows = [HEADER_ZH, row_values(cases["ok"]), [None] * 8, [None] * 8]
-    r = read_facilities(write_csv(tmp_path / "t.csv", rows, "utf-8"), counties=counties,
-                        registry=registry)  # fmt: skip
+    r = read_facilities(
+        write_csv(tmp_path / "t.csv", rows, "utf-8"), counties=counties, registry=registry
+    )
     assert r.report["row"].tolist() == [2]
 
 
 def test_single_coordinate_column(tmp_path, counties, registry, cases) -> None:
     ok = cases["ok"]
     rows = [["名称", "类型", "经纬度"], [ok["name"], ok["type"], f"{ok['lon']}，{ok['lat']}"]]
-    r = read_facilities(write_csv(tmp_path / "pair.csv", rows, "utf-8"), counties=counties,
-                        registry=registry)  # fmt: skip
+    r = read_facilities(
+        write_csv(tmp_path / "pair.csv", rows, "utf-8"), counties=counties, registry=registry
+    )
     got = facility(r, ok["name"])
     assert (got["lon"], got["lat"], got["adcode"]) == (ok["lon"], ok["lat"], "220102")
 
 
-def test_same_name_other_type_nearby_is_flagged_not_rejected(tmp_path, counties, registry, cases) -> None:
+def test_same_name_other_type_nearby_is_flagged_not_rejected(
+    tmp_path, counties, registry, cases
+) -> None:
     ok = row_values(cases["ok"])
     other = [ok[0], "阳光家园", *ok[2:]]
-    r = read_facilities(write_csv(tmp_path / "two.csv", [HEADER_ZH, ok, other], "utf-8"),
-                        counties=counties, registry=registry)  # fmt: skip
+    r = read_facilities(
+        write_csv(tmp_path / "two.csv", [HEADER_ZH, ok, other], "utf-8"),
+        counties=counties,
+        registry=registry,
+    )
     assert r.report["status"].tolist() == ["accepted", "flagged"]
     assert "same name as row 2 (incubation_base), 0 m apart" in r.report["reasons"].iloc[1]
 
@@ -534,8 +701,10 @@ def test_default_datum_applies_to_rows_without_one(tmp_path, counties, registry,
 
 def test_input_frames_are_not_modified(tmp_path, counties, registry, cases) -> None:
     before = counties.copy()
-    read_facilities(write_csv(tmp_path / "m.csv", [HEADER_ZH, row_values(cases["ok"])], "utf-8"),
-                    counties=counties)  # fmt: skip
+    read_facilities(
+        write_csv(tmp_path / "m.csv", [HEADER_ZH, row_values(cases["ok"])], "utf-8"),
+        counties=counties,
+    )
     pd.testing.assert_frame_equal(counties, before)
 
 
@@ -572,11 +741,22 @@ def test_parse_coordinate_refuses(text) -> None:
 
 @pytest.mark.parametrize(
     ("text", "datum"),
-    [("WGS84", "wgs84"), ("wgs-84", "wgs84"), ("GPS", "wgs84"), ("高德", "gcj02"),
-     ("火星坐标", "gcj02"), ("GCJ-02", "gcj02"), ("百度地图", "bd09"), ("bd09", "bd09"),
-     ("国家2000", "cgcs2000"), ("CGCS2000", "cgcs2000"), ("EPSG:4490", "cgcs2000"),
-     ("墨卡托", None), ("高德/百度", None)],
-)  # fmt: skip
+    [
+        ("WGS84", "wgs84"),
+        ("wgs-84", "wgs84"),
+        ("GPS", "wgs84"),
+        ("高德", "gcj02"),
+        ("火星坐标", "gcj02"),
+        ("GCJ-02", "gcj02"),
+        ("百度地图", "bd09"),
+        ("bd09", "bd09"),
+        ("国家2000", "cgcs2000"),
+        ("CGCS2000", "cgcs2000"),
+        ("EPSG:4490", "cgcs2000"),
+        ("墨卡托", None),
+        ("高德/百度", None),
+    ],
+)
 def test_parse_datum(text, datum) -> None:
     assert parse_datum(text) == datum
 
@@ -637,8 +817,13 @@ def test_counts_by_name_and_code(count_import) -> None:
     assert count_import.encoding == "gb18030"
     assert count_import.header_row == 2
     assert list(count_import.counts.columns) == [
-        "adcode", "prefecture", "county", "unemployed_disabled", "is_demo", "method",
-    ]  # fmt: skip
+        "adcode",
+        "prefecture",
+        "county",
+        "unemployed_disabled",
+        "is_demo",
+        "method",
+    ]
 
 
 def test_missing_units_are_listed_not_errors(count_import, counties) -> None:
@@ -651,21 +836,32 @@ def test_missing_units_are_listed_not_errors(count_import, counties) -> None:
 
 
 def test_counts_from_xlsx_with_english_headers(tmp_path, counties, registry) -> None:
-    rows = [["Unemployed disabled people, 2025"], ["adcode", "County", "unemployed_disabled"],
-            [220102, "南关区", 10], [220104.0, None, 12.0], [None, "延吉市", 3]]  # fmt: skip
+    rows = [
+        ["Unemployed disabled people, 2025"],
+        ["adcode", "County", "unemployed_disabled"],
+        [220102, "南关区", 10],
+        [220104.0, None, 12.0],
+        [None, "延吉市", 3],
+    ]
     r = read_unemployed(write_xlsx(tmp_path / "c.xlsx", rows), counties=counties, registry=registry)
     assert r.counts.set_index("adcode")["unemployed_disabled"].to_dict() == {
-        "220102": 10, "220104": 12, "222401": 3,
-    }  # fmt: skip
+        "220102": 10,
+        "220104": 12,
+        "222401": 3,
+    }
     assert r.header_row == 2
 
 
 def test_code_and_name_disagreeing_is_flagged(tmp_path, counties, registry) -> None:
     rows = [["代码", "名称", "人数"], ["220102", "朝阳区", "3"]]
-    r = read_unemployed(write_csv(tmp_path / "d.csv", rows, "utf-8"), counties=counties,
-                        registry=registry)  # fmt: skip
+    r = read_unemployed(
+        write_csv(tmp_path / "d.csv", rows, "utf-8"), counties=counties, registry=registry
+    )
     assert r.report["status"].tolist() == ["flagged"]
-    assert "adcode 220102 is 长春市南关区 but the name '朝阳区' is 长春市朝阳区" in r.report["reasons"][0]
+    assert (
+        "adcode 220102 is 长春市南关区 but the name '朝阳区' is 长春市朝阳区"
+        in r.report["reasons"][0]
+    )
     assert r.counts["adcode"].tolist() == ["220102"]
 
 
@@ -679,7 +875,10 @@ def test_count_table_without_count_column(tmp_path, counties, registry) -> None:
 
 
 def test_excel_unicode_text_and_bare_bytes(tmp_path, cases, counties, registry) -> None:
-    lines = ["\t".join(HEADER_ZH), "\t".join("" if v is None else str(v) for v in row_values(cases["ok"]))]
+    lines = [
+        "\t".join(HEADER_ZH),
+        "\t".join("" if v is None else str(v) for v in row_values(cases["ok"])),
+    ]
     path = tmp_path / "unicode.txt"
     path.write_bytes("\r\n".join(lines).encode("utf-16"))  # Excel's "Unicode text"
     r = read_facilities(path, counties=counties, registry=registry)
@@ -697,8 +896,9 @@ def test_unknown_datum_and_ambiguous_type(tmp_path, cases, counties, registry) -
         ["乙", "阳光家园盲人按摩", None, None, None, ok["lon"], ok["lat"], None],
         ["丙", "美丽工坊", None, "南关区", None, None, None, "墨卡托"],  # no point: datum moot
     ]
-    r = read_facilities(write_csv(tmp_path / "v.csv", rows, "utf-8"), counties=counties,
-                        registry=registry)  # fmt: skip
+    r = read_facilities(
+        write_csv(tmp_path / "v.csv", rows, "utf-8"), counties=counties, registry=registry
+    )
     reasons = r.report.set_index("row")["reasons"]
     assert reasons[2].startswith("unknown datum '墨卡托'; accepted: wgs84")
     assert "fits several types (auxiliary_institution, massage_institution)" in reasons[3]

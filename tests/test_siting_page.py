@@ -22,10 +22,20 @@ from geoapp.paths import ROOT
 ENTRY = str(ROOT / "streamlit_app.py")
 CRASH = {"zh": "页面出错", "en": "Something went wrong"}
 LABELS = {
-    "zh": {"title": "选址建议", "county": "县（市、区）", "order": "顺序", "gap": "补齐的缺口",
-           "error": "无法计算选址"},
-    "en": {"title": "Where should the next facilities go?", "county": "County",
-           "order": "Order", "gap": "Closes gap", "error": "Cannot suggest sites"},
+    "zh": {
+        "title": "选址建议",
+        "county": "县（市、区）",
+        "order": "顺序",
+        "gap": "补齐的缺口",
+        "error": "无法计算选址",
+    },
+    "en": {
+        "title": "Where should the next facilities go?",
+        "county": "County",
+        "order": "Order",
+        "gap": "Closes gap",
+        "error": "Cannot suggest sites",
+    },
 }
 
 
@@ -89,7 +99,10 @@ def test_siting_page_runs_on_the_whole_region_without_filter():
     at.button(key="siting_run").click().run()
     assert_ok(at, "en")
     sites = frames(at)[0]
-    assert set(sites[i18n.t("col.adcode", "en")]) == {"220822", "220623"}  # 通榆县, 长白县: both gaps closed
+    assert set(sites[i18n.t("col.adcode", "en")]) == {
+        "220822",
+        "220623",
+    }  # 通榆县, 长白县: both gaps closed
 
 
 # --- --demand PATH ------------------------------------------------------------------------
@@ -129,8 +142,12 @@ def test_read_demand_xlsx_rows_report_and_points(tmp_path):
 
 def test_cli_access_and_site_with_demand_file(tmp_path, capsysbinary):
     path = _demand_xlsx(tmp_path / "towns.xlsx")
-    assert cli.main(["access", "--type", "auxiliary_institution", "--city", "白山市",
-                     "--demand", str(path)]) == 0
+    assert (
+        cli.main(
+            ["access", "--type", "auxiliary_institution", "--city", "白山市", "--demand", str(path)]
+        )
+        == 0
+    )
     out = capsysbinary.readouterr()
     table = pd.read_csv(io.BytesIO(out.out), encoding="utf-8-sig", dtype={"adcode": str})
     changbai = table.set_index("adcode").loc["220623"]
@@ -138,11 +155,30 @@ def test_cli_access_and_site_with_demand_file(tmp_path, capsysbinary):
     err = out.err.decode()
     assert "row 6: rejected" in err and "导入" in err
 
-    assert cli.main(["site", "--type", "auxiliary_institution", "--k", "2", "--radius-km", "30",
-                     "--candidates", "seats", "--demand", str(path), "--lang", "en"]) == 0
+    assert (
+        cli.main(
+            [
+                "site",
+                "--type",
+                "auxiliary_institution",
+                "--k",
+                "2",
+                "--radius-km",
+                "30",
+                "--candidates",
+                "seats",
+                "--demand",
+                str(path),
+                "--lang",
+                "en",
+            ]
+        )
+        == 0
+    )
     out = capsysbinary.readouterr()
-    sites = pd.read_csv(io.BytesIO(out.out), encoding="utf-8-sig", dtype={"adcode": str},
-                        keep_default_na=False)
+    sites = pd.read_csv(
+        io.BytesIO(out.out), encoding="utf-8-sig", dtype={"adcode": str}, keep_default_na=False
+    )
     optimal = sites[sites["method"] == "optimal"]
     assert "220623" in set(optimal.loc[optimal["step"] == "gap", "adcode"])
     assert "imported points" in out.err.decode()
@@ -154,8 +190,22 @@ def test_cli_demand_unusable_file_exits_2(tmp_path, capsysbinary):
     wb.active.append(["随便", "什么"])
     wb.active.append(["a", "b"])
     wb.save(bad)
-    assert cli.main(["site", "--type", "auxiliary_institution", "--k", "1", "--radius-km", "30",
-                     "--demand", str(bad)]) == 2
+    assert (
+        cli.main(
+            [
+                "site",
+                "--type",
+                "auxiliary_institution",
+                "--k",
+                "1",
+                "--radius-km",
+                "30",
+                "--demand",
+                str(bad),
+            ]
+        )
+        == 2
+    )
     assert "no header row of a table of demand points" in capsysbinary.readouterr().err.decode()
     assert cli.main(["access", "--demand", str(tmp_path / "missing.csv")]) == 2
     csv = tmp_path / "all_bad.csv"

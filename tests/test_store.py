@@ -84,8 +84,14 @@ def store(tmp_path):
 
 
 def upload_args(**overrides):
-    args = {"as_of": "2025-12-31", "file_name": "登记表.xlsx", "file_bytes": b"register bytes",
-            "accepted": 1, "flagged": 0, "rejected": 0}  # fmt: skip
+    args = {
+        "as_of": "2025-12-31",
+        "file_name": "登记表.xlsx",
+        "file_bytes": b"register bytes",
+        "accepted": 1,
+        "flagged": 0,
+        "rejected": 0,
+    }
     return args | overrides
 
 
@@ -96,24 +102,48 @@ def tongyu_point(counties):
 def with_tongyu_auxiliary(frame, counties):
     """The demo facilities plus one auxiliary institution in 通榆县."""
     p = tongyu_point(counties)
-    extra = pd.DataFrame([{
-        "facility_id": "NEW-AUX-1", "name": "通榆县阳光家园辅助性就业机构",
-        "facility_type": "auxiliary_institution", "subtype": "依托阳光家园", "prefecture": "白城市",
-        "county": "通榆县", "adcode": TONGYU, "address": "", "lon": round(p.x, 6),
-        "lat": round(p.y, 6), "datum": "wgs84", "is_demo": False, "note": "",
-    }])  # fmt: skip
+    extra = pd.DataFrame(
+        [
+            {
+                "facility_id": "NEW-AUX-1",
+                "name": "通榆县阳光家园辅助性就业机构",
+                "facility_type": "auxiliary_institution",
+                "subtype": "依托阳光家园",
+                "prefecture": "白城市",
+                "county": "通榆县",
+                "adcode": TONGYU,
+                "address": "",
+                "lon": round(p.x, 6),
+                "lat": round(p.y, 6),
+                "datum": "wgs84",
+                "is_demo": False,
+                "note": "",
+            }
+        ]
+    )
     return pd.concat([pd.DataFrame(frame.drop(columns="geometry")), extra], ignore_index=True)
 
 
 def big_frame(n: int, *, note: str = "", seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     types = ["incubation_base", "rural_help_base", "massage_institution", "auxiliary_institution"]
-    return pd.DataFrame({
-        "facility_id": [f"BIG-{i}" for i in range(n)], "name": [f"设施{i}" for i in range(n)],
-        "facility_type": [types[i % 4] for i in range(n)], "subtype": "", "prefecture": "长春市",
-        "county": "南关区", "adcode": "220102", "address": "", "lon": rng.uniform(122, 131, n),
-        "lat": rng.uniform(41, 46, n), "datum": "wgs84", "is_demo": False, "note": note,
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "facility_id": [f"BIG-{i}" for i in range(n)],
+            "name": [f"设施{i}" for i in range(n)],
+            "facility_type": [types[i % 4] for i in range(n)],
+            "subtype": "",
+            "prefecture": "长春市",
+            "county": "南关区",
+            "adcode": "220102",
+            "address": "",
+            "lon": rng.uniform(122, 131, n),
+            "lat": rng.uniform(41, 46, n),
+            "datum": "wgs84",
+            "is_demo": False,
+            "note": note,
+        }
+    )
 
 
 # --- the file and the default source --------------------------------------------------------------
@@ -166,7 +196,7 @@ def test_sessions_opening_a_new_store_at_once_create_it_once(tmp_path):
     def open_it() -> None:
         try:
             stores.append(Store.open(path, seed=EmbeddedSource()))
-        except BaseException as exc:  # noqa: BLE001 - collected and reported below
+        except BaseException as exc:  # collected and reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=open_it) for _ in range(4)]
@@ -215,8 +245,10 @@ def test_a_new_store_needs_its_seed_and_takes_the_seeds_date(tmp_path, embedded)
     store = Store.open(tmp_path / "new.gpkg", seed=embedded)
     first = store.versions()
     assert first["as_of"].tolist() == ["2025-09-30"] * 2
-    assert first["source_file"].tolist() == ["220000_facilities.csv",
-                                             "220000_unemployed_disabled.csv"]  # fmt: skip
+    assert first["source_file"].tolist() == [
+        "220000_facilities.csv",
+        "220000_unemployed_disabled.csv",
+    ]
     assert set(first["note"]) == {"created from the embedded demo data"}
 
 
@@ -229,9 +261,11 @@ def test_two_uploads_make_versions_2_and_3_and_keep_the_demo_version(
     demo = embedded.facilities()
     second = with_tongyu_auxiliary(demo, counties)
     v2 = store.add_facilities(second, user=steward, **upload_args(accepted=479))
-    v3 = store.add_facilities(second.iloc[:100], user=steward,
-                              **upload_args(as_of="2026-03-31", file_bytes=b"third", accepted=100,
-                                            flagged=2, rejected=5))  # fmt: skip
+    v3 = store.add_facilities(
+        second.iloc[:100],
+        user=steward,
+        **upload_args(as_of="2026-03-31", file_bytes=b"third", accepted=100, flagged=2, rejected=5),
+    )
     assert (v2, v3) == (2, 3)
     assert store.current_version("facilities") == 3
     assert store.current_version("unemployed") == 1
@@ -294,7 +328,8 @@ def test_rollback_moves_the_pointer_records_it_and_serves_the_old_data(
 
 def test_unemployed_versions(store, steward, embedded):
     counts = embedded.unemployed().assign(
-        unemployed_disabled=lambda t: t["unemployed_disabled"] + 1, is_demo=False,
+        unemployed_disabled=lambda t: t["unemployed_disabled"] + 1,
+        is_demo=False,
         method="register 2025Q4",
     )
     assert store.add_unemployed(counts, user=steward, **upload_args(accepted=60)) == 2
@@ -383,8 +418,12 @@ EDITS = {
 def test_every_editing_path_is_refused_without_a_signed_in_steward(
     store, steward, viewer, embedded, edit, who
 ):
-    user = {"nobody": None, "viewer": viewer, "forged": auth.User("steward1", "steward"),
-            "name": "steward1"}[who]  # fmt: skip
+    user = {
+        "nobody": None,
+        "viewer": viewer,
+        "forged": auth.User("steward1", "steward"),
+        "name": "steward1",
+    }[who]
     before = store.audit(user=steward)
     with pytest.raises(PermissionError):
         EDITS[edit](store, user, embedded)
@@ -401,8 +440,11 @@ def test_reading_needs_no_sign_in(store):
 
 
 def _frame(rows):
-    base = {c: "" for c in FACILITY_COLUMNS} | {"facility_type": "massage_institution",
-                                                  "is_demo": False, "datum": "wgs84"}  # fmt: skip
+    base = dict.fromkeys(FACILITY_COLUMNS, "") | {
+        "facility_type": "massage_institution",
+        "is_demo": False,
+        "datum": "wgs84",
+    }
     return pd.DataFrame([base | r for r in rows])[list(FACILITY_COLUMNS)]
 
 
@@ -410,18 +452,22 @@ def test_diff_on_tiny_frames_finds_added_removed_and_moves_over_50_m():
     lon, lat = 125.3, 43.9
     lon300, lat300, _ = GEOD.fwd(lon, lat, 90, 300.0)
     lon10, lat10, _ = GEOD.fwd(lon, lat, 0, 10.0)
-    before = _frame([
-        {"facility_id": "A", "name": "甲", "lon": lon, "lat": lat},
-        {"facility_id": "B", "name": "乙", "lon": lon, "lat": lat},
-        {"facility_id": "C", "name": "丙", "lon": lon, "lat": lat},
-        {"facility_id": "D", "name": "丁", "lon": lon, "lat": lat},
-    ])  # fmt: skip
-    after = _frame([
-        {"facility_id": "A", "name": "甲", "lon": lon, "lat": lat},
-        {"facility_id": "C", "name": "丙", "lon": lon300, "lat": lat300},
-        {"facility_id": "D", "name": "丁", "lon": lon10, "lat": lat10},
-        {"facility_id": "E", "name": "戊", "lon": lon, "lat": lat},
-    ])  # fmt: skip
+    before = _frame(
+        [
+            {"facility_id": "A", "name": "甲", "lon": lon, "lat": lat},
+            {"facility_id": "B", "name": "乙", "lon": lon, "lat": lat},
+            {"facility_id": "C", "name": "丙", "lon": lon, "lat": lat},
+            {"facility_id": "D", "name": "丁", "lon": lon, "lat": lat},
+        ]
+    )
+    after = _frame(
+        [
+            {"facility_id": "A", "name": "甲", "lon": lon, "lat": lat},
+            {"facility_id": "C", "name": "丙", "lon": lon300, "lat": lat300},
+            {"facility_id": "D", "name": "丁", "lon": lon10, "lat": lat10},
+            {"facility_id": "E", "name": "戊", "lon": lon, "lat": lat},
+        ]
+    )
     diff = diff_facility_frames(before, after)
     assert diff.added["facility_id"].tolist() == ["E"]
     assert diff.removed["facility_id"].tolist() == ["B"]
@@ -432,11 +478,24 @@ def test_diff_on_tiny_frames_finds_added_removed_and_moves_over_50_m():
 
 
 def test_diff_reports_changed_attributes_and_coordinates_gained():
-    before = _frame([{"facility_id": "A", "name": "甲", "lon": 125.0, "lat": 43.0},
-                     {"facility_id": "B", "name": "乙", "lon": np.nan, "lat": np.nan}])  # fmt: skip
-    after = _frame([{"facility_id": "A", "name": "甲甲", "lon": 125.0, "lat": 43.0,
-                     "facility_type": "rural_help_base"},
-                    {"facility_id": "B", "name": "乙", "lon": 125.5, "lat": 43.5}])  # fmt: skip
+    before = _frame(
+        [
+            {"facility_id": "A", "name": "甲", "lon": 125.0, "lat": 43.0},
+            {"facility_id": "B", "name": "乙", "lon": np.nan, "lat": np.nan},
+        ]
+    )
+    after = _frame(
+        [
+            {
+                "facility_id": "A",
+                "name": "甲甲",
+                "lon": 125.0,
+                "lat": 43.0,
+                "facility_type": "rural_help_base",
+            },
+            {"facility_id": "B", "name": "乙", "lon": 125.5, "lat": 43.5},
+        ]
+    )
     changed = diff_facility_frames(before, after).changed
     assert changed[["facility_id", "column", "before", "after"]].to_numpy().tolist() == [
         ["A", "name", "甲", "甲甲"],
@@ -645,8 +704,14 @@ def register_csv(counties, *, valid: bool = True) -> bytes:
 def test_upload_reads_checks_and_stores_a_register(store, steward, counties, tmp_path):
     before = sorted(p.name for p in tmp_path.iterdir())
     data = register_csv(counties)
-    result = store.upload(data, file_name="../../outside/登记表.csv", dataset="facilities",
-                          as_of="2025-12-31", user=steward, counties=counties)  # fmt: skip
+    result = store.upload(
+        data,
+        file_name="../../outside/登记表.csv",
+        dataset="facilities",
+        as_of="2025-12-31",
+        user=steward,
+        counties=counties,
+    )
     assert result.version_id == 2 and result.accepted and result.kind == "csv"
     assert (result.imported.accepted, result.imported.rejected) == (1, 1)
     assert store.facilities()["adcode"].tolist() == [TONGYU]
@@ -660,9 +725,14 @@ def test_upload_reads_checks_and_stores_a_register(store, steward, counties, tmp
 
 
 def test_upload_without_valid_rows_makes_no_version(store, steward, counties):
-    result = store.upload(register_csv(counties, valid=False), file_name="空.csv",
-                          dataset="facilities", as_of="2025-12-31", user=steward,
-                          counties=counties)  # fmt: skip
+    result = store.upload(
+        register_csv(counties, valid=False),
+        file_name="空.csv",
+        dataset="facilities",
+        as_of="2025-12-31",
+        user=steward,
+        counties=counties,
+    )
     assert result.version_id is None and not result.accepted
     assert "no facilities version was made" in result.summary()
     assert store.current_version("facilities") == 1 and len(store.versions("facilities")) == 1
@@ -672,26 +742,47 @@ def test_upload_without_valid_rows_makes_no_version(store, steward, counties):
 
 def test_a_refused_upload_is_recorded_with_its_reason(store, steward, counties):
     with pytest.raises(UploadError, match="named .xlsx but it is text"):
-        store.upload(b"a,b\n1,2\n", file_name="fake.xlsx", dataset="facilities", as_of="2025-12-31",
-                     user=steward, counties=counties)  # fmt: skip
+        store.upload(
+            b"a,b\n1,2\n",
+            file_name="fake.xlsx",
+            dataset="facilities",
+            as_of="2025-12-31",
+            user=steward,
+            counties=counties,
+        )
     event = store.audit(user=steward).iloc[-1]
     assert event["action"] == "rejected_upload" and event["file_name"] == "fake.xlsx"
     assert "named .xlsx" in event["note"] and pd.isna(event["accepted"])
     with pytest.raises(UploadError, match="no recognisable header|header"):
-        store.upload("完全,无关\n1,2\n".encode(), file_name="x.csv", dataset="facilities",
-                     as_of="2025-12-31", user=steward, counties=counties)  # fmt: skip
+        store.upload(
+            "完全,无关\n1,2\n".encode(),
+            file_name="x.csv",
+            dataset="facilities",
+            as_of="2025-12-31",
+            user=steward,
+            counties=counties,
+        )
     assert len(store.versions("facilities")) == 1
 
 
 def test_upload_of_counts_and_an_unusual_date(store, steward, counties, embedded):
     table = embedded.unemployed()[["adcode", "county", "unemployed_disabled"]].head(5)
-    headers = {"adcode": "行政区划代码", "county": "县（市、区）",
-               "unemployed_disabled": "未就业残疾人数"}  # fmt: skip
+    headers = {
+        "adcode": "行政区划代码",
+        "county": "县（市、区）",
+        "unemployed_disabled": "未就业残疾人数",
+    }
     data = table.rename(columns=headers).to_csv(index=False).encode()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = store.upload(data, file_name="counts.csv", dataset="unemployed",
-                              as_of="2025-11-15", user=steward, counties=counties)  # fmt: skip
+        result = store.upload(
+            data,
+            file_name="counts.csv",
+            dataset="unemployed",
+            as_of="2025-11-15",
+            user=steward,
+            counties=counties,
+        )
     assert not [w for w in caught if issubclass(w.category, AsOfWarning)]  # in the result instead
     assert result.version_id == 2 and "not a quarter end" in result.as_of_note
     assert store.unemployed()["adcode"].tolist() == table["adcode"].tolist()
@@ -828,10 +919,21 @@ def _loop_writer(tmp_path, accounts, *, rows, step, count):
     marker, stop = tmp_path / "written", tmp_path / "stop"
     script = _LOOP_WRITER.format(root=str(ROOT), password=PASSWORD)
     proc = subprocess.Popen(
-        [sys.executable, "-c", script, str(path), str(accounts), str(marker), str(stop), str(rows),
-         str(step), str(count)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            script,
+            str(path),
+            str(accounts),
+            str(marker),
+            str(stop),
+            str(rows),
+            str(step),
+            str(count),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     return path, marker, stop, proc
 
 
@@ -882,7 +984,7 @@ def test_concurrent_readers_only_ever_see_whole_versions(tmp_path, accounts):
                 if len(notes) != 1:
                     errors.append(AssertionError(f"rows of several versions in one read: {notes}"))
                 reads.append((notes.pop(), len(frame)))
-            except BaseException as exc:  # noqa: BLE001 - collected and reported below
+            except BaseException as exc:  # collected and reported below
                 errors.append(exc)
 
     threads = [threading.Thread(target=reader) for _ in range(3)]
@@ -922,32 +1024,101 @@ def test_cli_store_import_rollback_and_audit(tmp_path, accounts, counties, monke
     register = tmp_path / "登记表.csv"
     register.write_bytes(register_csv(counties))
     _stdin(monkeypatch, PASSWORD)
-    assert cli.main(["store", "import", "--facilities", str(register), "--as-of", "2025-12-31",
-                     "--user", "steward1", "--password-stdin", *store]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "store",
+                "import",
+                "--facilities",
+                str(register),
+                "--as-of",
+                "2025-12-31",
+                "--user",
+                "steward1",
+                "--password-stdin",
+                *store,
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr()
     assert "facilities version 2 (as of 2025-12-31)" in out.out and "rejected" in out.err
 
     empty = tmp_path / "空.csv"
     empty.write_bytes(register_csv(counties, valid=False))
     _stdin(monkeypatch, PASSWORD)
-    assert cli.main(["store", "import", "--facilities", str(empty), "--as-of", "2025-12-31",
-                     "--user", "steward1", "--password-stdin", *store]) == 2  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "store",
+                "import",
+                "--facilities",
+                str(empty),
+                "--as-of",
+                "2025-12-31",
+                "--user",
+                "steward1",
+                "--password-stdin",
+                *store,
+            ]
+        )
+        == 2
+    )
     assert "no valid row" in capsys.readouterr().err
 
     assert cli.main(["store", "versions", "--dataset", "facilities", *store]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 3  # header + versions 1, 2
 
     _stdin(monkeypatch, VIEWER_PASSWORD)
-    assert cli.main(["store", "rollback", "facilities", "1", "--user", "viewer1",
-                     "--password-stdin", *store]) == 2  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "store",
+                "rollback",
+                "facilities",
+                "1",
+                "--user",
+                "viewer1",
+                "--password-stdin",
+                *store,
+            ]
+        )
+        == 2
+    )
     assert "only a data steward" in capsys.readouterr().err
     _stdin(monkeypatch, "wrong password")
-    assert cli.main(["store", "rollback", "facilities", "1", "--user", "steward1",
-                     "--password-stdin", *store]) == 2  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "store",
+                "rollback",
+                "facilities",
+                "1",
+                "--user",
+                "steward1",
+                "--password-stdin",
+                *store,
+            ]
+        )
+        == 2
+    )
     assert "sign-in failed" in capsys.readouterr().err
     _stdin(monkeypatch, PASSWORD)
-    assert cli.main(["store", "rollback", "facilities", "1", "--user", "steward1",
-                     "--password-stdin", *store]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "store",
+                "rollback",
+                "facilities",
+                "1",
+                "--user",
+                "steward1",
+                "--password-stdin",
+                *store,
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
 
     _stdin(monkeypatch, PASSWORD)
@@ -967,7 +1138,22 @@ def test_cli_store_import_refuses_a_fake_workbook(tmp_path, accounts, monkeypatc
     fake = tmp_path / "fake.xlsx"
     fake.write_bytes(b"a,b\n1,2\n")
     _stdin(monkeypatch, PASSWORD)
-    assert cli.main(["store", "import", "--facilities", str(fake), "--as-of", "2025-12-31",
-                     "--user", "steward1", "--password-stdin",
-                     "--store", str(tmp_path / "s.gpkg")]) == 2  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "store",
+                "import",
+                "--facilities",
+                str(fake),
+                "--as-of",
+                "2025-12-31",
+                "--user",
+                "steward1",
+                "--password-stdin",
+                "--store",
+                str(tmp_path / "s.gpkg"),
+            ]
+        )
+        == 2
+    )
     assert "named .xlsx but it is text" in capsys.readouterr().err

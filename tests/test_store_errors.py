@@ -57,18 +57,36 @@ def store(tmp_path):
 def facilities_frame(n: int) -> pd.DataFrame:
     """``n`` valid facilities in 南关区, enough rows to need new pages in the file."""
     rng = np.random.default_rng(0)
-    return pd.DataFrame({
-        "facility_id": [f"F-{i}" for i in range(n)], "name": [f"设施{i}" for i in range(n)],
-        "facility_type": "massage_institution", "subtype": "", "prefecture": "长春市",
-        "county": "南关区", "adcode": "220102", "address": "地址" * 20,
-        "lon": rng.uniform(125.2, 125.4, n), "lat": rng.uniform(43.8, 43.9, n),
-        "datum": "wgs84", "is_demo": False, "note": "",
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "facility_id": [f"F-{i}" for i in range(n)],
+            "name": [f"设施{i}" for i in range(n)],
+            "facility_type": "massage_institution",
+            "subtype": "",
+            "prefecture": "长春市",
+            "county": "南关区",
+            "adcode": "220102",
+            "address": "地址" * 20,
+            "lon": rng.uniform(125.2, 125.4, n),
+            "lat": rng.uniform(43.8, 43.9, n),
+            "datum": "wgs84",
+            "is_demo": False,
+            "note": "",
+        }
+    )
 
 
 def add(store, user, n: int = 2000) -> int:
-    return store.add_facilities(facilities_frame(n), as_of=AS_OF, user=user, file_name="big.xlsx",
-                                file_bytes=b"big", accepted=n, flagged=0, rejected=0)  # fmt: skip
+    return store.add_facilities(
+        facilities_frame(n),
+        as_of=AS_OF,
+        user=user,
+        file_name="big.xlsx",
+        file_bytes=b"big",
+        accepted=n,
+        flagged=0,
+        rejected=0,
+    )
 
 
 def snapshot(store) -> tuple:
@@ -143,10 +161,16 @@ def test_a_read_only_store_reads_and_refuses_writes_naming_the_file(
     good = (FIXTURES / "unemployed_good.csv").read_bytes()
     attempts = {
         "add": lambda: add(store, steward, 10),
-        "upload": lambda: store.upload(good, file_name="u.csv", dataset="unemployed", as_of=AS_OF,
-                                       user=steward, counties=counties),
+        "upload": lambda: store.upload(
+            good,
+            file_name="u.csv",
+            dataset="unemployed",
+            as_of=AS_OF,
+            user=steward,
+            counties=counties,
+        ),
         "rollback": lambda: store.rollback("facilities", 1, user=steward),
-    }  # fmt: skip
+    }
     for name, attempt in attempts.items():
         with pytest.raises(StoreError, match="attempt to write a readonly database") as caught:
             attempt()
@@ -193,8 +217,12 @@ def test_a_file_of_random_bytes_is_refused_naming_the_file(tmp_path):
 
 def test_a_store_overwritten_with_random_bytes_fails_every_read_naming_the_file(store):
     store.path.write_bytes(random.Random(7).randbytes(64 * 1024))
-    for read in (store.versions, store.facilities, store.integrity_check,
-                 lambda: store.current_version("facilities")):  # fmt: skip
+    for read in (
+        store.versions,
+        store.facilities,
+        store.integrity_check,
+        lambda: store.current_version("facilities"),
+    ):
         with pytest.raises(StoreError, match="file is not a database") as caught:
             read()
         assert str(store.path) in str(caught.value)
@@ -228,8 +256,9 @@ NO_VALID_ROW = "行政区划代码,县（市、区）,未就业残疾人数\n990
 
 
 def test_two_good_files_make_both_versions(store, steward, counties):
-    results = store.upload_many(uploads(GOOD_FACILITIES, GOOD_UNEMPLOYED), as_of=AS_OF,
-                                user=steward, counties=counties)  # fmt: skip
+    results = store.upload_many(
+        uploads(GOOD_FACILITIES, GOOD_UNEMPLOYED), as_of=AS_OF, user=steward, counties=counties
+    )
     assert [(d, r.version_id) for d, r in results.items()] == [("facilities", 2), ("unemployed", 2)]
     assert store.current_version("facilities") == store.current_version("unemployed") == 2
     assert len(store.unemployed()) == 60
@@ -241,8 +270,9 @@ def test_a_refused_second_file_stores_neither_and_both_refusals_are_logged(
     before = snapshot(store)
     garbage = random.Random(1).randbytes(4096)
     with pytest.raises(UploadError, match="second.csv.*nothing was stored"):
-        store.upload_many(uploads(GOOD_FACILITIES, garbage), as_of=AS_OF, user=steward,
-                          counties=counties)  # fmt: skip
+        store.upload_many(
+            uploads(GOOD_FACILITIES, garbage), as_of=AS_OF, user=steward, counties=counties
+        )
     assert_unchanged(store, before)
     events = store.audit(user=steward).tail(2)
     assert events["action"].tolist() == ["rejected_upload"] * 2
@@ -253,8 +283,9 @@ def test_a_refused_second_file_stores_neither_and_both_refusals_are_logged(
 
 def test_a_second_file_without_valid_rows_stores_neither(store, steward, counties):
     before = snapshot(store)
-    results = store.upload_many(uploads(GOOD_FACILITIES, NO_VALID_ROW), as_of=AS_OF,
-                                user=steward, counties=counties)  # fmt: skip
+    results = store.upload_many(
+        uploads(GOOD_FACILITIES, NO_VALID_ROW), as_of=AS_OF, user=steward, counties=counties
+    )
     assert [r.version_id for r in results.values()] == [None, None]
     assert "second.csv has no valid row" in results["facilities"].withheld
     assert "No facilities version was made" in results["facilities"].summary()
@@ -278,8 +309,9 @@ def test_a_write_failing_on_the_second_version_leaves_no_first_version(
 
     monkeypatch.setattr(store_repository, "unemployed_records", records)
     with pytest.raises(StoreError, match="NOT NULL constraint failed: unemployed.adcode"):
-        store.upload_many(uploads(GOOD_FACILITIES, GOOD_UNEMPLOYED), as_of=AS_OF, user=steward,
-                          counties=counties)  # fmt: skip
+        store.upload_many(
+            uploads(GOOD_FACILITIES, GOOD_UNEMPLOYED), as_of=AS_OF, user=steward, counties=counties
+        )
     assert_unchanged(store, before)  # the facilities version went with it
 
 
@@ -320,8 +352,9 @@ def test_cli_import_with_a_garbage_second_file_stores_nothing(run, tmp_path, sec
     good.write_bytes(GOOD_FACILITIES)
     garbage.write_bytes(second)
     assert run("info", sign_in=False)[0] == 0  # creates the store
-    code, out, err = run("import", "--facilities", str(good), "--unemployed", str(garbage),
-                         "--as-of", AS_OF)  # fmt: skip
+    code, out, err = run(
+        "import", "--facilities", str(good), "--unemployed", str(garbage), "--as-of", AS_OF
+    )
     assert code == 2 and "Traceback" not in err
     assert "garbage.csv" in err and message in err
     assert cli_versions(tmp_path) == [1, 1]
@@ -333,8 +366,9 @@ def test_cli_import_of_two_good_files(run, tmp_path):
     good, counts = tmp_path / "good.xlsx", tmp_path / "counts.csv"
     good.write_bytes(GOOD_FACILITIES)
     counts.write_bytes(GOOD_UNEMPLOYED)
-    code, out, err = run("import", "--facilities", str(good), "--unemployed", str(counts),
-                         "--as-of", AS_OF)  # fmt: skip
+    code, out, err = run(
+        "import", "--facilities", str(good), "--unemployed", str(counts), "--as-of", AS_OF
+    )
     assert code == 0, err
     assert "facilities version 2" in out and "unemployed version 2" in out
     assert cli_versions(tmp_path) == [2, 2]
@@ -346,8 +380,10 @@ def test_cli_reports_a_read_only_store_without_a_traceback(run, tmp_path):
     counts.write_bytes(GOOD_UNEMPLOYED)
     assert run("import", "--facilities", str(good), "--as-of", AS_OF)[0] == 0  # version 2
     mark_read_only(tmp_path / "cli.gpkg")
-    for argv in (("import", "--unemployed", str(counts), "--as-of", AS_OF),
-                 ("rollback", "facilities", "1")):  # fmt: skip
+    for argv in (
+        ("import", "--unemployed", str(counts), "--as-of", AS_OF),
+        ("rollback", "facilities", "1"),
+    ):
         code, _, err = run(*argv)
         assert code == 2 and "Traceback" not in err, argv
         assert err.startswith("geoapp: error: ") and "cli.gpkg" in err, argv

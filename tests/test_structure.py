@@ -68,7 +68,9 @@ def _imports(module: str) -> frozenset[str]:
                 base = ".".join([*anchor, base] if base else anchor)
             # ``from pkg import mod`` depends on pkg.mod (a package's own __init__ always
             # runs first and is no edge); ``from mod import name`` depends on mod
-            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
+            names = [
+                f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names
+            ]
         else:
             continue
         for name in names:

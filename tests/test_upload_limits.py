@@ -77,8 +77,13 @@ def grid_sites(n: int, spacing_m: float) -> list[tuple[float, float]]:
 
 def run_geoapp(*args: str) -> subprocess.CompletedProcess:
     code = "import sys; from geoapp.cli import main; sys.exit(main(sys.argv[1:]))"
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          timeout=300, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def rezip(data: bytes, replace: dict[str, bytes]) -> bytes:
@@ -153,8 +158,9 @@ def test_8000_rows_of_one_name_4000_sites_each_twice(tmp_path, counties, registr
 
 def test_8000_copies_of_one_row_are_each_compared_once(tmp_path, counties, registry, spy):
     lon, lat = CENTRE
-    path = write_csv(tmp_path / "copies.csv", ["名称", "类型", "经度", "纬度"],
-                     [[NAME, TYPE, lon, lat]] * 8000)  # fmt: skip
+    path = write_csv(
+        tmp_path / "copies.csv", ["名称", "类型", "经度", "纬度"], [[NAME, TYPE, lon, lat]] * 8000
+    )
     r = read_facilities(path, counties=counties, registry=registry)
     assert (r.accepted, r.rejected) == (1, 7999)
     assert set(r.report["reasons"].iloc[1:]) == {"duplicate of row 2 (same name, 0 m apart)"}
@@ -164,12 +170,15 @@ def test_8000_copies_of_one_row_are_each_compared_once(tmp_path, counties, regis
 def test_8000_rows_without_coordinates_in_one_county_compute_no_distance(
     tmp_path, counties, registry, spy
 ):
-    path = write_csv(tmp_path / "county.csv", ["名称", "类型", "县（市、区）"],
-                     [[NAME, TYPE, "敦化市"]] * 8000)  # fmt: skip
+    path = write_csv(
+        tmp_path / "county.csv", ["名称", "类型", "县（市、区）"], [[NAME, TYPE, "敦化市"]] * 8000
+    )
     r = read_facilities(path, counties=counties, registry=registry)
     assert (r.accepted + r.flagged, r.rejected) == (1, 7999)
-    assert r.report["reasons"].iloc[-1].startswith(
-        "duplicate of row 2 (same name and type in the same county"
+    assert (
+        r.report["reasons"]
+        .iloc[-1]
+        .startswith("duplicate of row 2 (same name and type in the same county")
     )
     assert spy[-1].compared == 0
 
@@ -183,15 +192,22 @@ def test_a_duplicate_is_no_original_for_the_rows_after_it(tmp_path, counties, re
     b = GEOD.fwd(*a, 90.0, 150.0)[:2]
     c = GEOD.fwd(*a, 90.0, 300.0)[:2]
     d = GEOD.fwd(*c, 0.0, 100.0)[:2]
-    rows = [[NAME, TYPE, None, *a], [NAME, TYPE, None, *b], [NAME, TYPE, None, *c],
-            [NAME, "阳光家园", None, *d], [NAME, TYPE, "敦化市", None, None]]  # fmt: skip
+    rows = [
+        [NAME, TYPE, None, *a],
+        [NAME, TYPE, None, *b],
+        [NAME, TYPE, None, *c],
+        [NAME, "阳光家园", None, *d],
+        [NAME, TYPE, "敦化市", None, None],
+    ]
     path = write_csv(tmp_path / "chain.csv", ["名称", "类型", "县（市、区）", "经度", "纬度"], rows)
     report = read_facilities(path, counties=counties, registry=registry).report
     assert report["status"].tolist() == ["accepted", "rejected", "accepted", "flagged", "rejected"]
     assert report["reasons"].iloc[1] == "duplicate of row 2 (same name, 150 m apart)"
     assert "same name as row 4 (massage_institution), 100 m apart" in report["reasons"].iloc[3]
-    assert report["reasons"].iloc[4].startswith(
-        "duplicate of row 2 (same name and type in the same county"
+    assert (
+        report["reasons"]
+        .iloc[4]
+        .startswith("duplicate of row 2 (same name and type in the same county")
     )
 
 
@@ -235,10 +251,16 @@ def test_a_wide_sheet_that_hides_its_width_is_refused_at_its_first_row(counties,
 
 def test_a_long_sheet_that_hides_its_length_is_refused_before_reading(monkeypatch):
     monkeypatch.setattr(settings, "MAX_UPLOAD_BYTES", 100_000, raising=False)  # 1,000 rows
-    long = rezip(small_workbook(), {"xl/worksheets/sheet1.xml": wide_sheet_xml(1_500, 3, dimension=False)})
-    with pytest.raises(UploadError, match=r"sheet1\.xml has at least 1,\d{3} rows, over the limit of 1,000 rows"):
+    long = rezip(
+        small_workbook(), {"xl/worksheets/sheet1.xml": wide_sheet_xml(1_500, 3, dimension=False)}
+    )
+    with pytest.raises(
+        UploadError, match=r"sheet1\.xml has at least 1,\d{3} rows, over the limit of 1,000 rows"
+    ):
         check_upload("long.xlsx", long)
-    fits = rezip(small_workbook(), {"xl/worksheets/sheet1.xml": wide_sheet_xml(900, 3, dimension=False)})
+    fits = rezip(
+        small_workbook(), {"xl/worksheets/sheet1.xml": wide_sheet_xml(900, 3, dimension=False)}
+    )
     assert check_upload("fits.xlsx", fits) == "xlsx"
 
 
@@ -259,8 +281,14 @@ def test_a_csv_over_the_row_budget_is_refused_and_the_refusal_recorded(
     steward = auth.verify("steward1", PASSWORD, path=accounts)
     store = Store.open(tmp_path / "store.gpkg", seed=EmbeddedSource())
     with pytest.raises(UploadError, match=message):
-        store.upload(path.read_bytes(), file_name="long.csv", dataset="facilities",
-                     as_of="2025-12-31", user=steward, counties=counties)  # fmt: skip
+        store.upload(
+            path.read_bytes(),
+            file_name="long.csv",
+            dataset="facilities",
+            as_of="2025-12-31",
+            user=steward,
+            counties=counties,
+        )
     event = store.audit(user=steward).iloc[-1]
     assert (event["action"], event["file_name"]) == ("rejected_upload", "long.csv")
     assert "over the limit of 100 rows" in event["note"]
@@ -293,7 +321,9 @@ def test_a_workbook_linking_to_another_is_refused_by_the_cli(tmp_path, command):
     path.write_bytes(link)
     done = run_geoapp(command, "--facilities", str(path))
     assert done.returncode == 2, done.stderr
-    assert done.stderr.startswith("geoapp: error: 登记表.xlsx: the workbook links to other workbooks")
+    assert done.stderr.startswith(
+        "geoapp: error: 登记表.xlsx: the workbook links to other workbooks"
+    )
     assert "Traceback" not in done.stderr
 
 

@@ -23,8 +23,9 @@ def counties(*rows) -> gpd.GeoDataFrame:
 
 
 def points(xy, **columns) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(dict(columns), geometry=[Point(x, y) for x, y in xy],
-                            crs=KM_CRS).to_crs(4326)
+    return gpd.GeoDataFrame(
+        dict(columns), geometry=[Point(x, y) for x, y in xy], crs=KM_CRS
+    ).to_crs(4326)
 
 
 def facilities(xy, types, adcodes) -> gpd.GeoDataFrame:
@@ -40,11 +41,29 @@ def unemployed(counts: dict[str, int]) -> pd.DataFrame:
 
 
 def policy(*rules: Rule) -> Policy:
-    return Policy(key="toy", title="toy", document="", issuer="toy", period_start=2025,
-                  period_end=2027, region_adcode="990000", region_name="Toy", seed="",
-                  rules=tuple(rules))
+    return Policy(
+        key="toy",
+        title="toy",
+        document="",
+        issuer="toy",
+        period_start=2025,
+        period_end=2027,
+        region_adcode="990000",
+        region_name="Toy",
+        seed="",
+        rules=tuple(rules),
+    )
 
 
 def rule(rule_id, facility_type, level, *, unit_kinds=(), strength="mandatory", value=1) -> Rule:
-    return Rule(rule_id, facility_type, level, "at_least", value, strength, "x", "x",
-                unit_kinds=tuple(unit_kinds))
+    return Rule(
+        rule_id,
+        facility_type,
+        level,
+        "at_least",
+        value,
+        strength,
+        "x",
+        "x",
+        unit_kinds=tuple(unit_kinds),
+    )

@@ -171,9 +171,14 @@ class AdminRegistry:
         _check_level(level)
         scope = lookup_scope(self._index, prefecture=prefecture, province=province, level=level)
         found = resolve_name(
-            self._index, self._counties, name, level=level, scope=scope, point=point,
+            self._index,
+            self._counties,
+            name,
+            level=level,
+            scope=scope,
+            point=point,
             split_depth=2,
-        )  # fmt: skip
+        )
         return found.resolution()
 
     # ------------------------------------------------------------------ tables
@@ -245,9 +250,11 @@ class AdminRegistry:
         self, name: object, *, prefecture: object, province: object, point: object, level: Level
     ) -> dict[str, Any]:
         """One output row of :meth:`resolve_many`: the resolution or the error."""
-        row: dict[str, Any] = {c: None for c in _OUT_COLUMNS}
+        row: dict[str, Any] = dict.fromkeys(_OUT_COLUMNS)
         try:
-            r = self.resolve(name, prefecture=prefecture, province=province, point=point, level=level)
+            r = self.resolve(
+                name, prefecture=prefecture, province=province, point=point, level=level
+            )
         except AdminLookupError as exc:
             row.update(note=None, error=str(exc), error_type=type(exc).__name__)
         else:

@@ -91,9 +91,16 @@ def resolve_name(
     split_candidates: list[str] = []
     if not code and split_depth > 0:
         found = _resolve_split(
-            index, counties, given, key, level=level, scope=scope, point=point,
-            split_depth=split_depth, candidates=split_candidates,
-        )  # fmt: skip
+            index,
+            counties,
+            given,
+            key,
+            level=level,
+            scope=scope,
+            point=point,
+            split_depth=split_depth,
+            candidates=split_candidates,
+        )
         if found is not None:
             return found
     raise _failure(index, given, key, code, level, scope, misses, split_candidates)
@@ -286,9 +293,14 @@ def _resolve_split(
         for sub_scope, shown, depth in options:
             try:
                 result = resolve_name(
-                    index, counties, rest, level=level, scope=sub_scope, point=point,
+                    index,
+                    counties,
+                    rest,
+                    level=level,
+                    scope=sub_scope,
+                    point=point,
                     split_depth=depth,
-                )  # fmt: skip
+                )
             except UnknownUnit as exc:
                 if not candidates:
                     candidates.extend(exc.candidates)
@@ -311,9 +323,7 @@ def _resolve_split(
     if result.note.startswith("read as "):
         note = f"read as {shown} + {result.note.removeprefix('read as ')}"
     else:
-        note = f"read as {shown} + {result.unit.name}" + (
-            f"; {result.note}" if result.note else ""
-        )
+        note = f"read as {shown} + {result.unit.name}" + (f"; {result.note}" if result.note else "")
     return Resolved(result.unit, result.via, note)
 
 
@@ -343,10 +353,7 @@ def _failure(
         return _needs_prefecture(index, given, misses.needs_prefecture)
     if misses.out_of_scope:
         found = labels(h.target for h in misses.out_of_scope)
-        msg = (
-            f"no {word}{scope.text()} matches {given!r}; it matches "
-            f"{', '.join(found)} elsewhere"
-        )
+        msg = f"no {word}{scope.text()} matches {given!r}; it matches {', '.join(found)} elsewhere"
         return UnknownUnit(msg, given=given, candidates=found)
     for other in LEVELS:
         if other == level:

@@ -54,15 +54,25 @@ __all__ = [
 #: Stated wherever grid-based results show (tables' metadata, CLI stderr, the page).
 DEMAND_ASSUMPTION = {
     "zh": "需求点为各县规则网格（{cell_km:g} 公里）的格网中心；各县未就业残疾人数按格网落在该县的陆地面积比例分摊"
-          "（假设人口在县内均匀分布，并非真实居住地）。",
+    "（假设人口在县内均匀分布，并非真实居住地）。",
     "en": "Demand points are the centres of a regular {cell_km:g} km grid over each county; each "
-          "county's unemployed disabled people are spread over its cells in proportion to the "
-          "cell's land area in the county (assumes an even spread, not where people live).",
+    "county's unemployed disabled people are spread over its cells in proportion to the "
+    "cell's land area in the county (assumes an even spread, not where people live).",
 }
 
 ACCESS_COLUMNS = (
-    "adcode", "county", "prefecture", "facility_type", "people", "within_radius",
-    "share_within", "mean_km", "p90_km", "fca_per_10k", "radius_km", "circuity",
+    "adcode",
+    "county",
+    "prefecture",
+    "facility_type",
+    "people",
+    "within_radius",
+    "share_within",
+    "mean_km",
+    "p90_km",
+    "fca_per_10k",
+    "radius_km",
+    "circuity",
 )
 
 
@@ -122,8 +132,10 @@ def demand_grid(
     metric = counties.to_crs(crs).reset_index(drop=True)
     cells = _grid_cells(metric, step=cell_km * 1000.0)
     cells = _spread_people(cells, unemployed)
-    out = gpd.GeoDataFrame(cells[["adcode", "demand", "land_km2"]],
-                           geometry=gpd.GeoSeries(cells["geometry"].to_numpy(), crs=crs))
+    out = gpd.GeoDataFrame(
+        cells[["adcode", "demand", "land_km2"]],
+        geometry=gpd.GeoSeries(cells["geometry"].to_numpy(), crs=crs),
+    )
     out = out.to_crs(4326)
     out.attrs["cell_km"] = float(cell_km)
     return out
@@ -132,7 +144,9 @@ def demand_grid(
 # --- the steps of demand_grid --------------------------------------------------------------
 
 
-def _check_grid_inputs(counties: gpd.GeoDataFrame, unemployed: pd.DataFrame, cell_km: float) -> None:
+def _check_grid_inputs(
+    counties: gpd.GeoDataFrame, unemployed: pd.DataFrame, cell_km: float
+) -> None:
     _check_positive("cell_km", cell_km)
     for column in ("adcode",):
         if column not in counties.columns:
@@ -161,30 +175,40 @@ def _grid_cells(metric: gpd.GeoDataFrame, *, step: float) -> pd.DataFrame:
     # A centre on a shared border would lie in no interior; in overlapping polygons keep one.
     _, first = np.unique(cell_idx, return_index=True)
     county_idx, cell_idx = county_idx[first], cell_idx[first]
-    boxes = shapely.box(gx[cell_idx] - step / 2, gy[cell_idx] - step / 2,
-                        gx[cell_idx] + step / 2, gy[cell_idx] + step / 2)
+    boxes = shapely.box(
+        gx[cell_idx] - step / 2,
+        gy[cell_idx] - step / 2,
+        gx[cell_idx] + step / 2,
+        gy[cell_idx] + step / 2,
+    )
     shapely.prepare(polys)
     whole = shapely.contains(polys[county_idx], boxes)
     area = np.full(len(cell_idx), step * step)
     edge = ~whole
     area[edge] = shapely.area(shapely.intersection(boxes[edge], polys[county_idx[edge]]))
-    cells = pd.DataFrame({"adcode": codes[county_idx], "land_m2": area,
-                          "geometry": centres[cell_idx]})
+    cells = pd.DataFrame(
+        {"adcode": codes[county_idx], "land_m2": area, "geometry": centres[cell_idx]}
+    )
     missing = np.setdiff1d(np.arange(len(polys)), county_idx)
     if len(missing):
-        small = pd.DataFrame({
-            "adcode": codes[missing],
-            "land_m2": shapely.area(polys[missing]),
-            "geometry": shapely.point_on_surface(polys[missing]),
-        })
+        small = pd.DataFrame(
+            {
+                "adcode": codes[missing],
+                "land_m2": shapely.area(polys[missing]),
+                "geometry": shapely.point_on_surface(polys[missing]),
+            }
+        )
         cells = pd.concat([cells, small], ignore_index=True)
     return cells
 
 
 def _spread_people(cells: pd.DataFrame, unemployed: pd.DataFrame) -> pd.DataFrame:
     """Each county's count shared among its cells by land area; sorted by adcode."""
-    counts = (unemployed.assign(adcode=unemployed["adcode"].astype(str))
-              .groupby("adcode")["unemployed_disabled"].sum())
+    counts = (
+        unemployed.assign(adcode=unemployed["adcode"].astype(str))
+        .groupby("adcode")["unemployed_disabled"]
+        .sum()
+    )
     total_land = cells.groupby("adcode")["land_m2"].transform("sum")
     people = cells["adcode"].map(counts).fillna(0).astype(float)
     cells["demand"] = np.where(total_land > 0, people * cells["land_m2"] / total_land, 0.0)
@@ -234,8 +258,12 @@ def nearest_distance_km(
 
 
 def pairs_within_km(
-    origins: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, *, radius_km: float,
-    circuity: float = 1.0, crs: pyproj.CRS | None = None,
+    origins: gpd.GeoDataFrame,
+    targets: gpd.GeoDataFrame,
+    *,
+    radius_km: float,
+    circuity: float = 1.0,
+    crs: pyproj.CRS | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Positions ``(i, j)`` and distances (km, times circuity) of pairs within the radius."""
     _check_positive("radius_km", radius_km)
@@ -286,9 +314,16 @@ def two_stage_fca(
             # access 1.1 calls set_index(inplace=True), deprecated in pandas 3: not ours to fix.
             warnings.simplefilter("ignore")
             model = Access(
-                demand_df=demand_df, demand_index="did", demand_value="people",
-                supply_df=supply_df, supply_index="sid", supply_value="supply",
-                cost_df=pairs, cost_origin="origin", cost_dest="dest", cost_name="cost",
+                demand_df=demand_df,
+                demand_index="did",
+                demand_value="people",
+                supply_df=supply_df,
+                supply_index="sid",
+                supply_value="supply",
+                cost_df=pairs,
+                cost_origin="origin",
+                cost_dest="dest",
+                cost_name="cost",
             )
             ratios = model.two_stage_fca(name="fca", max_cost=radius_km)["fca_supply"]
         ratios = ratios.replace([np.inf, -np.inf], np.nan).fillna(0.0)
@@ -351,24 +386,34 @@ def county_access(
     rows = []
     for ftype in types:
         fac = facilities[facilities["facility_type"] == ftype].reset_index(drop=True)
-        rows.append(_type_access(demand, key, weight, fac, ftype, radius_km=radius_km,
-                                 circuity=circuity, crs=crs))
-    return _labelled(pd.concat(rows, ignore_index=True), counties, radius_km=radius_km,
-                     circuity=circuity)
+        rows.append(
+            _type_access(
+                demand, key, weight, fac, ftype, radius_km=radius_km, circuity=circuity, crs=crs
+            )
+        )
+    return _labelled(
+        pd.concat(rows, ignore_index=True), counties, radius_km=radius_km, circuity=circuity
+    )
 
 
 # --- the steps of county_access ------------------------------------------------------------
 
 
 def _check_access_inputs(
-    demand: pd.DataFrame, facilities: pd.DataFrame, counties: pd.DataFrame, *,
-    radius_km: float, circuity: float,
+    demand: pd.DataFrame,
+    facilities: pd.DataFrame,
+    counties: pd.DataFrame,
+    *,
+    radius_km: float,
+    circuity: float,
 ) -> None:
     _check_positive("radius_km", radius_km)
     _check_positive("circuity", circuity)
-    for frame, cols, what in ((demand, ("adcode", "demand"), "demand"),
-                              (facilities, ("facility_type",), "facilities"),
-                              (counties, ("adcode",), "counties")):
+    for frame, cols, what in (
+        (demand, ("adcode", "demand"), "demand"),
+        (facilities, ("facility_type",), "facilities"),
+        (counties, ("adcode",), "counties"),
+    ):
         missing = [c for c in cols if c not in frame.columns]
         if missing:
             msg = f"{what} lacks column(s) {missing}; it has {list(frame.columns)}"
@@ -386,8 +431,15 @@ def _facility_types(facility_types: Iterable[str] | None) -> tuple[str, ...]:
 
 
 def _type_access(
-    demand: gpd.GeoDataFrame, key: pd.Series, weight: pd.Series, fac: gpd.GeoDataFrame,
-    ftype: str, *, radius_km: float, circuity: float, crs: pyproj.CRS | None,
+    demand: gpd.GeoDataFrame,
+    key: pd.Series,
+    weight: pd.Series,
+    fac: gpd.GeoDataFrame,
+    ftype: str,
+    *,
+    radius_km: float,
+    circuity: float,
+    crs: pyproj.CRS | None,
 ) -> pd.DataFrame:
     """One facility type's measures per county: people, within reach, distances, 2SFCA."""
     dist = nearest_distance_km(demand, fac, circuity=circuity)
@@ -396,21 +448,32 @@ def _type_access(
     else:
         i = j = np.array([], dtype=np.intp)
         d = np.array([], dtype=float)
-    fca = two_stage_fca(weight, pd.Series(1.0, index=fac.index),
-                        pd.DataFrame({"origin": i, "dest": j, "cost": d}), radius_km=radius_km)
+    fca = two_stage_fca(
+        weight,
+        pd.Series(1.0, index=fac.index),
+        pd.DataFrame({"origin": i, "dest": j, "cost": d}),
+        radius_km=radius_km,
+    )
     within = weight.where(dist <= radius_km, 0.0)
-    frame = pd.DataFrame({
-        "key": key, "w": weight, "within": within,
-        "wd": weight * dist, "wf": weight * fca.fillna(0.0),
-    })
+    frame = pd.DataFrame(
+        {
+            "key": key,
+            "w": weight,
+            "within": within,
+            "wd": weight * dist,
+            "wf": weight * fca.fillna(0.0),
+        }
+    )
     agg = frame.groupby("key").sum()
     people = agg["w"]
-    per = pd.DataFrame({
-        "adcode": agg.index,
-        "facility_type": ftype,
-        "people": people.to_numpy(),
-        "within_radius": agg["within"].to_numpy(),
-    })
+    per = pd.DataFrame(
+        {
+            "adcode": agg.index,
+            "facility_type": ftype,
+            "people": people.to_numpy(),
+            "within_radius": agg["within"].to_numpy(),
+        }
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         per["share_within"] = (agg["within"] / people).to_numpy()
         mean = (agg["wd"] / people).to_numpy() if len(fac) else np.full(len(agg), np.nan)
@@ -420,13 +483,16 @@ def _type_access(
     return per
 
 
-def _labelled(table: pd.DataFrame, counties: pd.DataFrame, *, radius_km: float,
-              circuity: float) -> pd.DataFrame:
+def _labelled(
+    table: pd.DataFrame, counties: pd.DataFrame, *, radius_km: float, circuity: float
+) -> pd.DataFrame:
     """County and prefecture names and the parameters beside the measures."""
     labels = counties.drop_duplicates("adcode").assign(adcode=lambda f: f["adcode"].astype(str))
     labels = labels.set_index("adcode")
     table["county"] = table["adcode"].map(labels["name"]) if "name" in labels else ""
-    table["prefecture"] = table["adcode"].map(labels["prefecture"]) if "prefecture" in labels else ""
+    table["prefecture"] = (
+        table["adcode"].map(labels["prefecture"]) if "prefecture" in labels else ""
+    )
     table[["county", "prefecture"]] = table[["county", "prefecture"]].fillna("")
     table["radius_km"] = float(radius_km)
     table["circuity"] = float(circuity)

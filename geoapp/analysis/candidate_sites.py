@@ -58,9 +58,17 @@ def candidates(
     parts = []
     if kind in ("seats", "both"):
         seats = county_seats(counties)
-        parts.append(gpd.GeoDataFrame(
-            {"candidate_source": "seat", "name": seats["name"] + " seat",
-             "adcode": seats["adcode"].astype(str)}, geometry=seats.geometry.values, crs=4326))
+        parts.append(
+            gpd.GeoDataFrame(
+                {
+                    "candidate_source": "seat",
+                    "name": seats["name"] + " seat",
+                    "adcode": seats["adcode"].astype(str),
+                },
+                geometry=seats.geometry.values,
+                crs=4326,
+            )
+        )
     if kind in ("grid", "both"):
         if cell_km is not None:
             empty = pd.DataFrame({"adcode": pd.Series(dtype=str), "unemployed_disabled": []})
@@ -70,10 +78,17 @@ def candidates(
         else:
             msg = "grid candidates need the demand points or a cell_km"
             raise SitingError(msg)
-        parts.append(gpd.GeoDataFrame(
-            {"candidate_source": "grid", "name": "",
-             "adcode": grid["adcode"].astype(str).to_numpy()},
-            geometry=grid.geometry.values, crs=4326))
+        parts.append(
+            gpd.GeoDataFrame(
+                {
+                    "candidate_source": "grid",
+                    "name": "",
+                    "adcode": grid["adcode"].astype(str).to_numpy(),
+                },
+                geometry=grid.geometry.values,
+                crs=4326,
+            )
+        )
     if extra_points is not None and len(extra_points):
         if extra_points.crs is None:
             msg = "extra candidate points have no CRS; give them in EPSG:4326 (WGS84)"
@@ -81,18 +96,31 @@ def candidates(
         pts = extra_points.to_crs(4326)
         placed = assign_counties(gpd.GeoDataFrame(geometry=pts.geometry.values, crs=4326), counties)
         names = pts["name"].astype(str).to_numpy() if "name" in pts else ""
-        parts.append(gpd.GeoDataFrame(
-            {"candidate_source": "user", "name": names,
-             "adcode": placed["adcode_by_point"].fillna("").astype(str).to_numpy()},
-            geometry=pts.geometry.values, crs=4326))
+        parts.append(
+            gpd.GeoDataFrame(
+                {
+                    "candidate_source": "user",
+                    "name": names,
+                    "adcode": placed["adcode_by_point"].fillna("").astype(str).to_numpy(),
+                },
+                geometry=pts.geometry.values,
+                crs=4326,
+            )
+        )
     if not parts:
         return gpd.GeoDataFrame(
-            {c: pd.Series(dtype=str) for c in ("candidate_source", "name", "adcode", "county",
-                                                "prefecture_adcode")},
-            geometry=gpd.GeoSeries([], crs=4326))
+            {
+                c: pd.Series(dtype=str)
+                for c in ("candidate_source", "name", "adcode", "county", "prefecture_adcode")
+            },
+            geometry=gpd.GeoSeries([], crs=4326),
+        )
     out = pd.concat(parts, ignore_index=True)
     labels = counties.drop_duplicates("adcode").set_index(counties["adcode"].astype(str))
     out["county"] = out["adcode"].map(labels["name"]).fillna("") if "name" in labels else ""
-    out["prefecture_adcode"] = (out["adcode"].map(labels["prefecture_adcode"]).fillna("")
-                                if "prefecture_adcode" in labels else "")
+    out["prefecture_adcode"] = (
+        out["adcode"].map(labels["prefecture_adcode"]).fillna("")
+        if "prefecture_adcode" in labels
+        else ""
+    )
     return gpd.GeoDataFrame(out, geometry="geometry", crs=4326)

@@ -52,13 +52,36 @@ __all__ = [
 
 ABOUT_THRESHOLD = 0.9
 TABLE_COLUMNS = (
-    "adcode", "prefecture_adcode", "city", "county", "unit_kind", "facility_type", "rule_id",
-    "level", "strength", "comparison", "required", "actual", "shortfall", "met",
-    "unemployed_disabled", "rank", "clause",
+    "adcode",
+    "prefecture_adcode",
+    "city",
+    "county",
+    "unit_kind",
+    "facility_type",
+    "rule_id",
+    "level",
+    "strength",
+    "comparison",
+    "required",
+    "actual",
+    "shortfall",
+    "met",
+    "unemployed_disabled",
+    "rank",
+    "clause",
 )
 PROGRESS_COLUMNS = (
-    "rule_id", "kind", "facility_type", "comparison", "target", "actual", "progress", "met",
-    "strength", "clause", "unit",
+    "rule_id",
+    "kind",
+    "facility_type",
+    "comparison",
+    "target",
+    "actual",
+    "progress",
+    "met",
+    "strength",
+    "clause",
+    "unit",
 )
 COUNTY_COLUMNS = ("adcode", "name", "prefecture_adcode", "prefecture", "unit_kind")
 _STRENGTH_ORDER = {s: i for i, s in enumerate(STRENGTHS)}
@@ -66,6 +89,7 @@ _ADCODE = re.compile(r"^\d{6}$")
 
 
 # --- placing facilities ------------------------------------------------------------------
+
 
 def assign_counties(facilities: gpd.GeoDataFrame, counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Place each facility in the county polygon that contains its point.
@@ -117,6 +141,7 @@ def assign_counties(facilities: gpd.GeoDataFrame, counties: gpd.GeoDataFrame) ->
 
 
 # --- the result ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, eq=False)
 class GapResult:
@@ -184,6 +209,7 @@ class GapResult:
 
 # --- the engine ------------------------------------------------------------------------------
 
+
 def compute_gaps(
     policy: Policy | str | Path,
     *,
@@ -232,8 +258,14 @@ def compute_gaps(
     [['辽源市', '', 'inc-prefecture', 1], ['白城市', '通榆县', 'aux-county', 2], \
 ['白山市', '长白朝鲜族自治县', 'aux-county', 3]]
     """
-    policy = _checked_inputs(policy, reading, counties=counties, facilities=facilities,
-                             unemployed=unemployed, facility_adcode_col=facility_adcode_col)
+    policy = _checked_inputs(
+        policy,
+        reading,
+        counties=counties,
+        facilities=facilities,
+        unemployed=unemployed,
+        facility_adcode_col=facility_adcode_col,
+    )
     units = _county_units(counties, unemployed, policy)
     prefectures = _prefecture_units(units)
     codes = _codes(facilities[facility_adcode_col])
@@ -260,6 +292,7 @@ def compute_gaps(
 
 
 # --- the steps of compute_gaps ---------------------------------------------------------------
+
 
 def _checked_inputs(
     policy: Policy | str | Path,
@@ -289,12 +322,15 @@ def _actual_counts(placed: pd.DataFrame, units: pd.DataFrame) -> tuple[pd.DataFr
     ``units`` drop out. Returns the county counts (long) and both levels together.
     """
     per_county = counts_by_county(placed, units).melt(
-        id_vars="adcode", value_vars=list(FACILITY_TYPES), var_name="facility_type",
+        id_vars="adcode",
+        value_vars=list(FACILITY_TYPES),
+        var_name="facility_type",
         value_name="actual",
     )
     per_prefecture = (
         per_county.merge(units[["adcode", "prefecture_adcode"]], on="adcode")
-        .groupby(["prefecture_adcode", "facility_type"], as_index=False)["actual"].sum()
+        .groupby(["prefecture_adcode", "facility_type"], as_index=False)["actual"]
+        .sum()
         .rename(columns={"prefecture_adcode": "adcode"})
     )
     actual = pd.concat(
@@ -309,12 +345,15 @@ def _gap_table(
 ) -> pd.DataFrame:
     """One row per rule and unit in scope, with required, actual, shortfall, met and rank."""
     county_rows = (
-        rules[rules["level"] == "county"].explode("unit_kinds")
+        rules[rules["level"] == "county"]
+        .explode("unit_kinds")
         .rename(columns={"unit_kinds": "unit_kind"})
         .merge(units, on="unit_kind", how="inner")
     )
-    prefecture_rows = rules[rules["level"] == "prefecture"].drop(columns="unit_kinds").merge(
-        prefectures, how="cross"
+    prefecture_rows = (
+        rules[rules["level"] == "prefecture"]
+        .drop(columns="unit_kinds")
+        .merge(prefectures, how="cross")
     )
     table = pd.concat([county_rows, prefecture_rows], ignore_index=True)
     table = table.merge(actual, on=["level", "adcode", "facility_type"], how="left")
@@ -364,6 +403,7 @@ def filter_units(
 
 # --- helpers ---------------------------------------------------------------------------------
 
+
 def _require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -409,8 +449,10 @@ def _county_units(counties: pd.DataFrame, unemployed: pd.DataFrame, policy: Poli
         )
         raise ValueError(msg)
     demand = pd.DataFrame(
-        {"adcode": unemployed["adcode"].astype(str),
-         "unemployed_disabled": pd.to_numeric(unemployed["unemployed_disabled"]).astype("Int64")}
+        {
+            "adcode": unemployed["adcode"].astype(str),
+            "unemployed_disabled": pd.to_numeric(unemployed["unemployed_disabled"]).astype("Int64"),
+        }
     )
     repeated = sorted(set(demand.loc[demand["adcode"].duplicated(), "adcode"]))
     if repeated:
@@ -432,11 +474,29 @@ def _prefecture_units(units: pd.DataFrame) -> pd.DataFrame:
 
 
 def _rules_frame(policy: Policy, reading: str) -> pd.DataFrame:
-    columns = ["rule_order", "rule_id", "facility_type", "level", "strength", "comparison",
-               "required", "clause", "unit_kinds"]
+    columns = [
+        "rule_order",
+        "rule_id",
+        "facility_type",
+        "level",
+        "strength",
+        "comparison",
+        "required",
+        "clause",
+        "unit_kinds",
+    ]
     rows = [
-        (i, r.id, r.facility_type, r.level, r.strength, r.comparison, r.value, r.clause,
-         list(rule_unit_kinds(r, reading)))
+        (
+            i,
+            r.id,
+            r.facility_type,
+            r.level,
+            r.strength,
+            r.comparison,
+            r.value,
+            r.clause,
+            list(rule_unit_kinds(r, reading)),
+        )
         for i, r in enumerate(policy.rules)
     ]
     return pd.DataFrame(rows, columns=columns)
@@ -467,15 +527,37 @@ def _rank(table: pd.DataFrame) -> pd.DataFrame:
 def _progress(policy: Policy, region_counts: pd.Series) -> pd.DataFrame:
     """Province-level rules against the region's counts; people targets with actual NA."""
     rows = [
-        (r.id, "facility", r.facility_type, r.comparison, r.value,
-         int(region_counts.get(r.facility_type, 0)), r.strength, r.clause, "个")
-        for r in policy.rules if r.level == "province"
+        (
+            r.id,
+            "facility",
+            r.facility_type,
+            r.comparison,
+            r.value,
+            int(region_counts.get(r.facility_type, 0)),
+            r.strength,
+            r.clause,
+            "个",
+        )
+        for r in policy.rules
+        if r.level == "province"
     ] + [
         (t.id, "people", t.label, t.comparison, t.value, None, t.strength, t.clause, t.unit)
         for t in policy.people_targets
     ]
-    out = pd.DataFrame(rows, columns=["rule_id", "kind", "facility_type", "comparison", "target",
-                                      "actual", "strength", "clause", "unit"])
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "rule_id",
+            "kind",
+            "facility_type",
+            "comparison",
+            "target",
+            "actual",
+            "strength",
+            "clause",
+            "unit",
+        ],
+    )
     out["target"] = out["target"].astype("int64")
     out["actual"] = out["actual"].astype("Int64")
     out["progress"] = (out["actual"] / out["target"]).astype("Float64")

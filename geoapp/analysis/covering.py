@@ -114,19 +114,28 @@ def coverage_problem(
     cover = coverage_matrix(demand, cands, radius_km=radius_km, circuity=circuity, crs=crs)
     if cover.nnz == 0:
         near = nearest_distance_km(cands, demand, circuity=circuity).min()
-        msg = (f"radius {radius_km:g} km is too small: no candidate site has any demand point "
-               f"within reach (the closest pair is {near:.2f} km apart); use a larger radius "
-               "or grid candidates")
+        msg = (
+            f"radius {radius_km:g} km is too small: no candidate site has any demand point "
+            f"within reach (the closest pair is {near:.2f} km apart); use a larger radius "
+            "or grid candidates"
+        )
         raise SitingError(msg)
     covered0 = np.zeros(len(demand), dtype=bool)
     if len(existing):
-        i, _, _ = pairs_within_km(demand, existing, radius_km=radius_km, circuity=circuity,
-                                  crs=crs)
+        i, _, _ = pairs_within_km(demand, existing, radius_km=radius_km, circuity=circuity, crs=crs)
         covered0[i] = True
     return CoverageProblem(
-        facility_type=facility_type, k=k, radius_km=radius_km, circuity=circuity,
-        time_limit_s=time_limit_s, demand=demand, candidates=cands, weight=weight,
-        cover=cover, cover_c=cover.tocsc(), covered0=covered0,
+        facility_type=facility_type,
+        k=k,
+        radius_km=radius_km,
+        circuity=circuity,
+        time_limit_s=time_limit_s,
+        demand=demand,
+        candidates=cands,
+        weight=weight,
+        cover=cover,
+        cover_c=cover.tocsc(),
+        covered0=covered0,
         open0=np.where(covered0, 0.0, weight),
         cand_county=cands["adcode"].astype(str).to_numpy(),
         cand_pref=cands["prefecture_adcode"].astype(str).to_numpy(),
@@ -143,18 +152,26 @@ def _solver(time_limit_s: float) -> pulp.LpSolver:
 def _status(problem: pulp.LpProblem) -> str:
     if problem.status != pulp.LpStatusOptimal:
         return pulp.LpStatus[problem.status]
-    return "optimal" if problem.sol_status == pulp.LpSolutionOptimal else (
-        pulp.LpSolution.get(problem.sol_status, "feasible"))
+    return (
+        "optimal"
+        if problem.sol_status == pulp.LpSolutionOptimal
+        else (pulp.LpSolution.get(problem.sol_status, "feasible"))
+    )
 
 
 def coverage_matrix(
-    demand: gpd.GeoDataFrame, cands: gpd.GeoDataFrame, *, radius_km: float, circuity: float,
+    demand: gpd.GeoDataFrame,
+    cands: gpd.GeoDataFrame,
+    *,
+    radius_km: float,
+    circuity: float,
     crs: pyproj.CRS,
 ) -> sparse.csr_matrix:
     """0/1 matrix, demand points x candidates: 1 where the candidate is within reach."""
     i, j, _ = pairs_within_km(demand, cands, radius_km=radius_km, circuity=circuity, crs=crs)
-    return sparse.csr_matrix((np.ones(len(i), dtype=np.int8), (i, j)),
-                             shape=(len(demand), len(cands)))
+    return sparse.csr_matrix(
+        (np.ones(len(i), dtype=np.int8), (i, j)), shape=(len(demand), len(cands))
+    )
 
 
 def gain(cover: sparse.csc_matrix, open_weight: np.ndarray) -> np.ndarray:
@@ -162,8 +179,9 @@ def gain(cover: sparse.csc_matrix, open_weight: np.ndarray) -> np.ndarray:
     return np.asarray(cover.T @ open_weight).ravel()
 
 
-def order_by_gain(chosen: list[int], cover: sparse.csc_matrix, open_weight: np.ndarray
-                  ) -> tuple[list[int], list[float], np.ndarray]:
+def order_by_gain(
+    chosen: list[int], cover: sparse.csc_matrix, open_weight: np.ndarray
+) -> tuple[list[int], list[float], np.ndarray]:
     """Order ``chosen`` by marginal gain; the gains and the weight left uncovered."""
     left, order, gains = list(chosen), [], []
     w = open_weight.copy()
@@ -177,8 +195,9 @@ def order_by_gain(chosen: list[int], cover: sparse.csc_matrix, open_weight: np.n
     return order, gains, w
 
 
-def greedy(n: int, cover: sparse.csc_matrix, open_weight: np.ndarray, allowed: np.ndarray
-           ) -> tuple[list[int], list[float]]:
+def greedy(
+    n: int, cover: sparse.csc_matrix, open_weight: np.ndarray, allowed: np.ndarray
+) -> tuple[list[int], list[float]]:
     """Up to ``n`` allowed candidates, each the one with the largest marginal gain."""
     w = open_weight.copy()
     allowed = allowed.copy()
@@ -195,21 +214,30 @@ def greedy(n: int, cover: sparse.csc_matrix, open_weight: np.ndarray, allowed: n
     return picks, gains
 
 
-def merge_signatures(cover: sparse.csr_matrix, weight: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def merge_signatures(cover: sparse.csr_matrix, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows covered by the same candidates merged (dense 0/1 matrix, summed weights)."""
     cover = cover.tocsr()
     cover.sort_indices()
-    keys = [cover.indices[a:b].tobytes() for a, b in zip(cover.indptr[:-1], cover.indptr[1:], strict=True)]
+    keys = [
+        cover.indices[a:b].tobytes()
+        for a, b in zip(cover.indptr[:-1], cover.indptr[1:], strict=True)
+    ]
     codes, uniques = pd.factorize(pd.Series(keys))
     merged = np.bincount(codes, weights=weight, minlength=len(uniques))
     first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
     return cover[first].toarray().astype(bool), merged
 
 
-def mclp(aij: np.ndarray, weight: np.ndarray, p: int, *, time_limit_s: float,
-         units: sparse.csr_matrix | None = None, need: np.ndarray | None = None,
-         min_closed: int = 0) -> tuple[list[int], str]:
+def mclp(
+    aij: np.ndarray,
+    weight: np.ndarray,
+    p: int,
+    *,
+    time_limit_s: float,
+    units: sparse.csr_matrix | None = None,
+    need: np.ndarray | None = None,
+    min_closed: int = 0,
+) -> tuple[list[int], str]:
     """spopt MCLP on a 0/1 coverage matrix; optional gap constraints (step 1)."""
     # spopt takes seconds to import: only a siting run pays for it, not every CLI command.
     from spopt.locate import MCLP
@@ -218,11 +246,11 @@ def mclp(aij: np.ndarray, weight: np.ndarray, p: int, *, time_limit_s: float,
     with warnings.catch_warnings():
         # spopt 0.7 creates LpVariable(...) directly, deprecated in pulp 3.3 (not ours).
         warnings.simplefilter("ignore", DeprecationWarning)
-        model = MCLP.from_cost_matrix(cost, weight, service_radius=1.0, p_facilities=p,
-                                      name="mclp")
+        model = MCLP.from_cost_matrix(cost, weight, service_radius=1.0, p_facilities=p, name="mclp")
     if units is not None and min_closed > 0:
-        z = [model.problem.add_variable(f"z_{u}", 0, 1, cat="Integer")
-             for u in range(units.shape[0])]
+        z = [
+            model.problem.add_variable(f"z_{u}", 0, 1, cat="Integer") for u in range(units.shape[0])
+        ]
         for u in range(units.shape[0]):
             members = units[u].indices
             model.problem += need[u] * z[u] <= pulp.lpSum(model.fac_vars[j] for j in members)
@@ -236,8 +264,9 @@ def mclp(aij: np.ndarray, weight: np.ndarray, p: int, *, time_limit_s: float,
     return chosen, _status(model.problem)
 
 
-def close_gaps(units: sparse.csr_matrix, need: np.ndarray, k: int, *, time_limit_s: float
-               ) -> tuple[int, int, str]:
+def close_gaps(
+    units: sparse.csr_matrix, need: np.ndarray, k: int, *, time_limit_s: float
+) -> tuple[int, int, str]:
     """Most gaps closed with at most k sites, then fewest sites: (gaps, sites, status)."""
     n_units, n_cands = units.shape
     prob = pulp.LpProblem("close_gaps", pulp.LpMaximize)

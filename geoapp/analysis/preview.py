@@ -34,12 +34,40 @@ __all__ = [
 ]
 
 #: Columns of :func:`rows_to_fix`, in order: where, what happened, then the row as written.
-FIX_COLUMNS = ("row", "status", "reasons", "facility_id", "name", "type", "city", "county",
-               "address", "lon", "lat", "datum", "note")  # fmt: skip
-_GAP_COLUMNS = ["change", "rule_id", "strength", "level", "facility_type", "adcode",
-                "prefecture_adcode", "city", "county", "unit_kind", "required",
-                "actual_before", "actual_after", "shortfall_before", "shortfall_after",
-                "unemployed_disabled", "clause"]  # fmt: skip
+FIX_COLUMNS = (
+    "row",
+    "status",
+    "reasons",
+    "facility_id",
+    "name",
+    "type",
+    "city",
+    "county",
+    "address",
+    "lon",
+    "lat",
+    "datum",
+    "note",
+)
+_GAP_COLUMNS = [
+    "change",
+    "rule_id",
+    "strength",
+    "level",
+    "facility_type",
+    "adcode",
+    "prefecture_adcode",
+    "city",
+    "county",
+    "unit_kind",
+    "required",
+    "actual_before",
+    "actual_after",
+    "shortfall_before",
+    "shortfall_after",
+    "unemployed_disabled",
+    "clause",
+]
 
 
 def last_quarter_end(today: object) -> object:
@@ -69,9 +97,13 @@ def county_changes(
     Returns ``adcode, prefecture, county, before, after, change`` for every county,
     changed counties first (largest change in absolute value first), then by adcode.
     """
-    base = pd.DataFrame({"adcode": counties["adcode"].astype(str).to_numpy(),
-                         "prefecture": counties["prefecture"].to_numpy(),
-                         "county": counties["name"].to_numpy()})  # fmt: skip
+    base = pd.DataFrame(
+        {
+            "adcode": counties["adcode"].astype(str).to_numpy(),
+            "prefecture": counties["prefecture"].to_numpy(),
+            "county": counties["name"].to_numpy(),
+        }
+    )
 
     def per_county(frame: pd.DataFrame) -> pd.Series:
         codes = frame["adcode"].astype(str)
@@ -85,8 +117,9 @@ def county_changes(
         after=base["adcode"].map(per_county(after)).fillna(0).astype("int64"),
     )
     out["change"] = out["after"] - out["before"]
-    out = out.assign(_moved=out["change"].abs()).sort_values(["_moved", "adcode"],
-                                                             ascending=[False, True])  # fmt: skip
+    out = out.assign(_moved=out["change"].abs()).sort_values(
+        ["_moved", "adcode"], ascending=[False, True]
+    )
     return out.drop(columns="_moved").reset_index(drop=True)
 
 
@@ -105,8 +138,18 @@ def diff_gap_tables(
     :meth:`geoapp.store.Store.diff_gaps` compares two stored versions with it.
     """
     key = ["rule_id", "adcode"]
-    static = ["strength", "level", "facility_type", "prefecture_adcode", "city", "county",
-              "unit_kind", "required", "unemployed_disabled", "clause"]  # fmt: skip
+    static = [
+        "strength",
+        "level",
+        "facility_type",
+        "prefecture_adcode",
+        "city",
+        "county",
+        "unit_kind",
+        "required",
+        "unemployed_disabled",
+        "clause",
+    ]
     left = before[[*key, *static, "actual", "shortfall"]]
     right = after[[*key, "actual", "shortfall"]]
     both = left.merge(right, on=key, suffixes=("_before", "_after"), validate="one_to_one")
@@ -114,8 +157,10 @@ def diff_gap_tables(
     change = np.select([was & ~now, ~was & now], ["closed", "opened"], default="")
     out = both.assign(change=change)[change != ""]
     order = {s: i for i, s in enumerate(strengths)}
-    out = out.assign(_c=out["change"].map({"closed": 0, "opened": 1}),
-                     _s=out["strength"].map(order).fillna(len(order)))  # fmt: skip
+    out = out.assign(
+        _c=out["change"].map({"closed": 0, "opened": 1}),
+        _s=out["strength"].map(order).fillna(len(order)),
+    )
     out = out.sort_values(["_c", "_s", "adcode", "rule_id"])
     return out[_GAP_COLUMNS].reset_index(drop=True)
 
@@ -137,10 +182,9 @@ def gap_changes(
     facilities twice.
     """
     tables = [
-        compute_gaps(policy, counties=counties, facilities=f, unemployed=u,
-                     reading=reading).table
+        compute_gaps(policy, counties=counties, facilities=f, unemployed=u, reading=reading).table
         for f, u in ((facilities_before, unemployed_before), (facilities_after, unemployed_after))
-    ]  # fmt: skip
+    ]
     return diff_gap_tables(*tables)
 
 

@@ -41,8 +41,18 @@ __all__ = [
 
 GEOD = Geod(ellps="WGS84")
 RULE_COLUMNS = (
-    "rule_id", "level", "unit", "facility_type", "strength", "comparison", "required",
-    "actual", "shortfall", "met", "status", "clause",
+    "rule_id",
+    "level",
+    "unit",
+    "facility_type",
+    "strength",
+    "comparison",
+    "required",
+    "actual",
+    "shortfall",
+    "met",
+    "status",
+    "clause",
 )
 FACILITY_COLUMNS = ("facility_id", "name", "facility_type", "subtype", "address", "distance_km")
 
@@ -129,7 +139,9 @@ def neighbours(adcode: str, counties: gpd.GeoDataFrame) -> pd.DataFrame:
     out = pd.DataFrame(out).assign(
         shared_border_km=[GEOD.geometry_length(g) / 1000.0 for g in shared[keep]]
     )
-    return out.sort_values(["shared_border_km", "adcode"], ascending=[False, True]).reset_index(drop=True)
+    return out.sort_values(["shared_border_km", "adcode"], ascending=[False, True]).reset_index(
+        drop=True
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,7 +183,9 @@ class CountyProfile:
     def mandatory_shortfalls(self) -> pd.DataFrame:
         """The rules this county (or its prefecture) falls short of and must meet."""
         r = self.rules
-        return r[(r["status"] == "shortfall") & (r["strength"] == "mandatory")].reset_index(drop=True)
+        return r[(r["status"] == "shortfall") & (r["strength"] == "mandatory")].reset_index(
+            drop=True
+        )
 
 
 def county_profile(
@@ -291,8 +305,10 @@ def _rules(adcode: str, prefecture_adcode: str, table: pd.DataFrame) -> pd.DataF
     order = {"shortfall": 0, "met": 1, "not_in_scope": 2}
     strength = {s: i for i, s in enumerate(STRENGTHS)}
     out = out.assign(
-        _s=out["status"].map(order), _k=out["strength"].map(strength),
-        actual=out["actual"].astype("Int64"), shortfall=out["shortfall"].astype("Int64"),
+        _s=out["status"].map(order),
+        _k=out["strength"].map(strength),
+        actual=out["actual"].astype("Int64"),
+        shortfall=out["shortfall"].astype("Int64"),
         met=out["met"].astype("boolean"),
     )
     out = out.sort_values(["_s", "_k", "rule_id"]).reset_index(drop=True)
@@ -300,24 +316,30 @@ def _rules(adcode: str, prefecture_adcode: str, table: pd.DataFrame) -> pd.DataF
 
 
 def _situation(
-    codes: list[str], counties: pd.DataFrame, facilities: pd.DataFrame, unemployed: pd.DataFrame,
+    codes: list[str],
+    counties: pd.DataFrame,
+    facilities: pd.DataFrame,
+    unemployed: pd.DataFrame,
     gaps: pd.DataFrame,
 ) -> pd.DataFrame:
     """Kind, unemployed, facilities by type and county-level gaps of some counties."""
-    base = counties.loc[counties["adcode"].isin(codes), ["adcode", "name", "prefecture", "unit_kind"]]
+    base = counties.loc[
+        counties["adcode"].isin(codes), ["adcode", "name", "prefecture", "unit_kind"]
+    ]
     base = base.set_index("adcode").loc[codes].reset_index()
     placed = pd.DataFrame(
         {"adcode": facilities["adcode"].astype(str), "facility_type": facilities["facility_type"]}
     )
     demand = pd.DataFrame(
-        {"adcode": unemployed["adcode"].astype(str),
-         "unemployed_disabled": pd.to_numeric(unemployed["unemployed_disabled"]).astype("Int64")}
+        {
+            "adcode": unemployed["adcode"].astype(str),
+            "unemployed_disabled": pd.to_numeric(unemployed["unemployed_disabled"]).astype("Int64"),
+        }
     )
     short = gaps[(gaps["shortfall"] > 0) & (gaps["level"] == "county") & gaps["adcode"].isin(codes)]
     by_unit = short.groupby("adcode")
-    out = (
-        base.merge(demand, on="adcode", how="left")
-        .merge(counts_by_county(placed, base), on="adcode", how="left")
+    out = base.merge(demand, on="adcode", how="left").merge(
+        counts_by_county(placed, base), on="adcode", how="left"
     )
     out["gaps"] = out["adcode"].map(by_unit.size()).fillna(0).astype("int64")
     mandatory = (short["strength"] == "mandatory").groupby(short["adcode"]).sum()
@@ -328,10 +350,15 @@ def _situation(
 
 
 def _neighbour_table(
-    adcode: str, counties: gpd.GeoDataFrame, facilities: pd.DataFrame, unemployed: pd.DataFrame,
+    adcode: str,
+    counties: gpd.GeoDataFrame,
+    facilities: pd.DataFrame,
+    unemployed: pd.DataFrame,
     gaps: pd.DataFrame,
 ) -> pd.DataFrame:
     near = neighbours(adcode, counties)[["adcode", "shared_border_km"]]
     situation = _situation(near["adcode"].tolist(), counties, facilities, unemployed, gaps)
-    out = situation.merge(near.assign(shared_border_km=near["shared_border_km"].round(1)), on="adcode")
+    out = situation.merge(
+        near.assign(shared_border_km=near["shared_border_km"].round(1)), on="adcode"
+    )
     return out[[*situation.columns[:4], "shared_border_km", *situation.columns[4:]]]

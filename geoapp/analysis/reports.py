@@ -68,10 +68,16 @@ def gap_rows(result: GapResult, *, all_rows: bool = False) -> pd.DataFrame:
         table = result.table.sort_values(["rank", "rule_id", "adcode"], na_position="last")
     else:
         table = result.gaps_only()
-    return table[list(TABLE_COLUMNS)].assign(policy=result.policy_key, reading=result.reading).reset_index(drop=True)
+    return (
+        table[list(TABLE_COLUMNS)]
+        .assign(policy=result.policy_key, reading=result.reading)
+        .reset_index(drop=True)
+    )
 
 
-def gap_geodata(rows: pd.DataFrame, *, counties: gpd.GeoDataFrame, prefectures: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def gap_geodata(
+    rows: pd.DataFrame, *, counties: gpd.GeoDataFrame, prefectures: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
     """The gap rows with their unit's polygon (county rows: county; prefecture rows: prefecture)."""
     shapes = pd.concat(
         [counties[["adcode", "geometry"]], prefectures[["adcode", "geometry"]]], ignore_index=True
@@ -80,8 +86,16 @@ def gap_geodata(rows: pd.DataFrame, *, counties: gpd.GeoDataFrame, prefectures: 
     return gpd.GeoDataFrame(merged, geometry="geometry", crs=4326)
 
 
-def _meta(result: GapResult, *, lang: str, as_of: str, demo: bool, sources: Sequence[str],
-          row_count: int, generated_at: datetime | None) -> dict[str, str]:
+def _meta(
+    result: GapResult,
+    *,
+    lang: str,
+    as_of: str,
+    demo: bool,
+    sources: Sequence[str],
+    row_count: int,
+    generated_at: datetime | None,
+) -> dict[str, str]:
     prov = result.provenance()
     return export.gap_meta(
         lang,
@@ -118,8 +132,15 @@ def gap_file(
             rows,
             headers=export.gap_headers(lang),
             value_labels=export.gap_value_labels(lang),
-            meta=_meta(result, lang=lang, as_of=as_of, demo=demo, sources=sources,
-                       row_count=len(rows), generated_at=generated_at),
+            meta=_meta(
+                result,
+                lang=lang,
+                as_of=as_of,
+                demo=demo,
+                sources=sources,
+                row_count=len(rows),
+                generated_at=generated_at,
+            ),
             sheet_name=t("sheet.gaps", lang),
             meta_sheet_name=t("sheet.about", lang),
         )
@@ -158,8 +179,15 @@ def progress_file(
             rows,
             headers=headers,
             value_labels=export.gap_value_labels(lang),
-            meta=_meta(result, lang=lang, as_of=as_of, demo=demo, sources=sources,
-                       row_count=len(rows), generated_at=generated_at),
+            meta=_meta(
+                result,
+                lang=lang,
+                as_of=as_of,
+                demo=demo,
+                sources=sources,
+                row_count=len(rows),
+                generated_at=generated_at,
+            ),
             sheet_name=t("sheet.progress", lang),
             meta_sheet_name=t("sheet.about", lang),
         )
@@ -184,7 +212,9 @@ def progress_text(result: GapResult, *, lang: str = DEFAULT_LANGUAGE) -> str:
         name = labels.get(r.facility_type, r.facility_type)
         sign = "≈" if r.comparison == "about" else "≥"
         if pd.isna(r.actual):
-            lines.append(f"  {name}: {sign}{r.target:,} {r.unit or ''} — {t('progress.no_data', lang)}")
+            lines.append(
+                f"  {name}: {sign}{r.target:,} {r.unit or ''} — {t('progress.no_data', lang)}"
+            )
         else:
             lines.append(
                 f"  {name}: {int(r.actual):,} / {sign}{int(r.target):,} ({float(r.progress):.0%})"
@@ -294,17 +324,26 @@ def build_gap_list(
     """
     info = source.info()
     if facilities is None:
-        facility_frame, facility_source = source.facilities(), EMBEDDED_SOURCES[("facilities", info.facilities_demo)]
+        facility_frame, facility_source = (
+            source.facilities(),
+            EMBEDDED_SOURCES[("facilities", info.facilities_demo)],
+        )
         facilities_demo = info.facilities_demo
     else:
         (facility_frame, facility_source), facilities_demo = facilities, False
     if unemployed is None:
-        unemployed_frame, unemployed_source = source.unemployed(), EMBEDDED_SOURCES[("unemployed", info.unemployed_demo)]
+        unemployed_frame, unemployed_source = (
+            source.unemployed(),
+            EMBEDDED_SOURCES[("unemployed", info.unemployed_demo)],
+        )
         unemployed_demo = info.unemployed_demo
     else:
         (unemployed_frame, unemployed_source), unemployed_demo = unemployed, False
     result = compute_gaps(
-        policy, counties=source.counties(), facilities=facility_frame, unemployed=unemployed_frame,
+        policy,
+        counties=source.counties(),
+        facilities=facility_frame,
+        unemployed=unemployed_frame,
         reading=reading,
     )
     if prefecture or county:
@@ -331,16 +370,25 @@ def gap_list_file(
     geodata = None
     if fmt in ("geojson", "gpkg"):
         geodata = gap_geodata(
-            gaps.rows, counties=source.display_layer("counties"),
+            gaps.rows,
+            counties=source.display_layer("counties"),
             prefectures=source.display_layer("prefectures"),
         )
     return gap_file(
-        gaps.result, fmt, rows=gaps.rows, geodata=geodata, as_of=gaps.as_of, demo=gaps.demo,
-        sources=list(gaps.sources), lang=lang, generated_at=generated_at,
+        gaps.result,
+        fmt,
+        rows=gaps.rows,
+        geodata=geodata,
+        as_of=gaps.as_of,
+        demo=gaps.demo,
+        sources=list(gaps.sources),
+        lang=lang,
+        generated_at=generated_at,
     )
 
 
 # --- per-prefecture summaries (the progress page) ------------------------------------------
+
 
 def prefecture_summary(
     counties: pd.DataFrame, facilities: pd.DataFrame, unemployed: pd.DataFrame
@@ -353,18 +401,24 @@ def prefecture_summary(
     ``adcode`` column, as :func:`geoapp.analysis.coverage.compute_gaps` counts them.
     """
     base = pd.DataFrame(
-        {"adcode": counties["adcode"].astype(str),
-         "prefecture_adcode": counties["prefecture_adcode"].astype(str),
-         "prefecture": counties["prefecture"].astype(str)}
+        {
+            "adcode": counties["adcode"].astype(str),
+            "prefecture_adcode": counties["prefecture_adcode"].astype(str),
+            "prefecture": counties["prefecture"].astype(str),
+        }
     )
     placed = pd.DataFrame(
         {"adcode": facilities["adcode"].astype(str), "facility_type": facilities["facility_type"]}
     )
     demand = pd.DataFrame(
-        {"adcode": unemployed["adcode"].astype(str),
-         "unemployed_disabled": pd.to_numeric(unemployed["unemployed_disabled"]).astype("Int64")}
+        {
+            "adcode": unemployed["adcode"].astype(str),
+            "unemployed_disabled": pd.to_numeric(unemployed["unemployed_disabled"]).astype("Int64"),
+        }
     )
-    per_county = base.merge(counts_by_county(placed, base), on="adcode").merge(demand, on="adcode", how="left")
+    per_county = base.merge(counts_by_county(placed, base), on="adcode").merge(
+        demand, on="adcode", how="left"
+    )
     out = per_county.groupby(["prefecture_adcode", "prefecture"], as_index=False, sort=True)[
         [*FACILITY_TYPES, "total", "unemployed_disabled"]
     ].sum(min_count=1)

@@ -92,8 +92,18 @@ __all__ = [
 ]
 
 SITE_COLUMNS = (
-    "method", "order", "step", "lon", "lat", "adcode", "county", "prefecture",
-    "candidate_source", "closes_gap", "newly_covered", "cumulative_covered",
+    "method",
+    "order",
+    "step",
+    "lon",
+    "lat",
+    "adcode",
+    "county",
+    "prefecture",
+    "candidate_source",
+    "closes_gap",
+    "newly_covered",
+    "cumulative_covered",
 )
 
 
@@ -127,16 +137,24 @@ class SitingResult:
 
 
 def _mandatory_gaps(table: pd.DataFrame, facility_type: str) -> pd.DataFrame:
-    gaps = table[(table["facility_type"] == facility_type) & (table["strength"] == "mandatory")
-                 & (table["shortfall"] > 0) & table["level"].isin(["county", "prefecture"])]
+    gaps = table[
+        (table["facility_type"] == facility_type)
+        & (table["strength"] == "mandatory")
+        & (table["shortfall"] > 0)
+        & table["level"].isin(["county", "prefecture"])
+    ]
     gaps = gaps.sort_values("rank").reset_index(drop=True)
     name = np.where(gaps["level"] == "county", gaps["county"], gaps["city"])
-    return pd.DataFrame({
-        "rule_id": gaps["rule_id"].to_numpy(), "level": gaps["level"].to_numpy(),
-        "adcode": gaps["adcode"].astype(str).to_numpy(), "unit": name,
-        "shortfall": gaps["shortfall"].astype(int).to_numpy(),
-        "unemployed_disabled": gaps["unemployed_disabled"].to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "rule_id": gaps["rule_id"].to_numpy(),
+            "level": gaps["level"].to_numpy(),
+            "adcode": gaps["adcode"].astype(str).to_numpy(),
+            "unit": name,
+            "shortfall": gaps["shortfall"].astype(int).to_numpy(),
+            "unemployed_disabled": gaps["unemployed_disabled"].to_numpy(),
+        }
+    )
 
 
 def suggest_sites(
@@ -190,16 +208,34 @@ def suggest_sites(
     """
     started = time.perf_counter()
     policy, gap_result = check_request(
-        facility_type, k, radius_km=radius_km, circuity=circuity, policy=policy,
-        counties=counties, facilities=facilities, unemployed=unemployed, demand=demand,
-        candidates=candidates, reading=reading)
+        facility_type,
+        k,
+        radius_km=radius_km,
+        circuity=circuity,
+        policy=policy,
+        counties=counties,
+        facilities=facilities,
+        unemployed=unemployed,
+        demand=demand,
+        candidates=candidates,
+        reading=reading,
+    )
     problem = coverage_problem(
-        facility_type, int(k), radius_km=radius_km, circuity=circuity, counties=counties,
-        facilities=facilities, demand=demand, candidates=candidates, time_limit_s=time_limit_s)
+        facility_type,
+        int(k),
+        radius_km=radius_km,
+        circuity=circuity,
+        counties=counties,
+        facilities=facilities,
+        demand=demand,
+        candidates=candidates,
+        time_limit_s=time_limit_s,
+    )
     gap_step = close_mandatory_gaps(problem, gap_result.table)
     coverage_step = cover_most_people(problem, gap_step)
-    return assemble_result(problem, gap_step, coverage_step, policy_key=policy.key,
-                           reading=reading, started=started)
+    return assemble_result(
+        problem, gap_step, coverage_step, policy_key=policy.key, reading=reading, started=started
+    )
 
 
 # --- checking the request --------------------------------------------------------------------
@@ -228,7 +264,9 @@ def check_request(
         candidates, no people, or a policy or gap computation that fails.
     """
     if facility_type not in FACILITY_TYPES:
-        msg = f"unknown facility type {facility_type!r}; expected one of {', '.join(FACILITY_TYPES)}"
+        msg = (
+            f"unknown facility type {facility_type!r}; expected one of {', '.join(FACILITY_TYPES)}"
+        )
         raise SitingError(msg)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
         msg = f"k (the number of new sites) must be a whole number >= 1, got {k!r}"
@@ -249,8 +287,9 @@ def check_request(
         except ValueError as exc:
             raise SitingError(str(exc)) from None
     try:
-        gap_result = compute_gaps(policy, counties=counties, facilities=facilities,
-                                  unemployed=unemployed, reading=reading)
+        gap_result = compute_gaps(
+            policy, counties=counties, facilities=facilities, unemployed=unemployed, reading=reading
+        )
     except ValueError as exc:
         raise SitingError(str(exc)) from None
     return policy, gap_result
@@ -296,15 +335,26 @@ def close_mandatory_gaps(problem: CoverageProblem, gap_table: pd.DataFrame) -> G
     warnings: list[str] = []
     step1: list[int] = []
     if closable.any():
-        step1, statuses, warnings = _gap_sites(problem, member[np.flatnonzero(closable)],
-                                               need[closable])
+        step1, statuses, warnings = _gap_sites(
+            problem, member[np.flatnonzero(closable)], need[closable]
+        )
     for u in np.flatnonzero(~closable):
-        warnings.append(f"mandatory gap {gaps.loc[u, 'rule_id']} in {gaps.loc[u, 'unit']} "
-                        f"({gaps.loc[u, 'adcode']}) cannot be closed: no candidate site inside it")
+        warnings.append(
+            f"mandatory gap {gaps.loc[u, 'rule_id']} in {gaps.loc[u, 'unit']} "
+            f"({gaps.loc[u, 'adcode']}) cannot be closed: no candidate site inside it"
+        )
     order, gains, open_after = order_by_gain(step1, problem.cover_c, problem.open0)
-    return GapStep(gaps=gaps, n_inside=n_inside, need=need, closable=closable, order=order,
-                   gains=gains, open_after=open_after, statuses=statuses,
-                   warnings=tuple(warnings))
+    return GapStep(
+        gaps=gaps,
+        n_inside=n_inside,
+        need=need,
+        closable=closable,
+        order=order,
+        gains=gains,
+        open_after=open_after,
+        statuses=statuses,
+        warnings=tuple(warnings),
+    )
 
 
 def _gap_members(gaps: pd.DataFrame, problem: CoverageProblem) -> sparse.csr_matrix:
@@ -315,20 +365,24 @@ def _gap_members(gaps: pd.DataFrame, problem: CoverageProblem) -> sparse.csr_mat
         inside = np.flatnonzero(codes == code)
         rows += [u] * len(inside)
         cols += inside.tolist()
-    return sparse.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)),
-                             shape=(len(gaps), len(problem.candidates)))
+    return sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.int8), (rows, cols)),
+        shape=(len(gaps), len(problem.candidates)),
+    )
 
 
-def _gap_sites(problem: CoverageProblem, units: sparse.csr_matrix, need: np.ndarray
-               ) -> tuple[list[int], dict[str, str], list[str]]:
+def _gap_sites(
+    problem: CoverageProblem, units: sparse.csr_matrix, need: np.ndarray
+) -> tuple[list[int], dict[str, str], list[str]]:
     """The step-1 sites for the closable gap units, the solver statuses and warnings."""
     k, time_limit_s, open0 = problem.k, problem.time_limit_s, problem.open0
     statuses: dict[str, str] = {}
     warnings: list[str] = []
     in_units = np.flatnonzero(np.asarray(units.sum(axis=0)).ravel() > 0)
     sub_units = units[:, in_units].tocsr()
-    closed_target, used, statuses["gaps"] = close_gaps(sub_units, need, k,
-                                                       time_limit_s=time_limit_s)
+    closed_target, used, statuses["gaps"] = close_gaps(
+        sub_units, need, k, time_limit_s=time_limit_s
+    )
     # Among the covers closing that many gaps with that many sites: most people.
     sub_cover = problem.cover[:, in_units]
     live = (open0 > 0) & (np.asarray(sub_cover.sum(axis=1)).ravel() > 0)
@@ -336,15 +390,23 @@ def _gap_sites(problem: CoverageProblem, units: sparse.csr_matrix, need: np.ndar
         aij, w = merge_signatures(sub_cover[np.flatnonzero(live)], open0[live])
     else:  # nobody left to cover: any site closing the gaps will do
         aij, w = np.zeros((1, len(in_units)), dtype=bool), np.zeros(1)
-    chosen, statuses["gap_sites"] = mclp(aij, w, used, time_limit_s=time_limit_s,
-                                         units=sub_units, need=need, min_closed=closed_target)
+    chosen, statuses["gap_sites"] = mclp(
+        aij,
+        w,
+        used,
+        time_limit_s=time_limit_s,
+        units=sub_units,
+        need=need,
+        min_closed=closed_target,
+    )
     n_needed = len(need)
     if closed_target < n_needed:
         full, all_sites, _ = close_gaps(sub_units, need, len(in_units), time_limit_s=time_limit_s)
         warnings.append(
             f"k = {k} is too small for the mandatory gaps: closing all {full} closable "
             f"gap(s) takes {all_sites} site(s); {closed_target} closed, "
-            f"{n_needed - closed_target} left open")
+            f"{n_needed - closed_target} left open"
+        )
     return [int(in_units[j]) for j in chosen], statuses, warnings
 
 
@@ -386,18 +448,27 @@ def cover_most_people(problem: CoverageProblem, gap_step: GapStep) -> CoverageSt
             warnings.append(
                 f"only {p_eff} more site(s) can cover anyone not yet within "
                 f"{problem.radius_km:g} km; {p - p_eff} of the {problem.k} sites would add "
-                "nobody and are not placed")
+                "nobody and are not placed"
+            )
         if p_eff > 0:
             sub = problem.cover[:, useful]
             live = (open1 > 0) & (np.asarray(sub.sum(axis=1)).ravel() > 0)
             aij, w = merge_signatures(sub[np.flatnonzero(live)], open1[live])
             signatures = len(w)
             chosen, statuses["coverage"] = mclp(aij, w, p_eff, time_limit_s=problem.time_limit_s)
-            order, gains, _ = order_by_gain([int(useful[j]) for j in chosen], problem.cover_c,
-                                            open1)
+            order, gains, _ = order_by_gain(
+                [int(useful[j]) for j in chosen], problem.cover_c, open1
+            )
     picks, pick_gains = greedy(len(order), problem.cover_c, open1, allowed & (open_gain > 0))
-    return CoverageStep(order=order, gains=gains, greedy=picks, greedy_gains=pick_gains,
-                        signatures=signatures, statuses=statuses, warnings=tuple(warnings))
+    return CoverageStep(
+        order=order,
+        gains=gains,
+        greedy=picks,
+        greedy_gains=pick_gains,
+        signatures=signatures,
+        statuses=statuses,
+        warnings=tuple(warnings),
+    )
 
 
 # --- the result ------------------------------------------------------------------------------
@@ -421,25 +492,46 @@ def assemble_result(
     order2, gains2 = coverage_step.order, coverage_step.gains
     greedy2, ggains2 = coverage_step.greedy, coverage_step.greedy_gains
     before = float(weight[problem.covered0].sum())
-    closes = _credit_gaps(order1, gap_step.gaps, gap_step.closable, gap_step.need,
-                          problem.cand_county, problem.cand_pref)
-    sites = _site_table(cands, "optimal", order1 + order2, gains1 + gains2, len(order1),
-                        before, closes)
-    gsites = _site_table(cands, "greedy", order1 + greedy2, gains1 + ggains2, len(order1),
-                         before, closes)
+    closes = _credit_gaps(
+        order1,
+        gap_step.gaps,
+        gap_step.closable,
+        gap_step.need,
+        problem.cand_county,
+        problem.cand_pref,
+    )
+    sites = _site_table(
+        cands, "optimal", order1 + order2, gains1 + gains2, len(order1), before, closes
+    )
+    gsites = _site_table(
+        cands, "greedy", order1 + greedy2, gains1 + ggains2, len(order1), before, closes
+    )
     all_sites = pd.concat([sites, gsites], ignore_index=True)
     all_sites = gpd.GeoDataFrame(all_sites, geometry="geometry", crs=4326)
     n = max(len(sites), len(gsites))
-    curve = pd.DataFrame({
-        "k": np.arange(n + 1),
-        "covered_optimal": _cumulative(before, gains1 + gains2, n),
-        "covered_greedy": _cumulative(before, gains1 + ggains2, n),
-    })
+    curve = pd.DataFrame(
+        {
+            "k": np.arange(n + 1),
+            "covered_optimal": _cumulative(before, gains1 + gains2, n),
+            "covered_greedy": _cumulative(before, gains1 + ggains2, n),
+        }
+    )
     gap_table = _gap_result_table(gap_step, closes)
-    summary = _summary(problem, gap_step, coverage_step, gap_table, before=before,
-                       policy_key=policy_key, reading=reading, started=started)
+    summary = _summary(
+        problem,
+        gap_step,
+        coverage_step,
+        gap_table,
+        before=before,
+        policy_key=policy_key,
+        reading=reading,
+        started=started,
+    )
     return SitingResult(
-        sites=all_sites, curve=curve, gaps=gap_table, summary=summary,
+        sites=all_sites,
+        curve=curve,
+        gaps=gap_table,
+        summary=summary,
         assumptions=_assumptions(problem.demand, problem.radius_km, problem.circuity),
         warnings=gap_step.warnings + coverage_step.warnings,
     )
@@ -454,24 +546,39 @@ def _gap_result_table(gap_step: GapStep, closes: dict) -> pd.DataFrame:
         closed_by=[", ".join(str(o) for o in closes.get(("u", u), [])) for u in range(len(gaps))],
     )
     gap_table["reason"] = np.where(
-        gap_table["closed"], "",
-        np.where(n_inside == 0, "no candidate site inside the unit",
-                 np.where(gap_step.closable, "k too small", "")))
+        gap_table["closed"],
+        "",
+        np.where(
+            n_inside == 0,
+            "no candidate site inside the unit",
+            np.where(gap_step.closable, "k too small", ""),
+        ),
+    )
     return gap_table
 
 
 def _summary(
-    problem: CoverageProblem, gap_step: GapStep, coverage_step: CoverageStep,
-    gap_table: pd.DataFrame, *, before: float, policy_key: str, reading: str, started: float,
+    problem: CoverageProblem,
+    gap_step: GapStep,
+    coverage_step: CoverageStep,
+    gap_table: pd.DataFrame,
+    *,
+    before: float,
+    policy_key: str,
+    reading: str,
+    started: float,
 ) -> dict:
     weight = problem.weight
     gains1, gains2 = gap_step.gains, coverage_step.gains
     after = before + sum(gains1 + gains2)
     statuses = {**gap_step.statuses, **coverage_step.statuses}
     return {
-        "facility_type": problem.facility_type, "k": problem.k,
-        "radius_km": float(problem.radius_km), "circuity": float(problem.circuity),
-        "policy": policy_key, "reading": reading,
+        "facility_type": problem.facility_type,
+        "k": problem.k,
+        "radius_km": float(problem.radius_km),
+        "circuity": float(problem.circuity),
+        "policy": policy_key,
+        "reading": reading,
         "people_total": float(weight.sum()),
         "covered_before": before,
         "covered_after": after,
@@ -501,7 +608,9 @@ def _credit_gaps(order, gaps, closable, need, cand_county, cand_pref) -> dict:
             code = cand_county[j] if gaps.loc[u, "level"] == "county" else cand_pref[j]
             if left[u] > 0 and code == gaps.loc[u, "adcode"]:
                 left[u] -= 1
-                labels.append(f"{gaps.loc[u, 'rule_id']} {gaps.loc[u, 'adcode']} {gaps.loc[u, 'unit']}")
+                labels.append(
+                    f"{gaps.loc[u, 'rule_id']} {gaps.loc[u, 'adcode']} {gaps.loc[u, 'unit']}"
+                )
                 if left[u] == 0:
                     out.setdefault(("u", u), []).append(pos)
         out[("s", j)] = "; ".join(labels)
@@ -511,21 +620,26 @@ def _credit_gaps(order, gaps, closable, need, cand_county, cand_pref) -> dict:
 def _site_table(cands, method, order, gains, n_gap, before, closes) -> pd.DataFrame:
     picked = cands.iloc[order]
     geom = picked.geometry.to_crs(4326)
-    return pd.DataFrame({
-        "method": method,
-        "order": np.arange(1, len(order) + 1),
-        "step": ["gap" if i < n_gap else "coverage" for i in range(len(order))],
-        "lon": geom.x.round(6).to_numpy(),
-        "lat": geom.y.round(6).to_numpy(),
-        "adcode": picked["adcode"].astype(str).to_numpy(),
-        "county": picked["county"].astype(str).to_numpy(),
-        "prefecture": picked["prefecture_adcode"].astype(str).to_numpy(),
-        "candidate_source": picked["candidate_source"].to_numpy(),
-        "closes_gap": [closes.get(("s", j), "") if i < n_gap else "" for i, j in enumerate(order)],
-        "newly_covered": np.round(gains, 1),
-        "cumulative_covered": np.round(before + np.cumsum(gains), 1) if gains else [],
-        "geometry": geom.to_numpy(),
-    }, columns=[*SITE_COLUMNS, "geometry"])
+    return pd.DataFrame(
+        {
+            "method": method,
+            "order": np.arange(1, len(order) + 1),
+            "step": ["gap" if i < n_gap else "coverage" for i in range(len(order))],
+            "lon": geom.x.round(6).to_numpy(),
+            "lat": geom.y.round(6).to_numpy(),
+            "adcode": picked["adcode"].astype(str).to_numpy(),
+            "county": picked["county"].astype(str).to_numpy(),
+            "prefecture": picked["prefecture_adcode"].astype(str).to_numpy(),
+            "candidate_source": picked["candidate_source"].to_numpy(),
+            "closes_gap": [
+                closes.get(("s", j), "") if i < n_gap else "" for i, j in enumerate(order)
+            ],
+            "newly_covered": np.round(gains, 1),
+            "cumulative_covered": np.round(before + np.cumsum(gains), 1) if gains else [],
+            "geometry": geom.to_numpy(),
+        },
+        columns=[*SITE_COLUMNS, "geometry"],
+    )
 
 
 def _cumulative(before: float, gains: list[float], n: int) -> np.ndarray:
@@ -538,12 +652,20 @@ def demand_assumption(demand: gpd.GeoDataFrame, lang: str) -> str:
     cell = demand.attrs.get("cell_km")
     if cell:
         return DEMAND_ASSUMPTION[lang].format(cell_km=cell)
-    return {"zh": "需求点为用户导入的点（乡镇、村）及其人数。",
-            "en": "Demand points are the imported points (towns, villages) with their counts."}[lang]
+    return {
+        "zh": "需求点为用户导入的点（乡镇、村）及其人数。",
+        "en": "Demand points are the imported points (towns, villages) with their counts.",
+    }[lang]
 
 
-def site_file(result: SitingResult, fmt: str, *, lang: str = "zh", sources: list[str] | tuple = (),
-              demo: bool = False) -> bytes:
+def site_file(
+    result: SitingResult,
+    fmt: str,
+    *,
+    lang: str = "zh",
+    sources: list[str] | tuple = (),
+    demo: bool = False,
+) -> bytes:
     """The sites as ``geoapp site --format fmt`` writes them (CSV, XLSX with an about
     sheet holding the summary, curve, assumptions and warnings, or GeoJSON); the
     dashboard's downloads call this too, so both give the same bytes."""
@@ -552,32 +674,52 @@ def site_file(result: SitingResult, fmt: str, *, lang: str = "zh", sources: list
     if fmt == "xlsx":
         meta = dict(result.summary)
         for row in result.curve.itertuples(index=False):
-            meta[f"curve k={row.k}"] = f"optimal {row.covered_optimal:,.0f} / greedy {row.covered_greedy:,.0f}"
+            meta[f"curve k={row.k}"] = (
+                f"optimal {row.covered_optimal:,.0f} / greedy {row.covered_greedy:,.0f}"
+            )
         for i, text in enumerate(result.assumptions[lang], start=1):
             meta[f"assumption {i}"] = text
         for i, text in enumerate(result.warnings, start=1):
             meta[f"warning {i}"] = text
         meta["sources"] = "; ".join(sources)
         meta["demo data"] = "yes" if demo else "no"
-        meta = {str(k): (v if isinstance(v, (int, float, str)) else str(v)) for k, v in meta.items()}
-        return export.to_bytes("xlsx", result.sites.drop(columns="geometry"), headers={},
-                               meta=meta, sheet_name="sites", meta_sheet_name="about")
+        meta = {
+            str(k): (v if isinstance(v, (int, float, str)) else str(v)) for k, v in meta.items()
+        }
+        return export.to_bytes(
+            "xlsx",
+            result.sites.drop(columns="geometry"),
+            headers={},
+            meta=meta,
+            sheet_name="sites",
+            meta_sheet_name="about",
+        )
     if fmt == "geojson":
         return export.to_bytes("geojson", result.sites)
     msg = f"unknown format {fmt!r}; expected csv, xlsx or geojson"
     raise ValueError(msg)
 
 
-def _assumptions(demand: gpd.GeoDataFrame, radius_km: float, circuity: float) -> dict[str, list[str]]:
+def _assumptions(
+    demand: gpd.GeoDataFrame, radius_km: float, circuity: float
+) -> dict[str, list[str]]:
     zh = [demand_assumption(demand, "zh")]
     en = [demand_assumption(demand, "en")]
-    zh.append(f"服务半径 {radius_km:g} 公里：直线距离（区域拟合的等积投影）乘以绕行系数 {circuity:g}。")
-    en.append(f"Service radius {radius_km:g} km: straight-line distance in one equal-area projection "
-              f"fitted to the region, times a circuity factor of {circuity:g}.")
+    zh.append(
+        f"服务半径 {radius_km:g} 公里：直线距离（区域拟合的等积投影）乘以绕行系数 {circuity:g}。"
+    )
+    en.append(
+        f"Service radius {radius_km:g} km: straight-line distance in one equal-area projection "
+        f"fitted to the region, times a circuity factor of {circuity:g}."
+    )
     zh.append("现有设施固定不变；强制性缺口只能由位于该县（或该市州）内的新站点补齐。")
-    en.append("Existing facilities stay; a mandatory gap is closed only by a new site inside that "
-              "county (or prefecture).")
+    en.append(
+        "Existing facilities stay; a mandatory gap is closed only by a new site inside that "
+        "county (or prefecture)."
+    )
     zh.append("贪心方案与最优方案共用补缺口的站点，其余逐个选择边际覆盖最多的候选点。")
-    en.append("The greedy placement shares the gap-closing sites, then adds the candidate with the "
-              "largest marginal gain, one at a time.")
+    en.append(
+        "The greedy placement shares the gap-closing sites, then adds the candidate with the "
+        "largest marginal gain, one at a time."
+    )
     return {"zh": zh, "en": en}

@@ -37,7 +37,6 @@ failures. That state lives in ``signin.throttle.json`` beside the log, read and 
 under the same lock as the log, so it holds across Streamlit sessions and processes.
 """
 
-
 from geoapp.auth.accounts import (
     MIN_PASSWORD_LENGTH,
     ROLES,

@@ -45,7 +45,6 @@ class AccountsError(ValueError):
     """An accounts file or an account request that cannot be used; says which and why."""
 
 
-
 @dataclass(frozen=True)
 class User:
     """A signed-in person. Only :func:`verify` makes one that counts as signed in."""
@@ -84,8 +83,13 @@ def _hash_digest(password_hash: str) -> bytes:
 def _signed(entry: dict, accounts: Path) -> User:
     digest = _hash_digest(entry["hash"])
     source = str(accounts.absolute())
-    return User(entry["name"], entry["role"], _token(entry["name"], entry["role"], digest, source),
-                digest, source)  # fmt: skip
+    return User(
+        entry["name"],
+        entry["role"],
+        _token(entry["name"], entry["role"], digest, source),
+        digest,
+        source,
+    )
 
 
 # --- checks used by the store and the pages -----------------------------------------------
@@ -158,8 +162,10 @@ def _check_account_unchanged(user: User, *, action: str) -> None:
     if entry is None:
         msg = f"the account {user.name!r} no longer exists; cannot {action}"
     elif entry["role"] != user.role:
-        msg = (f"the account {user.name!r} is now a {entry['role']}, not the {user.role} "
-               f"it signed in as; sign in again to {action}")  # fmt: skip
+        msg = (
+            f"the account {user.name!r} is now a {entry['role']}, not the {user.role} "
+            f"it signed in as; sign in again to {action}"
+        )
     elif not hmac.compare_digest(_hash_digest(entry["hash"]), user._hash_digest):
         msg = f"the password of {user.name!r} changed since this sign-in; sign in again to {action}"
     else:
@@ -187,10 +193,17 @@ def _check_private(path: Path, info: os.stat_result, *, what: str) -> None:
 
 
 def _name_problem(name: object) -> str | None:
-    if not isinstance(name, str) or not name or name != name.strip() or len(name) > _NAME_MAX \
-            or any(ord(c) < 32 or ord(c) == 127 for c in name):  # fmt: skip
-        return (f"user name {name!r} is not usable: 1-{_NAME_MAX} characters, "
-                "no control characters, no leading or trailing spaces")  # fmt: skip
+    if (
+        not isinstance(name, str)
+        or not name
+        or name != name.strip()
+        or len(name) > _NAME_MAX
+        or any(ord(c) < 32 or ord(c) == 127 for c in name)
+    ):
+        return (
+            f"user name {name!r} is not usable: 1-{_NAME_MAX} characters, "
+            "no control characters, no leading or trailing spaces"
+        )
     return None
 
 
@@ -232,8 +245,10 @@ def _check_entries(path: Path, data: dict) -> list[dict]:
             raise AccountsError(msg)
         first = seen.setdefault(entry["name"], i)
         if first != i:
-            msg = (f"{path}: user {entry['name']!r} appears more than once (entries {first} "
-                   f"and {i}); keep one")  # fmt: skip
+            msg = (
+                f"{path}: user {entry['name']!r} appears more than once (entries {first} "
+                f"and {i}); keep one"
+            )
             raise AccountsError(msg)
     return users
 
@@ -265,8 +280,12 @@ def _read(path: Path) -> list[dict]:
             raise AccountsError(msg) from None
     users = _check_entries(path, data)
     if stat.S_IMODE(info.st_mode) & 0o044:
-        log.warning("%s is readable by others (mode %04o): chmod 600 %s",
-                    path, stat.S_IMODE(info.st_mode), path)  # fmt: skip
+        log.warning(
+            "%s is readable by others (mode %04o): chmod 600 %s",
+            path,
+            stat.S_IMODE(info.st_mode),
+            path,
+        )
     _cache[str(path)] = (key, [dict(u) for u in users])
     return users
 
@@ -369,11 +388,17 @@ def add_user(
         with _locked(target):
             users = _read(target)
             if any(u["name"] == name for u in users) and not replace:
-                msg = (f"{target}: user {name!r} exists already; use replace=True (--replace) "
-                       "to change it")  # fmt: skip
+                msg = (
+                    f"{target}: user {name!r} exists already; use replace=True (--replace) "
+                    "to change it"
+                )
                 raise AccountsError(msg)
-            entry = {"name": name, "role": role, "hash": _hasher.hash(password),
-                     "created_at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
+            entry = {
+                "name": name,
+                "role": role,
+                "hash": _hasher.hash(password),
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
             users = [u for u in users if u["name"] != name] + [entry]
             _write_atomic(target, _render(users))
     except OSError as exc:
@@ -385,4 +410,3 @@ def add_user(
 def list_users(*, path: str | os.PathLike | None = None) -> list[User]:
     """The accounts of the file (names and roles; none of them signed in)."""
     return [User(u["name"], u["role"]) for u in _read(_accounts_path(path))]
-

@@ -58,7 +58,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-
 class SignInThrottled(AccountsError):
     """Too many failed sign-ins for a name or from a client; the password was not checked.
 
@@ -72,8 +71,9 @@ class SignInThrottled(AccountsError):
         How long that is from the attempt.
     """
 
-    def __init__(self, *, name: str | None, client: str | None, until: datetime,
-                 now: datetime) -> None:  # fmt: skip
+    def __init__(
+        self, *, name: str | None, client: str | None, until: datetime, now: datetime
+    ) -> None:
         self.name, self.client, self.until = name, client, until
         self.retry_after = max(until - now, timedelta(0))
         who = f"user {name!r}" if name is not None else f"client {client}"
@@ -86,7 +86,6 @@ class SignInThrottled(AccountsError):
     def minutes(self) -> int:
         """Whole minutes to wait, rounded up (at least 1)."""
         return max(1, math.ceil(self.retry_after.total_seconds() / 60))
-
 
 
 def signin_log_path(accounts: str | os.PathLike | None = None) -> Path:
@@ -144,10 +143,13 @@ def verify(
             _refuse_if_throttled(state, who, client, when, log_path)
             ok = _password_matches(entry, password)
             reason = None if ok else ("wrong password" if entry else "unknown name")
-            _append_log(log_path, _log_record(when, "success" if ok else "failure", who,
-                                              client, reason=reason))  # fmt: skip
-            _save_throttle(log_path.with_name(THROTTLE_NAME),
-                           _record_attempt(state, who, client, when, ok=ok))  # fmt: skip
+            _append_log(
+                log_path,
+                _log_record(when, "success" if ok else "failure", who, client, reason=reason),
+            )
+            _save_throttle(
+                log_path.with_name(THROTTLE_NAME), _record_attempt(state, who, client, when, ok=ok)
+            )
     except OSError as exc:
         msg = f"{log_path}: cannot keep the sign-in log ({exc.strerror or exc})"
         raise AccountsError(msg) from None
@@ -176,8 +178,12 @@ def _password_matches(entry: dict | None, password: object) -> bool:
 
 
 def _log_record(when: datetime, event: str, name: str, client: str | None, **extra) -> dict:
-    record = {"time": when.isoformat(timespec="seconds").replace("+00:00", "Z"),
-              "event": event, "name": name, "client": client}  # fmt: skip
+    record = {
+        "time": when.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "event": event,
+        "name": name,
+        "client": client,
+    }
     record.update({k: v for k, v in extra.items() if v is not None})
     return record
 
@@ -253,20 +259,27 @@ def _throttled_until(state: dict, name: str, client: str | None) -> tuple[str, d
     return kind, datetime.fromtimestamp(until, UTC)
 
 
-def _refuse_if_throttled(state: dict, name: str, client: str | None, when: datetime,
-                         log_path: Path) -> None:  # fmt: skip
+def _refuse_if_throttled(
+    state: dict, name: str, client: str | None, when: datetime, log_path: Path
+) -> None:
     throttled = _throttled_until(state, name, client)
     if throttled is None:
         return
     kind, until = throttled
-    _append_log(log_path, _log_record(when, "throttled", name, client, by=kind,
-                                      until=until.isoformat(timespec="seconds")))  # fmt: skip
-    raise SignInThrottled(name=name if kind == "name" else None, client=client, until=until,
-                          now=when)  # fmt: skip
+    _append_log(
+        log_path,
+        _log_record(
+            when, "throttled", name, client, by=kind, until=until.isoformat(timespec="seconds")
+        ),
+    )
+    raise SignInThrottled(
+        name=name if kind == "name" else None, client=client, until=until, now=when
+    )
 
 
-def _record_attempt(state: dict, name: str, client: str | None, when: datetime, *,
-                    ok: bool) -> dict:  # fmt: skip
+def _record_attempt(
+    state: dict, name: str, client: str | None, when: datetime, *, ok: bool
+) -> dict:
     """The state after one checked attempt (a new dict; ``state`` is not changed)."""
     new = {kind: dict(slots) for kind, slots in state.items()}
     now = when.timestamp()

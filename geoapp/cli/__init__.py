@@ -34,7 +34,6 @@ stderr says which file, key or value and what was expected; with ``--strict`` al
 rejected row), 1 an unexpected failure.
 """
 
-
 from __future__ import annotations
 
 import argparse

@@ -31,7 +31,11 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
     # The dashboard's download buttons go through the same two calls: same options, same file.
     try:
         gaps = reports.build_gap_list(
-            inp.source, policy=inp.policy, reading=reading, prefecture=pref_code, county=county_code,
+            inp.source,
+            policy=inp.policy,
+            reading=reading,
+            prefecture=pref_code,
+            county=county_code,
             all_rows=args.all,
             facilities=(inp.facilities, sources[0]) if args.facilities else None,
             unemployed=(inp.unemployed, sources[1]) if args.unemployed else None,
@@ -40,8 +44,9 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     data = reports.gap_list_file(gaps, args.format, source=inp.source, lang=args.lang)
     prov = gaps.result.provenance()
-    note = (f"{prov['policy_key']}: {len(gaps.rows)} rows; {prov['reading_text']}"
-            + ("; demo data" if gaps.demo else ""))
+    note = f"{prov['policy_key']}: {len(gaps.rows)} rows; {prov['reading_text']}" + (
+        "; demo data" if gaps.demo else ""
+    )
     _emit(data, args.out, binary=args.format != "csv")
     print(note, file=sys.stderr)
     return 0
@@ -53,15 +58,23 @@ def _cmd_progress(args: argparse.Namespace) -> int:
     inp = _load_inputs(args)
     _write_import_reports(inp.imports, args.out, strict=args.strict)
     sources = inp.sources
-    result = coverage.compute_gaps(inp.policy, counties=inp.counties, facilities=inp.facilities, unemployed=inp.unemployed)
+    result = coverage.compute_gaps(
+        inp.policy, counties=inp.counties, facilities=inp.facilities, unemployed=inp.unemployed
+    )
     if args.format == "text":
         text = reports.progress_text(result, lang=args.lang)
         if inp.demo:
             text += "\n(" + ("演示数据" if args.lang == "zh" else "demo data") + ")"
         _emit((text + "\n").encode("utf-8"), args.out, binary=False)
         return 0
-    data = reports.progress_file(result, args.format, as_of=inp.info.data_date, demo=inp.demo, sources=sources,
-                                 lang=args.lang)
+    data = reports.progress_file(
+        result,
+        args.format,
+        as_of=inp.info.data_date,
+        demo=inp.demo,
+        sources=sources,
+        lang=args.lang,
+    )
     _emit(data, args.out, binary=args.format != "csv")
     return 0
 
@@ -74,15 +87,26 @@ def _cmd_access(args: argparse.Namespace) -> int:
     inp = _load_inputs(args)
     _write_import_reports(inp.imports, args.out, strict=args.strict)
     sources = inp.sources
-    for name, value in (("--radius-km", args.radius_km), ("--cell-km", args.cell_km),
-                        ("--circuity", args.circuity)):
+    for name, value in (
+        ("--radius-km", args.radius_km),
+        ("--cell-km", args.cell_km),
+        ("--circuity", args.circuity),
+    ):
         _positive(name, value)
     types = FACILITY_TYPES if args.type == "all" else (args.type,)
     pref_code, county_code = _resolve_area(args, inp.registry, inp.province)
-    demand, sources = _demand(args, inp.counties, inp.registry, inp.province, inp.unemployed, sources)
+    demand, sources = _demand(
+        args, inp.counties, inp.registry, inp.province, inp.unemployed, sources
+    )
     try:
-        table = access.county_access(demand, inp.facilities, inp.counties, radius_km=args.radius_km,
-                                     circuity=args.circuity, facility_types=types)
+        table = access.county_access(
+            demand,
+            inp.facilities,
+            inp.counties,
+            radius_km=args.radius_km,
+            circuity=args.circuity,
+            facility_types=types,
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     prefecture_of = inp.counties.set_index("adcode")["prefecture_adcode"]
@@ -91,22 +115,38 @@ def _cmd_access(args: argparse.Namespace) -> int:
     if county_code:
         table = table[table["adcode"] == county_code]
     table = table.reset_index(drop=True).round(
-        {"people": 1, "within_radius": 1, "share_within": 4, "mean_km": 2, "p90_km": 2,
-         "fca_per_10k": 4})
-    assumption = (access.DEMAND_ASSUMPTION[args.lang].format(cell_km=args.cell_km)
-                  if args.demand is None else siting.demand_assumption(demand, args.lang))
+        {
+            "people": 1,
+            "within_radius": 1,
+            "share_within": 4,
+            "mean_km": 2,
+            "p90_km": 2,
+            "fca_per_10k": 4,
+        }
+    )
+    assumption = (
+        access.DEMAND_ASSUMPTION[args.lang].format(cell_km=args.cell_km)
+        if args.demand is None
+        else siting.demand_assumption(demand, args.lang)
+    )
     if args.format == "csv":
         data = export.to_bytes("csv", table)
     elif args.format == "xlsx":
-        meta = _about_sheet({
-            "assumption": assumption, "radius_km": args.radius_km, "circuity": args.circuity,
-            "2SFCA": "supply 1 per facility, catchment = radius (PySAL access two_stage_fca); "
-                     "county value = demand-weighted mean of its points, per 10,000 people",
-            "sources": "; ".join(sources), "demo data": "yes" if inp.demo else "no",
-            "as of": inp.info.data_date,
-        })
-        data = export.to_bytes("xlsx", table, headers={}, meta=meta, sheet_name="access",
-                               meta_sheet_name="about")
+        meta = _about_sheet(
+            {
+                "assumption": assumption,
+                "radius_km": args.radius_km,
+                "circuity": args.circuity,
+                "2SFCA": "supply 1 per facility, catchment = radius (PySAL access two_stage_fca); "
+                "county value = demand-weighted mean of its points, per 10,000 people",
+                "sources": "; ".join(sources),
+                "demo data": "yes" if inp.demo else "no",
+                "as of": inp.info.data_date,
+            }
+        )
+        data = export.to_bytes(
+            "xlsx", table, headers={}, meta=meta, sheet_name="access", meta_sheet_name="about"
+        )
     else:
         layer = inp.source.display_layer("counties")[["adcode", "geometry"]]
         data = export.to_bytes("geojson", layer.merge(table, on="adcode", how="inner"))
@@ -121,18 +161,33 @@ def _cmd_site(args: argparse.Namespace) -> int:
     inp = _load_inputs(args)
     _write_import_reports(inp.imports, args.out, strict=args.strict)
     sources = inp.sources
-    for name, value in (("--radius-km", args.radius_km), ("--cell-km", args.cell_km),
-                        ("--circuity", args.circuity)):
+    for name, value in (
+        ("--radius-km", args.radius_km),
+        ("--cell-km", args.cell_km),
+        ("--circuity", args.circuity),
+    ):
         _positive(name, value)
     reading = "broad" if args.include_districts else "literal"
-    demand, sources = _demand(args, inp.counties, inp.registry, inp.province, inp.unemployed, sources)
+    demand, sources = _demand(
+        args, inp.counties, inp.registry, inp.province, inp.unemployed, sources
+    )
     try:
-        cands = siting.candidates(args.candidates, counties=inp.counties, demand=demand,
-                                  cell_km=args.candidate_km or None)
+        cands = siting.candidates(
+            args.candidates, counties=inp.counties, demand=demand, cell_km=args.candidate_km or None
+        )
         result = siting.suggest_sites(
-            args.type, args.k, radius_km=args.radius_km, policy=inp.policy, counties=inp.counties,
-            facilities=inp.facilities, unemployed=inp.unemployed, demand=demand, candidates=cands,
-            reading=reading, circuity=args.circuity)
+            args.type,
+            args.k,
+            radius_km=args.radius_km,
+            policy=inp.policy,
+            counties=inp.counties,
+            facilities=inp.facilities,
+            unemployed=inp.unemployed,
+            demand=demand,
+            candidates=cands,
+            reading=reading,
+            circuity=args.circuity,
+        )
     except ValueError as exc:  # SitingError included
         raise UsageError(str(exc)) from exc
     summary = result.summary
@@ -141,12 +196,15 @@ def _cmd_site(args: argparse.Namespace) -> int:
     _emit(data, args.out, binary=args.format != "csv")
     for text in result.warnings:
         print(f"geoapp: warning: {text}", file=sys.stderr)
-    print(f"{summary['facility_type']}, k={summary['k']}, {summary['radius_km']:g} km: covered "
-          f"{summary['covered_before']:,.0f} -> {summary['covered_after']:,.0f} of "
-          f"{summary['people_total']:,.0f} (greedy {summary['covered_after_greedy']:,.0f}); "
-          f"mandatory gaps closed {summary['gaps_closed']}/{summary['mandatory_gaps']}; "
-          f"solver {summary['solver']}; {summary['runtime_s']:.1f} s"
-          + ("; demo data" if inp.demo else ""), file=sys.stderr)
+    print(
+        f"{summary['facility_type']}, k={summary['k']}, {summary['radius_km']:g} km: covered "
+        f"{summary['covered_before']:,.0f} -> {summary['covered_after']:,.0f} of "
+        f"{summary['people_total']:,.0f} (greedy {summary['covered_after_greedy']:,.0f}); "
+        f"mandatory gaps closed {summary['gaps_closed']}/{summary['mandatory_gaps']}; "
+        f"solver {summary['solver']}; {summary['runtime_s']:.1f} s"
+        + ("; demo data" if inp.demo else ""),
+        file=sys.stderr,
+    )
     print(result.assumptions[args.lang][0], file=sys.stderr)
     return 0
 
@@ -157,8 +215,11 @@ def add_parsers(sub) -> None:
     _add_input_options(g)
     g.add_argument("--city", help="only this prefecture-level unit (name or code)")
     g.add_argument("--county", help="only this county-level unit (name or code)")
-    g.add_argument("--include-districts", action="store_true",
-                   help="broad reading: 各县（市） includes city districts (default: literal, excludes them)")
+    g.add_argument(
+        "--include-districts",
+        action="store_true",
+        help="broad reading: 各县（市） includes city districts (default: literal, excludes them)",
+    )
     g.add_argument("--all", action="store_true", help="every rule and unit, not only shortfalls")
     g.add_argument("--format", choices=("csv", "xlsx", "geojson", "gpkg"), default="csv")
     g.set_defaults(func=_cmd_gaps)
@@ -173,12 +234,22 @@ def add_parsers(sub) -> None:
     ac = sub.add_parser("access", help="distance to the nearest facility and 2SFCA, per county")
     _add_input_options(ac)
     ac.add_argument("--type", choices=("all", *FACILITY_TYPES), default="all")
-    ac.add_argument("--radius-km", type=float, default=30.0,
-                    help="'within reach' and the 2SFCA catchment, km (default 30)")
-    ac.add_argument("--cell-km", type=float, default=5.0, help="demand grid spacing, km (default 5)")
+    ac.add_argument(
+        "--radius-km",
+        type=float,
+        default=30.0,
+        help="'within reach' and the 2SFCA catchment, km (default 30)",
+    )
+    ac.add_argument(
+        "--cell-km", type=float, default=5.0, help="demand grid spacing, km (default 5)"
+    )
     ac.add_argument("--demand", type=Path, help=DEMAND_HELP)
-    ac.add_argument("--circuity", type=float, default=1.0,
-                    help="road / straight-line distance factor (default 1.0)")
+    ac.add_argument(
+        "--circuity",
+        type=float,
+        default=1.0,
+        help="road / straight-line distance factor (default 1.0)",
+    )
     ac.add_argument("--city", help="only this prefecture-level unit (name or code)")
     ac.add_argument("--county", help="only this county-level unit (name or code)")
     ac.add_argument("--format", choices=("csv", "xlsx", "geojson"), default="csv")
@@ -189,14 +260,27 @@ def add_parsers(sub) -> None:
     si.add_argument("--type", choices=FACILITY_TYPES, required=True)
     si.add_argument("--k", type=int, required=True, help="number of new sites")
     si.add_argument("--radius-km", type=float, required=True, help="service radius, km")
-    si.add_argument("--candidates", choices=("seats", "grid", "both"), default="both",
-                    help="candidate sites: county seats, grid cells or both (default)")
-    si.add_argument("--candidate-km", type=float, default=20.0,
-                    help="spacing of grid candidates, km (default 20; 0 = every demand cell)")
-    si.add_argument("--cell-km", type=float, default=5.0, help="demand grid spacing, km (default 5)")
+    si.add_argument(
+        "--candidates",
+        choices=("seats", "grid", "both"),
+        default="both",
+        help="candidate sites: county seats, grid cells or both (default)",
+    )
+    si.add_argument(
+        "--candidate-km",
+        type=float,
+        default=20.0,
+        help="spacing of grid candidates, km (default 20; 0 = every demand cell)",
+    )
+    si.add_argument(
+        "--cell-km", type=float, default=5.0, help="demand grid spacing, km (default 5)"
+    )
     si.add_argument("--demand", type=Path, help=DEMAND_HELP)
     si.add_argument("--circuity", type=float, default=1.0)
-    si.add_argument("--include-districts", action="store_true",
-                    help="broad reading of 各县（市） for the mandatory gaps")
+    si.add_argument(
+        "--include-districts",
+        action="store_true",
+        help="broad reading of 各县（市） for the mandatory gaps",
+    )
     si.add_argument("--format", choices=("csv", "xlsx", "geojson"), default="csv")
     si.set_defaults(func=_cmd_site)

@@ -44,13 +44,20 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
     counties = source.counties()
     info = source.info()
     registry = admin.AdminRegistry.default(counties=counties)
-    province = info.region_name if len(info.region_adcode) == 6 and info.region_adcode.endswith("0000") else None
+    province = (
+        info.region_name
+        if len(info.region_adcode) == 6 and info.region_adcode.endswith("0000")
+        else None
+    )
     reports, sources = [], []
     facilities, demo = source.facilities(), info.facilities_demo
     if args.facilities:
         try:
             imp = ingest.read_facilities(
-                args.facilities, counties=counties, registry=registry, province=province,
+                args.facilities,
+                counties=counties,
+                registry=registry,
+                province=province,
                 default_datum=args.datum,
             )
         except (ingest.RegisterError, OSError) as exc:
@@ -72,9 +79,22 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
         reports.append(("unemployed", imp))
         sources.append(str(args.unemployed))
     else:
-        sources.append("embedded demo unemployed-disabled estimate" if unemployed_demo else "embedded counts")
-    return _Inputs(pol, source, counties, registry, province, facilities, unemployed,
-                   demo or unemployed_demo, reports, sources, info)
+        sources.append(
+            "embedded demo unemployed-disabled estimate" if unemployed_demo else "embedded counts"
+        )
+    return _Inputs(
+        pol,
+        source,
+        counties,
+        registry,
+        province,
+        facilities,
+        unemployed,
+        demo or unemployed_demo,
+        reports,
+        sources,
+        info,
+    )
 
 
 def _write_import_reports(reports, out: Path | None, *, strict: bool) -> None:
@@ -103,7 +123,9 @@ def _resolve_area(args: argparse.Namespace, registry, province):
         if args.city:
             pref_code = registry.resolve(args.city, province=province, level="prefecture").adcode
         if args.county:
-            county_code = registry.resolve(args.county, prefecture=args.city, province=province).adcode
+            county_code = registry.resolve(
+                args.county, prefecture=args.city, province=province
+            ).adcode
     except admin.AdminLookupError as exc:
         raise UsageError(f"--city/--county: {exc}") from exc
     return pref_code, county_code
@@ -129,8 +151,13 @@ def _demand(args: argparse.Namespace, counties, registry, province, unemployed, 
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
     try:
-        imp = ingest.read_demand(args.demand, counties=counties, registry=registry,
-                                 province=province, default_datum=args.datum)
+        imp = ingest.read_demand(
+            args.demand,
+            counties=counties,
+            registry=registry,
+            province=province,
+            default_datum=args.datum,
+        )
     except (ingest.RegisterError, OSError) as exc:
         raise UsageError(str(exc)) from exc
     _write_import_reports([("demand", imp)], args.out, strict=args.strict)
@@ -156,18 +183,38 @@ def _emit(data: bytes, out: Path | None, *, binary: bool) -> None:
 
 
 def _add_input_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--policy", default="jilin-2025-2027", help="policy name under data/policies, or a file path")
-    p.add_argument("--facilities", type=Path, help="facility register (CSV or XLSX); default: embedded data")
-    p.add_argument("--unemployed", type=Path, help="unemployed-disabled counts (CSV or XLSX); default: embedded")
-    p.add_argument("--datum", choices=DATUMS, default="wgs84",
-                   help="datum of register coordinates without a 坐标系 column (default wgs84)")
-    p.add_argument("--strict", action="store_true", help="fail (exit 2) if any register row is rejected")
-    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="labels of XLSX and text output")
+    p.add_argument(
+        "--policy",
+        default="jilin-2025-2027",
+        help="policy name under data/policies, or a file path",
+    )
+    p.add_argument(
+        "--facilities", type=Path, help="facility register (CSV or XLSX); default: embedded data"
+    )
+    p.add_argument(
+        "--unemployed",
+        type=Path,
+        help="unemployed-disabled counts (CSV or XLSX); default: embedded",
+    )
+    p.add_argument(
+        "--datum",
+        choices=DATUMS,
+        default="wgs84",
+        help="datum of register coordinates without a 坐标系 column (default wgs84)",
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="fail (exit 2) if any register row is rejected"
+    )
+    p.add_argument(
+        "--lang", choices=("zh", "en"), default="zh", help="labels of XLSX and text output"
+    )
     p.add_argument("--out", type=Path, help="output file; default: standard output")
 
 
-DEMAND_HELP = ("demand points (CSV or XLSX: 名称/name, 人数/demand, 经度/纬度 or lon/lat, "
-               "optional 坐标系/datum) instead of the default county grid")
+DEMAND_HELP = (
+    "demand points (CSV or XLSX: 名称/name, 人数/demand, 经度/纬度 or lon/lat, "
+    "optional 坐标系/datum) instead of the default county grid"
+)
 
 
 def _path(text: str) -> Path:

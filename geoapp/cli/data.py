@@ -22,8 +22,10 @@ def _cmd_boundaries(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     path = regions.write_region(region, directory=args.out_dir)
-    print(f"{region.name} ({region.adcode}): {len(region.prefectures)} prefecture-level units, "
-          f"{len(region.counties)} county-level units -> {path}")
+    print(
+        f"{region.name} ({region.adcode}): {len(region.prefectures)} prefecture-level units, "
+        f"{len(region.counties)} county-level units -> {path}"
+    )
     kinds = region.counties["unit_kind"].value_counts()
     print("unit kinds: " + ", ".join(f"{k} {int(kinds.get(k, 0))}" for k in regions.UNIT_KINDS))
     topology, report = display.build_display(
@@ -86,10 +88,15 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
     registry = admin.AdminRegistry.default(counties=counties)
     point = (args.lon, args.lat) if args.lon is not None else None
     try:
-        hit = registry.resolve(args.name, prefecture=args.prefecture, province=args.province, point=point)
+        hit = registry.resolve(
+            args.name, prefecture=args.prefecture, province=args.province, point=point
+        )
     except admin.AdminLookupError as exc:
         raise UsageError(str(exc)) from exc
-    print(f"{hit.adcode}\t{hit.prefecture}{hit.name}\t{hit.via}" + (f"\t{hit.note}" if hit.note else ""))
+    print(
+        f"{hit.adcode}\t{hit.prefecture}{hit.name}\t{hit.via}"
+        + (f"\t{hit.note}" if hit.note else "")
+    )
     return 0
 
 
@@ -106,8 +113,12 @@ def add_parsers(sub) -> None:
     b.add_argument("--province", required=True, help="full name, e.g. 吉林省")
     b.add_argument("--city", help="one prefecture-level unit of the province, e.g. 盘锦市")
     b.add_argument("--out-dir", type=_path, default=None, help="default: data/regions")
-    b.add_argument("--tolerance-m", type=float, default=300.0,
-                   help="display simplification tolerance in metres (default 300)")
+    b.add_argument(
+        "--tolerance-m",
+        type=float,
+        default=300.0,
+        help="display simplification tolerance in metres (default 300)",
+    )
     b.set_defaults(func=_cmd_boundaries)
 
     d = data_sub.add_parser("divisions", help="rebuild data/reference/admin_divisions.csv")

@@ -59,8 +59,16 @@ def _cmd_user_add(args: argparse.Namespace) -> int:
 def _print_table(frame) -> None:
     import pandas as pd
 
-    with pd.option_context("display.max_rows", None, "display.max_columns", None,
-                           "display.width", 200, "display.max_colwidth", 60):  # fmt: skip
+    with pd.option_context(
+        "display.max_rows",
+        None,
+        "display.max_columns",
+        None,
+        "display.width",
+        200,
+        "display.max_colwidth",
+        60,
+    ):
         print(frame.to_string(index=False))
 
 
@@ -76,8 +84,10 @@ def _cmd_store_info(args: argparse.Namespace) -> int:
     for dataset in ("facilities", "unemployed"):
         rows = versions[versions["dataset"] == dataset]
         cur = rows[rows["is_current"]].iloc[0]
-        print(f"{dataset}: {len(rows)} version(s); current {cur['version_id']} as of {cur['as_of']}, "
-              f"{cur['row_count']} rows, by {cur['created_by']} at {cur['created_at']}")  # fmt: skip
+        print(
+            f"{dataset}: {len(rows)} version(s); current {cur['version_id']} as of {cur['as_of']}, "
+            f"{cur['row_count']} rows, by {cur['created_by']} at {cur['created_at']}"
+        )
     print(f"integrity: {integrity}")
     return 0
 
@@ -123,7 +133,9 @@ def _cmd_store_rollback(args: argparse.Namespace) -> int:
 def _cmd_store_import(args: argparse.Namespace) -> int:
     from geoapp import admin, datasource, store
 
-    files = [(d, p) for d, p in (("facilities", args.facilities), ("unemployed", args.unemployed)) if p]
+    files = [
+        (d, p) for d, p in (("facilities", args.facilities), ("unemployed", args.unemployed)) if p
+    ]
     if not files:
         raise UsageError("give --facilities PATH and/or --unemployed PATH")
     try:
@@ -141,8 +153,15 @@ def _cmd_store_import(args: argparse.Namespace) -> int:
     # written in one transaction, or none (a bad second file must not leave the first stored).
     try:
         uploads = {dataset: (path.name, path.read_bytes()) for dataset, path in files}
-        results = st.upload_many(uploads, as_of=as_of, user=user, counties=counties, registry=registry,
-                                 default_datum=args.datum, note=args.note)
+        results = st.upload_many(
+            uploads,
+            as_of=as_of,
+            user=user,
+            counties=counties,
+            registry=registry,
+            default_datum=args.datum,
+            note=args.note,
+        )
     except (PermissionError, store.UploadError, store.StoreError, OSError) as exc:
         raise UsageError(str(exc)) from exc
     status = 0
@@ -196,7 +215,9 @@ def add_parsers(sub) -> None:
     common(sa, sign_in=True)
     sa.set_defaults(func=_cmd_store_audit)
 
-    sr = s_sub.add_parser("rollback", help="make another version current (recorded in the audit log)")
+    sr = s_sub.add_parser(
+        "rollback", help="make another version current (recorded in the audit log)"
+    )
     sr.add_argument("dataset", choices=("facilities", "unemployed"))
     sr.add_argument("version", type=int)
     sr.add_argument("--note", default="")
@@ -206,9 +227,15 @@ def add_parsers(sub) -> None:
     sm = s_sub.add_parser("import", help="a register as a new version")
     sm.add_argument("--facilities", type=Path, help="facility register (.csv or .xlsx)")
     sm.add_argument("--unemployed", type=Path, help="unemployed-disabled counts (.csv or .xlsx)")
-    sm.add_argument("--as-of", required=True, help="the quarter end the register describes, e.g. 2025-12-31")
-    sm.add_argument("--datum", choices=DATUMS, default="wgs84",
-                    help="datum of coordinates in rows without a 坐标系 value (default wgs84)")
+    sm.add_argument(
+        "--as-of", required=True, help="the quarter end the register describes, e.g. 2025-12-31"
+    )
+    sm.add_argument(
+        "--datum",
+        choices=DATUMS,
+        default="wgs84",
+        help="datum of coordinates in rows without a 坐标系 value (default wgs84)",
+    )
     sm.add_argument("--note", default="")
     common(sm, sign_in=True)
     sm.set_defaults(func=_cmd_store_import)

@@ -43,8 +43,14 @@ def _weights(values: Iterable[float]) -> np.ndarray:
     return w / w.sum()
 
 
-def _choose(rng: np.random.Generator, items: Sequence[str], k: int, weights: Iterable[float],
-            *, replace: bool = False) -> list[str]:
+def _choose(
+    rng: np.random.Generator,
+    items: Sequence[str],
+    k: int,
+    weights: Iterable[float],
+    *,
+    replace: bool = False,
+) -> list[str]:
     """``k`` items drawn by weight (without replacement unless asked), in draw order."""
     if k == 0:
         return []
@@ -68,11 +74,15 @@ def _permuted(rng: np.random.Generator, pool: Sequence[str]) -> list[str]:
 def _gap_note(adcode: str, prefecture_adcode: str) -> str:
     parts = [DEMO_NOTE]
     if adcode in AUX_GAP_ADCODES:
-        parts.append(f"演示缺口场景：{AUX_GAP_ADCODES[adcode]}无残疾人辅助性就业机构"
-                     "（二(二)4 各县（市）至少1个，约束性）")
+        parts.append(
+            f"演示缺口场景：{AUX_GAP_ADCODES[adcode]}无残疾人辅助性就业机构"
+            "（二(二)4 各县（市）至少1个，约束性）"
+        )
     if prefecture_adcode == INCUBATION_GAP_PREFECTURE[0]:
-        parts.append(f"演示缺口场景：{INCUBATION_GAP_PREFECTURE[1]}无残疾人创业孵化基地"
-                     "（二(二)3 各市（州）至少1个，约束性）")
+        parts.append(
+            f"演示缺口场景：{INCUBATION_GAP_PREFECTURE[1]}无残疾人创业孵化基地"
+            "（二(二)3 各市（州）至少1个，约束性）"
+        )
     if adcode in EMPTY_DISTRICTS:
         parts.append(f"演示缺口场景：{EMPTY_DISTRICTS[adcode]}除盲人按摩机构外无其他设施")
     return "；".join(parts)
@@ -101,20 +111,25 @@ def _allocate(table: pd.DataFrame, rng: np.random.Generator) -> dict[str, list[s
     more = _choose(rng, rest, 36, (pop[c] for c in rest))
     holders = anchors + more
     n_extra = DEMO_TOTALS["incubation_base"] - len(holders)
-    out["incubation_base"] = holders + _choose(rng, holders, n_extra, (pop[c] for c in holders),
-                                               replace=True)
+    out["incubation_base"] = holders + _choose(
+        rng, holders, n_extra, (pop[c] for c in holders), replace=True
+    )
 
     # rural help bases: 31 of the 39 non-district units (weighted by area), extras there,
     # plus a few large (rural) districts.
     with_rural = _choose(rng, non_district, len(non_district) - 8, (area[c] for c in non_district))
-    big_districts = [c for c in district
-                     if c not in EMPTY_DISTRICTS and area[c] >= _RURAL_DISTRICT_MIN_KM2]
-    rural_districts = _choose(rng, big_districts, _RURAL_DISTRICTS,
-                              (area[c] for c in big_districts))
+    big_districts = [
+        c for c in district if c not in EMPTY_DISTRICTS and area[c] >= _RURAL_DISTRICT_MIN_KM2
+    ]
+    rural_districts = _choose(
+        rng, big_districts, _RURAL_DISTRICTS, (area[c] for c in big_districts)
+    )
     n_extra = DEMO_TOTALS["rural_help_base"] - len(with_rural) - len(rural_districts)
-    out["rural_help_base"] = (with_rural + rural_districts
-                              + _choose(rng, with_rural, n_extra, (area[c] for c in with_rural),
-                                        replace=True))
+    out["rural_help_base"] = (
+        with_rural
+        + rural_districts
+        + _choose(rng, with_rural, n_extra, (area[c] for c in with_rural), replace=True)
+    )
 
     # massage: multinomial on population x unit-kind factor (urban concentration).
     p = _weights(pop[c] * _MASSAGE_KIND_FACTOR[kind[c]] for c in codes)
@@ -126,9 +141,11 @@ def _allocate(table: pd.DataFrame, rng: np.random.Generator) -> dict[str, list[s
     aux_districts_pool = [c for c in district if c not in EMPTY_DISTRICTS]
     aux_districts = _choose(rng, aux_districts_pool, 12, (pop[c] for c in aux_districts_pool))
     n_extra = DEMO_TOTALS["auxiliary_institution"] - len(aux_units) - len(aux_districts)
-    out["auxiliary_institution"] = (aux_units + aux_districts
-                                    + _choose(rng, aux_units, n_extra, (pop[c] for c in aux_units),
-                                              replace=True))
+    out["auxiliary_institution"] = (
+        aux_units
+        + aux_districts
+        + _choose(rng, aux_units, n_extra, (pop[c] for c in aux_units), replace=True)
+    )
 
     # demo special-education schools: the most populous unit of 4 prefectures that have no
     # named real school.
@@ -139,12 +156,14 @@ def _allocate(table: pd.DataFrame, rng: np.random.Generator) -> dict[str, list[s
         members = [c for c in usable if pref_code[c] == pc]
         if members and pref_name[members[0]] not in real_cities:
             seats.append(max(members, key=lambda c: (pop[c], c)))
-    out["vocational_school"] = _choose(rng, seats, DEMO_TOTALS["vocational_school"],
-                                       [1.0] * len(seats))
+    out["vocational_school"] = _choose(
+        rng, seats, DEMO_TOTALS["vocational_school"], [1.0] * len(seats)
+    )
 
     # beautiful workshops: distinct units by population.
-    out["beautiful_workshop"] = _choose(rng, usable, DEMO_TOTALS["beautiful_workshop"],
-                                        (pop[c] for c in usable))
+    out["beautiful_workshop"] = _choose(
+        rng, usable, DEMO_TOTALS["beautiful_workshop"], (pop[c] for c in usable)
+    )
     return out
 
 
@@ -154,8 +173,9 @@ def _prefecture_codes(table: pd.DataFrame) -> dict[str, str]:
     return {c: c[:4] + "00" for c in table["adcode"]}
 
 
-def _name_rows(table: pd.DataFrame, alloc: dict[str, list[str]],
-               rng: np.random.Generator) -> list[dict]:
+def _name_rows(
+    table: pd.DataFrame, alloc: dict[str, list[str]], rng: np.random.Generator
+) -> list[dict]:
     """One dict per demo facility (no location yet), in a fixed order."""
     info = table.set_index("adcode")
     pref_code = _prefecture_codes(table)
@@ -163,17 +183,26 @@ def _name_rows(table: pd.DataFrame, alloc: dict[str, list[str]],
     rows: list[dict] = []
 
     def add(ftype: str, adcode: str, name: str, subtype: str, address: str) -> None:
-        rows.append({
-            "name": name, "facility_type": ftype, "subtype": subtype,
-            "prefecture": info.at[adcode, "prefecture"], "county": info.at[adcode, "name"],
-            "adcode": adcode, "address": address, "is_demo": True,
-            "note": _gap_note(adcode, pref_code[adcode]),
-        })
+        rows.append(
+            {
+                "name": name,
+                "facility_type": ftype,
+                "subtype": subtype,
+                "prefecture": info.at[adcode, "prefecture"],
+                "county": info.at[adcode, "name"],
+                "adcode": adcode,
+                "address": address,
+                "is_demo": True,
+                "note": _gap_note(adcode, pref_code[adcode]),
+            }
+        )
 
     def street(adcode: str) -> str:
         road = _ROADS[rng.integers(len(_ROADS))]
-        return (f"吉林省{info.at[adcode, 'prefecture']}{info.at[adcode, 'name']}"
-                f"{road}{int(rng.integers(1, 1000))}号")
+        return (
+            f"吉林省{info.at[adcode, 'prefecture']}{info.at[adcode, 'name']}"
+            f"{road}{int(rng.integers(1, 1000))}号"
+        )
 
     def village(adcode: str) -> str:
         town = _TOWNS[rng.integers(len(_TOWNS))]
@@ -191,13 +220,17 @@ def _name_rows(table: pd.DataFrame, alloc: dict[str, list[str]],
         online = bool(rng.random() < 0.3)
         kind = "网络创业孵化基地" if online else ""
         core = "残疾人网络创业孵化基地" if online else "残疾人创业孵化基地"
-        name = _unique([f"{c}{core}", *brands(c, _BRANDS, lambda b: f"{c}{b}{core}")], used)
+        name = _unique(
+            [f"{c}{core}", *brands(c, _BRANDS, lambda b, c=c, core=core: f"{c}{b}{core}")], used
+        )
         add("incubation_base", adcode, name, kind, street(adcode))
 
     for adcode in sorted(alloc["rural_help_base"]):
         c = info.at[adcode, "name"]
         subtype, host = _RURAL_HOSTS[rng.integers(len(_RURAL_HOSTS))]
-        name = _unique(brands(c, _AGRI, lambda b: f"{c}{b}{host}农村残疾人就业帮扶基地"), used)
+        name = _unique(
+            brands(c, _AGRI, lambda b, c=c, host=host: f"{c}{b}{host}农村残疾人就业帮扶基地"), used
+        )
         add("rural_help_base", adcode, name, subtype, village(adcode))
 
     for adcode in sorted(alloc["massage_institution"]):
@@ -207,16 +240,21 @@ def _name_rows(table: pd.DataFrame, alloc: dict[str, list[str]],
         core = "盲人医疗按摩所" if medical else "盲人保健按摩店"
         suffix = "（示范）" if model else ""
         subtype = ("医疗按摩" if medical else "保健按摩") + ("（示范）" if model else "")
-        name = _unique(brands(c, _BRANDS, lambda b: f"{c}{b}{core}{suffix}"), used)
+        name = _unique(
+            brands(c, _BRANDS, lambda b, c=c, core=core, suffix=suffix: f"{c}{b}{core}{suffix}"),
+            used,
+        )
         add("massage_institution", adcode, name, subtype, street(adcode))
 
     for adcode in sorted(alloc["auxiliary_institution"]):
         c = info.at[adcode, "name"]
         hosts = [_AUX_HOSTS[i] for i in rng.permutation(len(_AUX_HOSTS))]
         cands = [(s, t.format(c=c)) for s, t in hosts]
-        cands += [("依托基层社区", f"{c}{w}社区残疾人辅助性就业机构")
-                  for w in _permuted(rng, _COMMUNITIES)]
-        for subtype, name in cands:
+        cands += [
+            ("依托基层社区", f"{c}{w}社区残疾人辅助性就业机构")
+            for w in _permuted(rng, _COMMUNITIES)
+        ]
+        for subtype, name in cands:  # noqa: B007 - the first free name, used after the loop
             if name not in used:
                 used.add(name)
                 break
@@ -230,7 +268,9 @@ def _name_rows(table: pd.DataFrame, alloc: dict[str, list[str]],
     for adcode in sorted(alloc["beautiful_workshop"]):
         c = info.at[adcode, "name"]
         kind = _WORKSHOP_KINDS[rng.integers(len(_WORKSHOP_KINDS))]
-        name = _unique([f"{c}美丽工坊", *brands(c, _BRANDS, lambda b: f"{c}{b}美丽工坊")], used)
+        name = _unique(
+            [f"{c}美丽工坊", *brands(c, _BRANDS, lambda b, c=c: f"{c}{b}美丽工坊")], used
+        )
         add("beautiful_workshop", adcode, name, kind, street(adcode))
     return rows
 
@@ -243,14 +283,23 @@ def _real_rows(table: pd.DataFrame) -> list[dict]:
             msg = f"counties layer lacks {district}, the district that holds the real school {name}"
             raise ValueError(msg)
         dname = info.at[district, "name"]
-        rows.append({
-            "name": name, "facility_type": "vocational_school", "subtype": subtype,
-            "prefecture": info.at[district, "prefecture"], "county": dname, "adcode": district,
-            "address": f"吉林省{city}（具体地址未核实）", "is_demo": False,
-            "note": (f"真实机构，见吉政办发〔2025〕16号 二(三)7；"
-                     f"位置为近似：仅知所在城市（{city}），点位为{dname}内的演示位置，"
-                     "非真实地址 (approximate location, city level only)"),
-        })
+        rows.append(
+            {
+                "name": name,
+                "facility_type": "vocational_school",
+                "subtype": subtype,
+                "prefecture": info.at[district, "prefecture"],
+                "county": dname,
+                "adcode": district,
+                "address": f"吉林省{city}（具体地址未核实）",
+                "is_demo": False,
+                "note": (
+                    f"真实机构，见吉政办发〔2025〕16号 二(三)7；"
+                    f"位置为近似：仅知所在城市（{city}），点位为{dname}内的演示位置，"
+                    "非真实地址 (approximate location, city level only)"
+                ),
+            }
+        )
     return rows
 
 
@@ -274,8 +323,9 @@ def _point_in(geom, target, rng: np.random.Generator) -> tuple[float, float]:
     raise RuntimeError(msg)
 
 
-def make_facilities(counties: gpd.GeoDataFrame, *, seed: int,
-                    population: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
+def make_facilities(
+    counties: gpd.GeoDataFrame, *, seed: int, population: pd.DataFrame | None = None
+) -> gpd.GeoDataFrame:
     """The demo facility register of Jilin (plus the three real named schools).
 
     Parameters
@@ -304,13 +354,17 @@ def make_facilities(counties: gpd.GeoDataFrame, *, seed: int,
     frame["_type_order"] = frame["facility_type"].map(FACILITY_TYPES.index)
     real_rank = {school[0]: i for i, school in enumerate(REAL_SCHOOLS)}
     frame["_real_order"] = frame["name"].map(real_rank).where(~frame["is_demo"])
-    frame = frame.sort_values(["_type_order", "is_demo", "_real_order", "adcode", "name"],
-                              kind="stable", na_position="last").reset_index(drop=True)
+    frame = frame.sort_values(
+        ["_type_order", "is_demo", "_real_order", "adcode", "name"],
+        kind="stable",
+        na_position="last",
+    ).reset_index(drop=True)
     prefix = np.where(frame["is_demo"], "DEMO", "REAL")
     code = frame["facility_type"].map(_ID_CODES)
     serial = frame.groupby([prefix, code], sort=False).cumcount() + 1
-    frame.insert(0, "facility_id",
-                 [f"{p}-{c}-{n:04d}" for p, c, n in zip(prefix, code, serial, strict=True)])
+    frame.insert(
+        0, "facility_id", [f"{p}-{c}-{n:04d}" for p, c, n in zip(prefix, code, serial, strict=True)]
+    )
 
     geoms = dict(zip(counties["adcode"].astype(str), counties.geometry, strict=True))
     areas = {a: _sampling_area(geoms[a]) for a in sorted(set(frame["adcode"]))}
@@ -322,5 +376,6 @@ def make_facilities(counties: gpd.GeoDataFrame, *, seed: int,
     if frame["name"].duplicated().any() or frame["facility_id"].duplicated().any():
         msg = "demo names or ids are not unique"  # pragma: no cover - guarded by _unique
         raise RuntimeError(msg)
-    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]),
-                            crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326"
+    )

@@ -31,15 +31,16 @@ from geoapp.schema import FACILITY_COLUMNS, UNEMPLOYED_COLUMNS
 # --------------------------------------------------------------------------- reports
 def summary(facilities: pd.DataFrame) -> pd.DataFrame:
     """Counts per facility type: ``facility_type, real, demo, total, target_2027``."""
-    counts = (
-        pd.crosstab(facilities["facility_type"], facilities["is_demo"].astype(bool))
-        .reindex(index=list(FACILITY_TYPES), columns=[False, True], fill_value=0)
+    counts = pd.crosstab(facilities["facility_type"], facilities["is_demo"].astype(bool)).reindex(
+        index=list(FACILITY_TYPES), columns=[False, True], fill_value=0
     )
-    out = pd.DataFrame({
-        "facility_type": list(FACILITY_TYPES),
-        "real": counts[False].to_numpy(int),
-        "demo": counts[True].to_numpy(int),
-    })
+    out = pd.DataFrame(
+        {
+            "facility_type": list(FACILITY_TYPES),
+            "real": counts[False].to_numpy(int),
+            "demo": counts[True].to_numpy(int),
+        }
+    )
     out["total"] = out["real"] + out["demo"]
     out["target_2027"] = out["facility_type"].map(TARGETS_2027).astype("Int64")
     return out
@@ -54,28 +55,35 @@ def gap_report(facilities: pd.DataFrame, counties: pd.DataFrame) -> dict[str, li
 
     def lacking(ftype: str, mask: np.ndarray) -> list[str]:
         present = have.get(ftype, set())
-        return [lb for lb, a, m in zip(label, units["adcode"], mask, strict=True)
-                if m and a not in present]
+        return [
+            lb
+            for lb, a, m in zip(label, units["adcode"], mask, strict=True)
+            if m and a not in present
+        ]
 
     pref_have = set(facilities.loc[facilities["facility_type"] == "incubation_base", "prefecture"])
     prefs = units.drop_duplicates("prefecture")
     core = ("incubation_base", "rural_help_base", "auxiliary_institution", "beautiful_workshop")
     district_mask = ~non_district
     districts_missing = [
-        lb for lb, a, m in zip(label, units["adcode"], district_mask, strict=True)
+        lb
+        for lb, a, m in zip(label, units["adcode"], district_mask, strict=True)
         if m and sum(a not in have.get(t, set()) for t in core) >= 3
     ]
     return {
-        "non-district units without auxiliary_institution (mandatory)":
-            lacking("auxiliary_institution", non_district),
-        "prefectures without incubation_base (mandatory)":
-            [p for p in prefs["prefecture"] if p not in pref_have],
-        "non-district units without rural_help_base (aspirational)":
-            lacking("rural_help_base", non_district),
-        "county-level units without incubation_base (aspirational)":
-            lacking("incubation_base", np.ones(len(units), bool)),
-        "districts lacking at least 3 of incubation/rural help/auxiliary/workshop":
-            districts_missing,
+        "non-district units without auxiliary_institution (mandatory)": lacking(
+            "auxiliary_institution", non_district
+        ),
+        "prefectures without incubation_base (mandatory)": [
+            p for p in prefs["prefecture"] if p not in pref_have
+        ],
+        "non-district units without rural_help_base (aspirational)": lacking(
+            "rural_help_base", non_district
+        ),
+        "county-level units without incubation_base (aspirational)": lacking(
+            "incubation_base", np.ones(len(units), bool)
+        ),
+        "districts lacking at least 3 of incubation/rural help/auxiliary/workshop": districts_missing,
     }
 
 
@@ -83,7 +91,8 @@ def gap_report(facilities: pd.DataFrame, counties: pd.DataFrame) -> dict[str, li
 def facilities_csv(facilities: pd.DataFrame) -> str:
     """The CSV text of a facility frame (geometry dropped, lon/lat with 6 decimals)."""
     return pd.DataFrame(facilities)[list(FACILITY_COLUMNS)].to_csv(
-        index=False, float_format="%.6f", lineterminator="\n")
+        index=False, float_format="%.6f", lineterminator="\n"
+    )
 
 
 def unemployed_csv(unemployed: pd.DataFrame) -> str:
@@ -91,8 +100,13 @@ def unemployed_csv(unemployed: pd.DataFrame) -> str:
     return unemployed[list(UNEMPLOYED_COLUMNS)].to_csv(index=False, lineterminator="\n")
 
 
-def _readme(region: str, seed: int, facilities: gpd.GeoDataFrame, counties: pd.DataFrame,
-            unemployed: pd.DataFrame) -> str:
+def _readme(
+    region: str,
+    seed: int,
+    facilities: gpd.GeoDataFrame,
+    counties: pd.DataFrame,
+    unemployed: pd.DataFrame,
+) -> str:
     table = summary(facilities)
     lines = [
         "# Demo data (generated, do not edit)",

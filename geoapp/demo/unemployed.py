@@ -17,8 +17,9 @@ from geoapp.demo.inputs import _county_table
 
 
 # ------------------------------------------------------------------------ unemployed
-def make_unemployed(counties: gpd.GeoDataFrame, population: pd.DataFrame, *,
-                    seed: int) -> pd.DataFrame:
+def make_unemployed(
+    counties: gpd.GeoDataFrame, population: pd.DataFrame, *, seed: int
+) -> pd.DataFrame:
     """Demo estimate of unemployed disabled people per county (see the module docstring).
 
     One row per county of ``counties`` (sorted by adcode); population rows that are not
@@ -28,11 +29,13 @@ def make_unemployed(counties: gpd.GeoDataFrame, population: pd.DataFrame, *,
     rng = np.random.default_rng(seed)
     mult = rng.uniform(*MULTIPLIER_RANGE, size=len(table))
     raw = table["pop2020"].to_numpy(float) * PREVALENCE * WORKING_AGE_SHARE * UNEMPLOYED_SHARE
-    return pd.DataFrame({
-        "adcode": table["adcode"],
-        "prefecture": table["prefecture"],
-        "county": table["name"],
-        "unemployed_disabled": np.maximum(np.rint(raw * mult), 0).astype(np.int64),
-        "is_demo": True,
-        "method": METHOD,
-    })
+    return pd.DataFrame(
+        {
+            "adcode": table["adcode"],
+            "prefecture": table["prefecture"],
+            "county": table["name"],
+            "unemployed_disabled": np.maximum(np.rint(raw * mult), 0).astype(np.int64),
+            "is_demo": True,
+            "method": METHOD,
+        }
+    )

@@ -63,20 +63,31 @@ def people_counts(
     has_count = live & column.notna().to_numpy()
     log.add("no_count", "rejected", live & ~has_count, "no count")
     cleaned = [
-        None if v is None or isinstance(v, bool)
-        else v if isinstance(v, (int, float))
+        None
+        if v is None or isinstance(v, bool)
+        else v
+        if isinstance(v, (int, float))
         else re.sub(r"[,\s人]", "", unicodedata.normalize("NFKC", str(v)))
         for v in column.to_numpy(dtype=object)
-    ]  # fmt: skip
+    ]
     number = pd.to_numeric(pd.Series(cleaned, dtype=object), errors="coerce").to_numpy(dtype=float)
     finite = np.isfinite(number)
-    log.add("bad_count", "rejected", has_count & ~finite,
-            lambda i: f"count {count_txt[i]!r} is not a number")
+    log.add(
+        "bad_count",
+        "rejected",
+        has_count & ~finite,
+        lambda i: f"count {count_txt[i]!r} is not a number",
+    )
     fraction = has_count & finite & (number != np.round(number))
-    log.add("bad_count", "rejected", fraction,
-            lambda i: f"count {count_txt[i]} is not a whole number")
-    log.add("bad_count", "rejected", has_count & finite & ~fraction & (number < 0),
-            lambda i: f"count {count_txt[i]} is negative")
+    log.add(
+        "bad_count", "rejected", fraction, lambda i: f"count {count_txt[i]} is not a whole number"
+    )
+    log.add(
+        "bad_count",
+        "rejected",
+        has_count & finite & ~fraction & (number < 0),
+        lambda i: f"count {count_txt[i]} is negative",
+    )
     return number, count_txt
 
 
@@ -123,10 +134,18 @@ def read_unemployed(
     for the same county is rejected; total rows (合计, 小计 ...) and rows naming a
     prefecture or the province are skipped as subtotals.
     """
-    opened = open_register(source, sheet=sheet, fields=COUNT_FIELDS, columns=columns,
-                           required=COUNT_REQUIRED, what="table of unemployed disabled people",
-                           counties=counties, registry=registry, province=province,
-                           points=False)  # fmt: skip
+    opened = open_register(
+        source,
+        sheet=sheet,
+        fields=COUNT_FIELDS,
+        columns=columns,
+        required=COUNT_REQUIRED,
+        what="table of unemployed disabled people",
+        counties=counties,
+        registry=registry,
+        province=province,
+        points=False,
+    )
     live = skip_count_rows(opened)
     number, count_txt = people_counts(opened.frame["count"], live, opened.log)
     units = resolve_units(opened, live)
@@ -172,23 +191,45 @@ def resolve_units(opened: Opened, live: np.ndarray) -> Units:
     open_ = live & pd.isna(unit)
     subtotal = subtotal_rows(region, frame, open_ & has_code, "adcode")
     subtotal |= subtotal_rows(region, frame, open_ & ~has_code & has_name, "county")
-    log.add("total_row", "skipped", subtotal, lambda i: (
-        f"subtotal row of a prefecture or province ({county_txt[i] or code_txt[i]})"))
+    log.add(
+        "total_row",
+        "skipped",
+        subtotal,
+        lambda i: f"subtotal row of a prefecture or province ({county_txt[i] or code_txt[i]})",
+    )
     live = live & ~subtotal
     label = np.array([region.label(u) if u in region.adcodes else u or "" for u in unit])
     n_label = np.array([region.label(u) if u in region.adcodes else u or "" for u in n_code])
     mismatch = live & pd.notna(c_code) & pd.notna(n_code) & (c_code != n_code)
-    log.add("unit_mismatch", "flagged", mismatch, lambda i: (
-        f"adcode {code_txt[i]} is {label[i]} but the name {county_txt[i]!r} is {n_label[i]}; "
-        "the adcode is used"))
-    log.add("bad_adcode", "flagged", live & has_code & pd.isna(c_code) & pd.notna(n_code),
-            lambda i: f"adcode {code_txt[i]!r} not recognised ({c_error[i]}); the name is used")
-    log.add("county_unresolved", "rejected", live & pd.isna(unit) & (has_code | has_name),
-            lambda i: "; ".join(str(e) for e in (c_error[i], n_error[i]) if e))
+    log.add(
+        "unit_mismatch",
+        "flagged",
+        mismatch,
+        lambda i: (
+            f"adcode {code_txt[i]} is {label[i]} but the name {county_txt[i]!r} is {n_label[i]}; "
+            "the adcode is used"
+        ),
+    )
+    log.add(
+        "bad_adcode",
+        "flagged",
+        live & has_code & pd.isna(c_code) & pd.notna(n_code),
+        lambda i: f"adcode {code_txt[i]!r} not recognised ({c_error[i]}); the name is used",
+    )
+    log.add(
+        "county_unresolved",
+        "rejected",
+        live & pd.isna(unit) & (has_code | has_name),
+        lambda i: "; ".join(str(e) for e in (c_error[i], n_error[i]) if e),
+    )
     resolved = live & pd.notna(unit)
     foreign = resolved & ~np.isin(unit.astype(str), list(region.adcodes))
-    log.add("county_outside_region", "rejected", foreign, lambda i: (
-        f"{county_txt[i] or code_txt[i]} ({unit[i]}) is outside the region"))
+    log.add(
+        "county_outside_region",
+        "rejected",
+        foreign,
+        lambda i: f"{county_txt[i] or code_txt[i]} ({unit[i]}) is outside the region",
+    )
     return Units(live, unit, label)
 
 
@@ -200,8 +241,12 @@ def reject_repeated_units(opened: Opened, units: Units) -> None:
     for i in np.flatnonzero(units.live & ~log.mask("rejected")):
         duplicate[i] = first.setdefault(units.unit[i], int(i))
     duplicate[duplicate == np.arange(n)] = -1
-    log.add("duplicate", "rejected", duplicate >= 0, lambda i: (
-        f"duplicate of row {opened.rows[duplicate[i]]} (same county {units.label[i]})"))
+    log.add(
+        "duplicate",
+        "rejected",
+        duplicate >= 0,
+        lambda i: f"duplicate of row {opened.rows[duplicate[i]]} (same county {units.label[i]})",
+    )
 
 
 def count_import(
@@ -212,29 +257,42 @@ def count_import(
     status = opened.log.status()
     reasons, codes = opened.log.texts()
     kept = np.isin(status, ("accepted", "flagged"))
-    report = pd.DataFrame({
-        "row": opened.rows, "status": status, "reasons": reasons, "codes": codes, "note": "",
-        "adcode_given": cell_texts(frame["adcode"]), "city": cell_texts(frame["city"]),
-        "county": cell_texts(frame["county"]), "count": count_txt,
-        "adcode": np.where(kept, units.unit, ""), "assigned_county": np.where(kept, units.label, ""),
-    })  # fmt: skip
+    report = pd.DataFrame(
+        {
+            "row": opened.rows,
+            "status": status,
+            "reasons": reasons,
+            "codes": codes,
+            "note": "",
+            "adcode_given": cell_texts(frame["adcode"]),
+            "city": cell_texts(frame["city"]),
+            "county": cell_texts(frame["county"]),
+            "count": count_txt,
+            "adcode": np.where(kept, units.unit, ""),
+            "assigned_county": np.where(kept, units.label, ""),
+        }
+    )
     report = report.astype({c: str for c in report.columns if c != "row"})
     report["unemployed_disabled"] = pd.array(np.where(kept, number, np.nan), dtype="Int64")
     kept_codes = units.unit[kept].astype(str)
-    counts = pd.DataFrame({
-        "adcode": kept_codes,
-        "prefecture": [region.prefecture.get(u, "") for u in kept_codes],
-        "county": [region.name.get(u, "") for u in kept_codes],
-        "unemployed_disabled": number[kept].astype("int64"),
-        "is_demo": np.zeros(len(kept_codes), dtype=bool),
-        "method": f"register {opened.table.name}",
-    })  # fmt: skip
+    counts = pd.DataFrame(
+        {
+            "adcode": kept_codes,
+            "prefecture": [region.prefecture.get(u, "") for u in kept_codes],
+            "county": [region.name.get(u, "") for u in kept_codes],
+            "unemployed_disabled": number[kept].astype("int64"),
+            "is_demo": np.zeros(len(kept_codes), dtype=bool),
+            "method": f"register {opened.table.name}",
+        }
+    )
     present = set(kept_codes)
     missing = tuple(a for a in region.order if a not in present)
     return CountImport(
-        **import_fields(opened, report, status), counts=counts, missing_units=missing,
+        **import_fields(opened, report, status),
+        counts=counts,
+        missing_units=missing,
         missing_labels=tuple(f"{region.label(a)} ({a})" for a in missing),
-    )  # fmt: skip
+    )
 
 
 # --------------------------------------------------------------------------- demand points
@@ -268,10 +326,18 @@ def read_demand(
         count and coordinates.
     """
     datum_default = check_default_datum(default_datum)
-    opened = open_register(source, sheet=sheet, fields=DEMAND_FIELDS, columns=columns,
-                           required=DEMAND_REQUIRED, what="table of demand points",
-                           counties=counties, registry=registry, province=province,
-                           points=True)  # fmt: skip
+    opened = open_register(
+        source,
+        sheet=sheet,
+        fields=DEMAND_FIELDS,
+        columns=columns,
+        required=DEMAND_REQUIRED,
+        what="table of demand points",
+        counties=counties,
+        registry=registry,
+        province=province,
+        points=True,
+    )
     content = "name" if "name" in opened.header.columns else "count"
     skipped = skip_structure(opened, content=content)
     flag_empty_formulas(opened)
@@ -283,7 +349,10 @@ def read_demand(
 
 
 def demand_import(
-    opened: Opened, names: np.ndarray, number: np.ndarray, count_txt: np.ndarray,
+    opened: Opened,
+    names: np.ndarray,
+    number: np.ndarray,
+    count_txt: np.ndarray,
     pos: Positions,
 ) -> DemandImport:
     """The row report and the demand points of the kept rows."""
@@ -291,13 +360,25 @@ def demand_import(
     status = opened.log.status()
     reasons, codes = opened.log.texts()
     kept = np.isin(status, ("accepted", "flagged"))
-    label = np.array([region.label(a) if k else "" for a, k in zip(adcode, kept, strict=True)],
-                     dtype=object)  # fmt: skip
-    report = pd.DataFrame({
-        "row": opened.rows, "status": status, "reasons": reasons, "codes": codes, "note": "",
-        "name": names, "count": count_txt, "lon": pos.lon_txt, "lat": pos.lat_txt,
-        "datum": pos.datum_txt, "adcode": np.where(kept, adcode, ""), "assigned_county": label,
-    })  # fmt: skip
+    label = np.array(
+        [region.label(a) if k else "" for a, k in zip(adcode, kept, strict=True)], dtype=object
+    )
+    report = pd.DataFrame(
+        {
+            "row": opened.rows,
+            "status": status,
+            "reasons": reasons,
+            "codes": codes,
+            "note": "",
+            "name": names,
+            "count": count_txt,
+            "lon": pos.lon_txt,
+            "lat": pos.lat_txt,
+            "datum": pos.datum_txt,
+            "adcode": np.where(kept, adcode, ""),
+            "assigned_county": label,
+        }
+    )
     report = report.astype({c: str for c in report.columns if c != "row"})
     report["demand"] = pd.array(np.where(kept, number, np.nan), dtype="Int64")
     codes_k = adcode[kept].astype(str)

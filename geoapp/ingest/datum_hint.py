@@ -64,10 +64,16 @@ class DatumGuess:
         order = sorted(self.share, key=lambda d: -self.share[d])
         if lang == "zh":
             parts = [f"按 {names[d]} 读 {self.share[d]:.0%}" for d in order]
-            return f"{self.points} 个有坐标并写明县区的点中，落在所写县区内的比例：" + "，".join(parts) + "。"
+            return (
+                f"{self.points} 个有坐标并写明县区的点中，落在所写县区内的比例："
+                + "，".join(parts)
+                + "。"
+            )
         parts = [f"{self.share[d]:.0%} as {names[d]}" for d in order]
-        return (f"Of {self.points} points with coordinates and a declared county, those inside "
-                f"their declared county: " + ", ".join(parts) + ".")  # fmt: skip
+        return (
+            f"Of {self.points} points with coordinates and a declared county, those inside "
+            f"their declared county: " + ", ".join(parts) + "."
+        )
 
 
 def guess_datum(
@@ -156,10 +162,17 @@ def guess_datum_from_report(
     rows = report[report["county"].astype("string").fillna("").str.strip() != ""]
     if rows.empty:
         return DatumGuess(None, 0, {}, {}, decisive=False)
-    names = pd.DataFrame({"name": rows["county"].astype(object).to_numpy(),
-                          "prefecture": rows["city"].astype(object).to_numpy()
-                          if "city" in rows.columns else None}, index=rows.index)  # fmt: skip
+    names = pd.DataFrame(
+        {
+            "name": rows["county"].astype(object).to_numpy(),
+            "prefecture": rows["city"].astype(object).to_numpy()
+            if "city" in rows.columns
+            else None,
+        },
+        index=rows.index,
+    )
     resolved = reg.resolve_many(names, name_col="name", prefecture_col="prefecture")
-    frame = pd.DataFrame({"lon": rows["lon"], "lat": rows["lat"],
-                          "declared_adcode": resolved["adcode"]})  # fmt: skip
+    frame = pd.DataFrame(
+        {"lon": rows["lon"], "lat": rows["lat"], "declared_adcode": resolved["adcode"]}
+    )
     return guess_datum(frame, counties)

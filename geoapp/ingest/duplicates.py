@@ -58,8 +58,13 @@ def _grid_cells(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 
 
 def find_duplicates(
-    keep: np.ndarray, name_keys: np.ndarray, ftype: np.ndarray, adcode: np.ndarray,
-    lon: np.ndarray, lat: np.ndarray, has_pt: np.ndarray,
+    keep: np.ndarray,
+    name_keys: np.ndarray,
+    ftype: np.ndarray,
+    adcode: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    has_pt: np.ndarray,
 ) -> Duplicates:
     """The duplicate rule, row by row in register order.
 
@@ -94,19 +99,23 @@ def find_duplicates(
         g, t, p = group[k], ftype[j], point[k]
         match, metres = None, math.nan
         if coded[k]:  # same county, at least one of the two without coordinates
-            for other_has_pt in ((False, True) if not p else (False,)):
+            for other_has_pt in (False, True) if not p else (False,):
                 i = first.get((g, t, adcode[j], other_has_pt))
                 if i is not None and (match is None or i < match):
                     match = i
         if p:
             cx, cy, cz = cells[k]
-            near = [i for dx, dy, dz in _NEIGHBOURS
-                    for i in grid.get((g, cx + dx, cy + dy, cz + dz), ())]  # fmt: skip
+            near = [
+                i
+                for dx, dy, dz in _NEIGHBOURS
+                for i in grid.get((g, cx + dx, cy + dy, cz + dz), ())
+            ]
             if near:
                 compared += len(near)
                 near_a = np.array(near)
-                _, _, dist = _GEOD.inv(lon[near_a], lat[near_a], np.full(len(near), lon[j]),
-                                       np.full(len(near), lat[j]))  # fmt: skip
+                _, _, dist = _GEOD.inv(
+                    lon[near_a], lat[near_a], np.full(len(near), lon[j]), np.full(len(near), lat[j])
+                )
                 within = dist <= DUPLICATE_DISTANCE_M
                 same = within & (ftype[near_a] == t)
                 if same.any():
@@ -128,8 +137,15 @@ def find_duplicates(
 
 
 def flag_duplicates(
-    log: RowLog, keep: np.ndarray, rows: np.ndarray, name_keys: np.ndarray, ftype: np.ndarray,
-    adcode: np.ndarray, lon: np.ndarray, lat: np.ndarray, has_pt: np.ndarray,
+    log: RowLog,
+    keep: np.ndarray,
+    rows: np.ndarray,
+    name_keys: np.ndarray,
+    ftype: np.ndarray,
+    adcode: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    has_pt: np.ndarray,
 ) -> None:
     """Reject later rows with the same name and type within 200 m (or, without
     coordinates, in the same county); flag same-name rows of another type nearby.
@@ -142,20 +158,32 @@ def flag_duplicates(
     def duplicate(j: int) -> str:
         i, d = duplicate_of[j]
         if np.isnan(d):
-            return (f"duplicate of row {rows[i]} (same name and type in the same county; "
-                    "no coordinates to compare)")  # fmt: skip
+            return (
+                f"duplicate of row {rows[i]} (same name and type in the same county; "
+                "no coordinates to compare)"
+            )
         return f"duplicate of row {rows[i]} (same name, {d:.0f} m apart)"
 
     everything = np.arange(len(keep))
     log.add("duplicate", "rejected", np.isin(everything, list(duplicate_of)), duplicate)
-    log.add("same_name_nearby", "flagged", np.isin(everything, list(nearby)), lambda j: (
-        f"same name as row {rows[nearby[j][0]]} ({ftype[nearby[j][0]]}), "
-        f"{nearby[j][1]:.0f} m apart: check it is not a duplicate"))
+    log.add(
+        "same_name_nearby",
+        "flagged",
+        np.isin(everything, list(nearby)),
+        lambda j: (
+            f"same name as row {rows[nearby[j][0]]} ({ftype[nearby[j][0]]}), "
+            f"{nearby[j][1]:.0f} m apart: check it is not a duplicate"
+        ),
+    )
 
 
 def facility_ids(
-    log: RowLog, frame: pd.DataFrame, kept: np.ndarray, name_keys: np.ndarray,
-    ftype: np.ndarray, adcode: np.ndarray,
+    log: RowLog,
+    frame: pd.DataFrame,
+    kept: np.ndarray,
+    name_keys: np.ndarray,
+    ftype: np.ndarray,
+    adcode: np.ndarray,
 ) -> np.ndarray:
     """Given ids, else stable ones from name, type and county (the same across quarters).
 
@@ -182,6 +210,10 @@ def facility_ids(
     for i in np.flatnonzero(generated_repeat):  # same name, type and county, > 200 m apart
         seen[ids[i]] = seen.get(ids[i], 1) + 1
         ids[i] = f"{ids[i]}-{seen[ids[i]]}"
-    log.add("duplicate_id", "flagged", repeated & ~generated_repeat, lambda i: (
-        f"facility_id {given[i]} also on row {rows[first[given[i]]]}"))
+    log.add(
+        "duplicate_id",
+        "flagged",
+        repeated & ~generated_repeat,
+        lambda i: f"facility_id {given[i]} also on row {rows[first[given[i]]]}",
+    )
     return ids

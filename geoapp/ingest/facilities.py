@@ -105,10 +105,18 @@ def read_facilities(
     200 m is flagged.
     """
     datum_default = check_default_datum(default_datum)
-    opened = open_register(source, sheet=sheet, fields=FACILITY_FIELDS, columns=columns,
-                           required=FACILITY_REQUIRED, what="facility register",
-                           counties=counties, registry=registry, province=province,
-                           points=True)  # fmt: skip
+    opened = open_register(
+        source,
+        sheet=sheet,
+        fields=FACILITY_FIELDS,
+        columns=columns,
+        required=FACILITY_REQUIRED,
+        what="facility register",
+        counties=counties,
+        registry=registry,
+        province=province,
+        points=True,
+    )
     live, address = skip_rows(opened)
     named = name_and_type(opened, live)
     pos = positions(opened, live, datum_default=datum_default, required=False)
@@ -144,10 +152,22 @@ def skip_rows(opened: Opened) -> tuple[np.ndarray, pd.Series]:
             parts.setdefault(int(anchor[i]), []).append(int(i))
         for a, more in parts.items():
             address[a] = "".join(cell_text(address[j]) for j in [a, *more]) or None
-        log.add("continuation", "skipped", continued, lambda i: (
-            f"continuation of row {rows[anchor[i]]}: its text is joined to that row's address"))
-        log.add("continued", "flagged", np.isin(np.arange(n), list(parts)), lambda i: (
-            "address continued on row " + ", ".join(str(rows[j]) for j in parts[i]) + "; joined"))
+        log.add(
+            "continuation",
+            "skipped",
+            continued,
+            lambda i: (
+                f"continuation of row {rows[anchor[i]]}: its text is joined to that row's address"
+            ),
+        )
+        log.add(
+            "continued",
+            "flagged",
+            np.isin(np.arange(n), list(parts)),
+            lambda i: (
+                "address continued on row " + ", ".join(str(rows[j]) for j in parts[i]) + "; joined"
+            ),
+        )
         skipped = skipped | continued
     return ~skipped, pd.Series(address, index=frame.index, dtype=object)
 
@@ -196,18 +216,38 @@ def deduplicate(
     coordinates, and give every kept row its facility id (flagging repeated ones)."""
     log, region, adcode = opened.log, opened.region, placement.adcode
     keep = live & ~log.mask("rejected")
-    flag_duplicates(log, keep, opened.rows, named.name_keys, named.ftype, adcode, pos.lon_w,
-                    pos.lat_w, pos.has_pt)  # fmt: skip
+    flag_duplicates(
+        log,
+        keep,
+        opened.rows,
+        named.name_keys,
+        named.ftype,
+        adcode,
+        pos.lon_w,
+        pos.lat_w,
+        pos.has_pt,
+    )
     by_county = placement.by_county
-    log.add("no_coordinates", "flagged", placement.placed & ~log.mask("rejected"), lambda i: (
-        f"no coordinates; placed in {region.label(adcode[i])} by its "
-        + ("declared county" if by_county[i] else "address") + " (counted there, not on the map)"))
+    log.add(
+        "no_coordinates",
+        "flagged",
+        placement.placed & ~log.mask("rejected"),
+        lambda i: (
+            f"no coordinates; placed in {region.label(adcode[i])} by its "
+            + ("declared county" if by_county[i] else "address")
+            + " (counted there, not on the map)"
+        ),
+    )
     kept = np.isin(log.status(), ("accepted", "flagged"))
     return facility_ids(log, opened.frame, kept, named.name_keys, named.ftype, adcode)
 
 
 def assemble(
-    opened: Opened, named: Named, pos: Positions, placement: Placement, ids: np.ndarray,
+    opened: Opened,
+    named: Named,
+    pos: Positions,
+    placement: Placement,
+    ids: np.ndarray,
     address: pd.Series,
 ) -> FacilityImport:
     """The row report and the facilities of the kept rows, from the finished row log."""
@@ -221,31 +261,59 @@ def assemble(
         [opened.region.label(a) if k else "" for a, k in zip(adcode, kept, strict=True)],
         dtype=object,
     )
-    report = pd.DataFrame({
-        "row": opened.rows, "status": status, "reasons": reasons, "codes": codes,
-        "note": placement.note, "name": named.names, "type": named.type_txt,
-        "city": cell_texts(frame["city"]), "county": cell_texts(frame["county"]),
-        "address": address_txt, "lon": pos.lon_txt, "lat": pos.lat_txt, "datum": pos.datum_txt,
-        "facility_type": np.where(named.ftype == None, "", named.ftype),  # noqa: E711
-        "adcode": np.where(kept, adcode, ""), "assigned_county": assigned,
-        "facility_id": np.where(kept, ids, ""),
-    })  # fmt: skip
+    report = pd.DataFrame(
+        {
+            "row": opened.rows,
+            "status": status,
+            "reasons": reasons,
+            "codes": codes,
+            "note": placement.note,
+            "name": named.names,
+            "type": named.type_txt,
+            "city": cell_texts(frame["city"]),
+            "county": cell_texts(frame["county"]),
+            "address": address_txt,
+            "lon": pos.lon_txt,
+            "lat": pos.lat_txt,
+            "datum": pos.datum_txt,
+            "facility_type": np.where(named.ftype == None, "", named.ftype),  # noqa: E711
+            "adcode": np.where(kept, adcode, ""),
+            "assigned_county": assigned,
+            "facility_id": np.where(kept, ids, ""),
+        }
+    )
     report = report.astype({c: str for c in report.columns if c != "row"})
     given_note = cell_texts(frame["note"])
     notes = np.array(
-        ["; ".join(p for p in (g, z, r if s == "flagged" else "") if p)
-         for g, z, r, s in zip(given_note, placement.note, reasons, status, strict=True)],
-        dtype=object)  # fmt: skip
+        [
+            "; ".join(p for p in (g, z, r if s == "flagged" else "") if p)
+            for g, z, r, s in zip(given_note, placement.note, reasons, status, strict=True)
+        ],
+        dtype=object,
+    )
     facilities = facility_frame(
-        opened, kept=kept, ids=ids, named=named, adcode=adcode, address=address_txt,
-        pos=pos, notes=notes,
-    )  # fmt: skip
+        opened,
+        kept=kept,
+        ids=ids,
+        named=named,
+        adcode=adcode,
+        address=address_txt,
+        pos=pos,
+        notes=notes,
+    )
     return FacilityImport(**import_fields(opened, report, status), facilities=facilities)
 
 
 def facility_frame(
-    opened: Opened, *, kept: np.ndarray, ids: np.ndarray, named: Named, adcode: np.ndarray,
-    address: np.ndarray, pos: Positions, notes: np.ndarray,
+    opened: Opened,
+    *,
+    kept: np.ndarray,
+    ids: np.ndarray,
+    named: Named,
+    adcode: np.ndarray,
+    address: np.ndarray,
+    pos: Positions,
+    notes: np.ndarray,
 ) -> gpd.GeoDataFrame:
     """The kept rows in the :data:`~geoapp.schema.FACILITY_COLUMNS` schema, with a point
     geometry where the row has coordinates (EPSG:4326)."""
@@ -257,14 +325,23 @@ def facility_frame(
     y = np.where(on_map, pos.lat_w[k], np.nan)
     geometry = np.full(len(codes), None, dtype=object)
     geometry[on_map] = shapely.points(x[on_map], y[on_map])
-    out = pd.DataFrame({
-        "facility_id": ids[k], "name": named.names[k], "facility_type": named.ftype[k],
-        "subtype": cell_texts(opened.frame["subtype"])[k],
-        "prefecture": [region.prefecture.get(a, "") for a in codes],
-        "county": [region.name.get(a, "") for a in codes],
-        "adcode": codes, "address": address[k], "lon": x, "lat": y, "datum": datum[k],
-        "is_demo": np.zeros(len(codes), dtype=bool), "note": notes[k],
-    })  # fmt: skip
+    out = pd.DataFrame(
+        {
+            "facility_id": ids[k],
+            "name": named.names[k],
+            "facility_type": named.ftype[k],
+            "subtype": cell_texts(opened.frame["subtype"])[k],
+            "prefecture": [region.prefecture.get(a, "") for a in codes],
+            "county": [region.name.get(a, "") for a in codes],
+            "adcode": codes,
+            "address": address[k],
+            "lon": x,
+            "lat": y,
+            "datum": datum[k],
+            "is_demo": np.zeros(len(codes), dtype=bool),
+            "note": notes[k],
+        }
+    )
     out = out.astype(dict.fromkeys(FACILITY_TEXT_COLUMNS, str))
     return gpd.GeoDataFrame(
         out[list(FACILITY_COLUMNS)], geometry=gpd.GeoSeries(geometry, crs="EPSG:4326")

@@ -37,13 +37,30 @@ HEADER_SEARCH_ROWS = 30
 # a parenthesised suffix such as 经度（E）or 市（州）is also tried without it).
 FACILITY_FIELDS: dict[str, tuple[str, ...]] = {
     "name": ("名称", "机构名称", "单位名称", "基地名称", "设施名称", "name", "facility name"),
-    "type": ("类型", "机构类型", "类别", "机构类别", "设施类型", "type", "facility_type",
-             "category"),
+    "type": (
+        "类型",
+        "机构类型",
+        "类别",
+        "机构类别",
+        "设施类型",
+        "type",
+        "facility_type",
+        "category",
+    ),
     "subtype": ("子类型", "细分类型", "subtype"),
-    "city": ("市州", "市(州)", "城市", "地市", "所在市州", "所属市州", "市", "city",
-             "prefecture"),
-    "county": ("县区", "县(市、区)", "县(市,区)", "区县", "县市区", "所在县区", "所属县区",
-               "县", "county", "district"),
+    "city": ("市州", "市(州)", "城市", "地市", "所在市州", "所属市州", "市", "city", "prefecture"),
+    "county": (
+        "县区",
+        "县(市、区)",
+        "县(市,区)",
+        "区县",
+        "县市区",
+        "所在县区",
+        "所属县区",
+        "县",
+        "county",
+        "district",
+    ),
     "address": ("地址", "详细地址", "机构地址", "address"),
     "lon": ("经度", "lon", "lng", "long", "longitude", "x"),
     "lat": ("纬度", "lat", "latitude", "y"),
@@ -51,18 +68,37 @@ FACILITY_FIELDS: dict[str, tuple[str, ...]] = {
     "datum": ("坐标系", "坐标系统", "坐标类型", "datum", "crs"),
     "facility_id": ("编号", "机构编号", "登记编号", "facility_id", "id"),
     "note": ("备注", "说明", "note", "notes", "remarks"),
-}  # fmt: skip
+}
 COUNT_FIELDS: dict[str, tuple[str, ...]] = {
     "adcode": ("行政区划代码", "区划代码", "代码", "行政代码", "adcode", "code"),
     "city": FACILITY_FIELDS["city"],
     "county": (*FACILITY_FIELDS["county"], "名称", "地区", "区域", "单位", "name"),
-    "count": ("未就业残疾人数", "失业残疾人数", "未就业人数", "人数", "未就业残疾人",
-              "unemployed_disabled", "unemployed", "count"),
+    "count": (
+        "未就业残疾人数",
+        "失业残疾人数",
+        "未就业人数",
+        "人数",
+        "未就业残疾人",
+        "unemployed_disabled",
+        "unemployed",
+        "count",
+    ),
     "note": FACILITY_FIELDS["note"],
-}  # fmt: skip
+}
 DEMAND_FIELDS: dict[str, tuple[str, ...]] = {
-    "name": ("名称", "地名", "乡镇", "村", "乡镇名称", "村名", "需求点", "name", "place", "town",
-             "village"),
+    "name": (
+        "名称",
+        "地名",
+        "乡镇",
+        "村",
+        "乡镇名称",
+        "村名",
+        "需求点",
+        "name",
+        "place",
+        "town",
+        "village",
+    ),
     "count": (*COUNT_FIELDS["count"], "需求", "需求人数", "demand", "people"),
     "lon": FACILITY_FIELDS["lon"],
     "lat": FACILITY_FIELDS["lat"],
@@ -71,7 +107,7 @@ DEMAND_FIELDS: dict[str, tuple[str, ...]] = {
     "city": FACILITY_FIELDS["city"],
     "county": FACILITY_FIELDS["county"],
     "note": FACILITY_FIELDS["note"],
-}  # fmt: skip
+}
 
 # What each kind of table must have: every entry is a tuple of fields of which at least
 # one (``lon+lat`` counts as one) must be present.
@@ -154,11 +190,22 @@ def find_header(
     # A lone lon or lat (a column headed x or y) does not make a better header.
     candidates = [(c[0] + (("lon" in c[4]) != ("lat" in c[4])), *c[1:]) for c in candidates]
     if not candidates:
-        raise _no_header(table, fields, overrides, required=required, what=what,
-                         searched=len(rows), partial=partial)  # fmt: skip
+        raise _no_header(
+            table,
+            fields,
+            overrides,
+            required=required,
+            what=what,
+            searched=len(rows),
+            partial=partial,
+        )
     _, _, _, block, columns, texts = min(candidates, key=lambda c: c[:3])
-    return Header(rows=block, columns=columns, labels=texts,
-                  ignored=_ignored(rows, block, set(columns.values())))  # fmt: skip
+    return Header(
+        rows=block,
+        columns=columns,
+        labels=texts,
+        ignored=_ignored(rows, block, set(columns.values())),
+    )
 
 
 def _checked_overrides(
@@ -248,8 +295,13 @@ def _ignored(rows: list[list[Any]], block: tuple[int, ...], used: set[int]) -> t
 
 
 def _no_header(
-    table: Table, fields: Mapping[str, tuple[str, ...]], overrides: dict[str, str], *,
-    required: tuple[tuple[str, ...], ...], what: str, searched: int,
+    table: Table,
+    fields: Mapping[str, tuple[str, ...]],
+    overrides: dict[str, str],
+    *,
+    required: tuple[tuple[str, ...], ...],
+    what: str,
+    searched: int,
     partial: tuple[int, int, dict[str, str]] | None,
 ) -> RegisterError:
     """The error for a table without a header: what was seen, what is needed."""

@@ -101,14 +101,18 @@ def shape_problem(
     """
     found = "at least " if at_least else ""
     if columns > MAX_COLUMNS:
-        return (f"{found}{columns:,} columns, over the limit of {MAX_COLUMNS} columns a "
-                "register may have; delete the columns the register does not use (or copy "
-                "only the register to a new sheet) and try again")  # fmt: skip
+        return (
+            f"{found}{columns:,} columns, over the limit of {MAX_COLUMNS} columns a "
+            "register may have; delete the columns the register does not use (or copy "
+            "only the register to a new sheet) and try again"
+        )
     limit = max_rows(max_bytes)
     if rows > limit:
-        return (f"{found}{rows:,} rows, over the limit of {limit:,} rows (the "
-                f"{_human(_limit(max_bytes))} upload limit at {ROW_BYTES} bytes a row); "
-                "split the register, or delete the empty rows below it")  # fmt: skip
+        return (
+            f"{found}{rows:,} rows, over the limit of {limit:,} rows (the "
+            f"{_human(_limit(max_bytes))} upload limit at {ROW_BYTES} bytes a row); "
+            "split the register, or delete the empty rows below it"
+        )
     return None
 
 
@@ -162,9 +166,11 @@ def check_size(file_name: str, size: int, *, max_bytes: int | None = None) -> No
     """
     limit = _limit(max_bytes)
     if size > limit:
-        msg = (f"{display_name(file_name)}: {_human(size)} is over the upload limit of "
-               f"{_human(limit)}; split the register, or ask the administrator to raise "
-               "GEOAPP_MAX_UPLOAD_BYTES")  # fmt: skip
+        msg = (
+            f"{display_name(file_name)}: {_human(size)} is over the upload limit of "
+            f"{_human(limit)}; split the register, or ask the administrator to raise "
+            "GEOAPP_MAX_UPLOAD_BYTES"
+        )
         raise UploadError(msg)
 
 
@@ -215,15 +221,19 @@ def check_upload(
         msg = f"{label}: Excel 97-2003 .xls workbooks are not accepted; save it as .xlsx or .csv"
         raise UploadError(msg)
     if suffix not in (".csv", ".xlsx"):
-        msg = (f"{label}: unsupported file type {suffix or '(no extension)'}; "
-               "upload a .csv or .xlsx register")  # fmt: skip
+        msg = (
+            f"{label}: unsupported file type {suffix or '(no extension)'}; "
+            "upload a .csv or .xlsx register"
+        )
         raise UploadError(msg)
     what = _sniff(data)
     if suffix == ".xlsx":
         if not data.startswith(b"PK\x03\x04"):
             found = what or "text or another format"
-            msg = (f"{label}: named .xlsx but it is {found}, not an Excel .xlsx workbook "
-                   "(.xlsx is a zip archive)")  # fmt: skip
+            msg = (
+                f"{label}: named .xlsx but it is {found}, not an Excel .xlsx workbook "
+                "(.xlsx is a zip archive)"
+            )
             raise UploadError(msg)
         _check_workbook(label, data, max_bytes=limit)
         return "xlsx"
@@ -250,35 +260,45 @@ def _check_workbook(label: str, data: bytes, *, max_bytes: int | None = None) ->
     with archive:
         infos = archive.infolist()
         if len(infos) > MAX_ZIP_MEMBERS:
-            msg = (f"{label}: {len(infos):,} parts in the archive; a workbook has far fewer "
-                   f"(limit {MAX_ZIP_MEMBERS:,})")  # fmt: skip
+            msg = (
+                f"{label}: {len(infos):,} parts in the archive; a workbook has far fewer "
+                f"(limit {MAX_ZIP_MEMBERS:,})"
+            )
             raise UploadError(msg)
         names = {i.filename for i in infos}
         if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-            msg = (f"{label}: a zip archive but not an Excel workbook "
-                   "(no [Content_Types].xml and xl/workbook.xml); "
-                   "save the register from Excel as .xlsx")  # fmt: skip
+            msg = (
+                f"{label}: a zip archive but not an Excel workbook "
+                "(no [Content_Types].xml and xl/workbook.xml); "
+                "save the register from Excel as .xlsx"
+            )
             raise UploadError(msg)
         total = sum(i.file_size for i in infos)
         packed = sum(i.compress_size for i in infos)
         if total > MAX_UNCOMPRESSED_BYTES:
-            msg = (f"{label}: refused as a possible zip bomb: it would unpack to "
-                   f"{total / 1e6:,.0f} MB "
-                   f"(limit {MAX_UNCOMPRESSED_BYTES / 1e6:,.0f} MB)")  # fmt: skip
+            msg = (
+                f"{label}: refused as a possible zip bomb: it would unpack to "
+                f"{total / 1e6:,.0f} MB "
+                f"(limit {MAX_UNCOMPRESSED_BYTES / 1e6:,.0f} MB)"
+            )
             raise UploadError(msg)
         for info in [*infos, None]:
             size, small = (info.file_size, info.compress_size) if info else (total, packed)
             if size > _RATIO_MIN_BYTES and size > MAX_COMPRESSION_RATIO * max(small, 1):
                 part = info.filename if info else "the archive"
-                msg = (f"{label}: refused as a possible zip bomb: {part} is compressed "
-                       f"{size / max(small, 1):,.0f} times "
-                       f"(limit {MAX_COMPRESSION_RATIO})")  # fmt: skip
+                msg = (
+                    f"{label}: refused as a possible zip bomb: {part} is compressed "
+                    f"{size / max(small, 1):,.0f} times "
+                    f"(limit {MAX_COMPRESSION_RATIO})"
+                )
                 raise UploadError(msg)
         links = sorted(n for n in names if n.startswith("xl/externalLinks/"))
         if links:
-            msg = (f"{label}: the workbook links to other workbooks ({links[0]}); links are not "
-                   "followed and not accepted: break them (Excel: Data > Edit Links > Break Link) "
-                   "or paste the values, then upload again")  # fmt: skip
+            msg = (
+                f"{label}: the workbook links to other workbooks ({links[0]}); links are not "
+                "followed and not accepted: break them (Excel: Data > Edit Links > Break Link) "
+                "or paste the values, then upload again"
+            )
             raise UploadError(msg)
         if any(n.lower().endswith("vbaproject.bin") for n in names):
             msg = f"{label}: the workbook contains macros; save it as a plain .xlsx without macros"
@@ -295,8 +315,10 @@ def _check_workbook(label: str, data: bytes, *, max_bytes: int | None = None) ->
                     msg = f"{label}: part {info.filename} cannot be read ({exc})"
                     raise UploadError(msg) from None
                 if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                    msg = (f"{label}: part {info.filename} declares a DTD, which Excel never "
-                           "writes; refused")  # fmt: skip
+                    msg = (
+                        f"{label}: part {info.filename} declares a DTD, which Excel never "
+                        "writes; refused"
+                    )
                     raise UploadError(msg)
                 if info.filename.startswith("xl/worksheets/"):
                     _check_dimension(label, info.filename, head, max_bytes=max_bytes)

@@ -76,9 +76,7 @@ class Positions:
     datum_txt: np.ndarray
 
 
-def positions(
-    opened: Opened, live: np.ndarray, *, datum_default: str, required: bool
-) -> Positions:
+def positions(opened: Opened, live: np.ndarray, *, datum_default: str, required: bool) -> Positions:
     """Parse, swap, convert and locate the coordinates of every live row, logging problems.
 
     ``required``: a row without a position is rejected (demand points) rather than
@@ -100,17 +98,33 @@ def _read_pairs(opened: Opened, live: np.ndarray, *, required: bool) -> _Pairs:
     lat_raw, lat_kind = coordinate_column(lat_in)
     some = live & ((lon_kind != "blank") | (lat_kind != "blank"))
     if required:
-        log.add("no_coordinates", "rejected", live & ~some,
-                "no coordinates: a demand point needs its position")
+        log.add(
+            "no_coordinates",
+            "rejected",
+            live & ~some,
+            "no coordinates: a demand point needs its position",
+        )
     bad = some & ((lon_kind == "bad") | (lat_kind == "bad"))
-    log.add("bad_coordinates", "rejected", bad, lambda i: (
-        "coordinates not readable as decimal degrees or degrees-minutes(-seconds): "
-        f"lon {lon_txt[i]!r}, lat {lat_txt[i]!r}"))
+    log.add(
+        "bad_coordinates",
+        "rejected",
+        bad,
+        lambda i: (
+            "coordinates not readable as decimal degrees or degrees-minutes(-seconds): "
+            f"lon {lon_txt[i]!r}, lat {lat_txt[i]!r}"
+        ),
+    )
     half = some & ~bad & ((lon_kind == "blank") | (lat_kind == "blank"))
     either = "give both" if required else "give both or neither"
-    log.add("partial_coordinates", "rejected", half, lambda i: (
-        f"only {'lat' if lon_kind[i] == 'blank' else 'lon'} given "
-        f"({lon_txt[i] or lat_txt[i]}); {either}"))
+    log.add(
+        "partial_coordinates",
+        "rejected",
+        half,
+        lambda i: (
+            f"only {'lat' if lon_kind[i] == 'blank' else 'lon'} given "
+            f"({lon_txt[i] or lat_txt[i]}); {either}"
+        ),
+    )
     pair = some & ~bad & ~half
     zero = pair & (lon_raw == 0) & (lat_raw == 0)
     if required:
@@ -119,13 +133,25 @@ def _read_pairs(opened: Opened, live: np.ndarray, *, required: bool) -> _Pairs:
         log.add("zero_coordinates", "flagged", zero, "coordinates 0, 0 read as missing")
     pair &= ~zero
     dms = pair & ((lon_kind == "dms") | (lat_kind == "dms"))
-    log.add("dms", "flagged", dms, lambda i: (
-        f"coordinates given as degrees-minutes text (lon {lon_txt[i]!r}, lat {lat_txt[i]!r}), "
-        f"converted to {lon_raw[i]:.6f}, {lat_raw[i]:.6f}"))
+    log.add(
+        "dms",
+        "flagged",
+        dms,
+        lambda i: (
+            f"coordinates given as degrees-minutes text (lon {lon_txt[i]!r}, lat {lat_txt[i]!r}), "
+            f"converted to {lon_raw[i]:.6f}, {lat_raw[i]:.6f}"
+        ),
+    )
     swap = pair & ~_in_box(lon_raw, lat_raw, box) & _in_box(lat_raw, lon_raw, box)
-    log.add("swapped", "flagged", swap, lambda i: (
-        f"lon and lat swapped (lon {lon_txt[i]!r}, lat {lat_txt[i]!r}); "
-        f"read as lon {lat_raw[i]:.6f}, lat {lon_raw[i]:.6f}"))
+    log.add(
+        "swapped",
+        "flagged",
+        swap,
+        lambda i: (
+            f"lon and lat swapped (lon {lon_txt[i]!r}, lat {lat_txt[i]!r}); "
+            f"read as lon {lat_raw[i]:.6f}, lat {lon_raw[i]:.6f}"
+        ),
+    )
     lon = np.where(swap, lat_raw, lon_raw)
     lat = np.where(swap, lon_raw, lat_raw)
     return _Pairs(some, zero, pair, lon, lat, lon_txt, lat_txt)
@@ -141,8 +167,12 @@ def _locate(opened: Opened, pairs: _Pairs, *, datum_default: str) -> Positions:
     for value in set(datum_txt[named]):
         datum[named & (datum_txt == value)] = parse_datum(value)
     bad_datum = pairs.pair & named & pd.isna(datum)  # a datum matters only with coordinates
-    log.add("unknown_datum", "rejected", bad_datum, lambda i: (
-        f"unknown datum {datum_txt[i]!r}; accepted: {DATUM_HELP}"))
+    log.add(
+        "unknown_datum",
+        "rejected",
+        bad_datum,
+        lambda i: f"unknown datum {datum_txt[i]!r}; accepted: {DATUM_HELP}",
+    )
     pair = pairs.pair & ~bad_datum
     lon_w = np.full(n, np.nan)
     lat_w = np.full(n, np.nan)
@@ -154,12 +184,29 @@ def _locate(opened: Opened, pairs: _Pairs, *, datum_default: str) -> Positions:
     if pair.any():
         located[pair] = region.registry.locate(lon_w[pair], lat_w[pair])
     has_pt = pair & np.isin(located.astype(str), list(region.adcodes))
-    log.add("outside_region", "rejected", pair & ~has_pt, lambda i: (
-        f"coordinates outside the region: {lon_w[i]:.6f}, {lat_w[i]:.6f} (WGS84"
-        + ("" if datum[i] in ("wgs84", "cgcs2000") else f", converted from {datum[i]}") + ")"))
+    log.add(
+        "outside_region",
+        "rejected",
+        pair & ~has_pt,
+        lambda i: (
+            f"coordinates outside the region: {lon_w[i]:.6f}, {lat_w[i]:.6f} (WGS84"
+            + ("" if datum[i] in ("wgs84", "cgcs2000") else f", converted from {datum[i]}")
+            + ")"
+        ),
+    )
     adcode = np.where(has_pt, located, None).astype(object)
-    return Positions(pairs.some, pairs.zero, has_pt, adcode, lon_w, lat_w, pairs.lon_txt,
-                     pairs.lat_txt, datum, datum_txt)  # fmt: skip
+    return Positions(
+        pairs.some,
+        pairs.zero,
+        has_pt,
+        adcode,
+        lon_w,
+        lat_w,
+        pairs.lon_txt,
+        pairs.lat_txt,
+        datum,
+        datum_txt,
+    )
 
 
 # --------------------------------------------------------------------------- declared units
@@ -186,11 +233,21 @@ def check_declared(opened: Opened, live: np.ndarray, pos: Positions) -> Declared
     code, error, note = _declared_counties(opened, declared, pos)
     ok = pd.notna(code)
     mismatch = has_pt & ok & (code != pos.adcode)
-    log.add("county_mismatch", "flagged", mismatch, lambda i: (
-        f"declared {county_txt[i]} but coordinates fall in {region.label(pos.adcode[i])}"))
-    log.add("declared_unresolved", "flagged", has_pt & declared & ~ok, lambda i: (
-        f"declared county {county_txt[i]!r} not recognised ({error[i]}); "
-        f"placed by coordinates in {region.label(pos.adcode[i])}"))
+    log.add(
+        "county_mismatch",
+        "flagged",
+        mismatch,
+        lambda i: f"declared {county_txt[i]} but coordinates fall in {region.label(pos.adcode[i])}",
+    )
+    log.add(
+        "declared_unresolved",
+        "flagged",
+        has_pt & declared & ~ok,
+        lambda i: (
+            f"declared county {county_txt[i]!r} not recognised ({error[i]}); "
+            f"placed by coordinates in {region.label(pos.adcode[i])}"
+        ),
+    )
     _check_city(opened, has_pt & ~declared & frame["city"].notna().to_numpy(), pos)
     return Declared(declared, code, error, note, agree=has_pt & ok & ~mismatch)
 
@@ -217,8 +274,13 @@ def _declared_counties(
     if retry.any():
         ridx = idx[retry]
         at = frame.index.get_indexer(ridx)
-        res.loc[ridx] = resolve(region, frame.loc[ridx, "county"], frame.loc[ridx, "city"],
-                                lon=pos.lon_w[at], lat=pos.lat_w[at])  # fmt: skip
+        res.loc[ridx] = resolve(
+            region,
+            frame.loc[ridx, "county"],
+            frame.loc[ridx, "city"],
+            lon=pos.lon_w[at],
+            lat=pos.lat_w[at],
+        )
     code[declared] = column_values(res["adcode"])
     error[declared] = column_values(res["error"])
     note[declared] = column_values(res["note"])
@@ -235,10 +297,20 @@ def _check_city(opened: Opened, city_only: np.ndarray, pos: Positions) -> None:
     c_code, c_error = unit_results(region, frame, city_only, "city", None, level="prefecture")
     pref = np.array([region.prefecture_adcode.get(a or "", "") for a in pos.adcode], dtype=object)
     known = pd.notna(c_code)
-    log.add("city_mismatch", "flagged", city_only & known & (c_code != pref), lambda i: (
-        f"declared city {city_txt[i]} but coordinates fall in {region.label(pos.adcode[i])}"))
-    log.add("city_unresolved", "flagged", city_only & ~known, lambda i: (
-        f"declared city {city_txt[i]!r} not recognised ({c_error[i]})"))
+    log.add(
+        "city_mismatch",
+        "flagged",
+        city_only & known & (c_code != pref),
+        lambda i: (
+            f"declared city {city_txt[i]} but coordinates fall in {region.label(pos.adcode[i])}"
+        ),
+    )
+    log.add(
+        "city_unresolved",
+        "flagged",
+        city_only & ~known,
+        lambda i: f"declared city {city_txt[i]!r} not recognised ({c_error[i]})",
+    )
 
 
 # --------------------------------------------------------------------------- no coordinates
@@ -280,17 +352,41 @@ def place_without_coordinates(
     adcode[by_address] = a_code[by_address]
     failed = fallback & declared.declared & ~ok
     d_error = declared.error
-    log.add("declared_unresolved", "flagged", failed & by_address, lambda i: (
-        f"declared county {county_txt[i]!r} not recognised ({d_error[i]})"))
-    log.add("county_unresolved", "rejected", failed & ~by_address, lambda i: (
-        str(d_error[i]) + (f"; address {address_txt[i]!r}: {a_error[i]}" if a_error[i] else "")))
-    log.add("address_unresolved", "rejected", need_address & ~declared.declared & ~by_address,
-            lambda i: f"address {address_txt[i]!r}: {a_error[i]}")
-    log.add("no_location", "rejected", fallback & ~declared.declared & ~has_address,
-            "no coordinates, county or address: the facility cannot be placed")
+    log.add(
+        "declared_unresolved",
+        "flagged",
+        failed & by_address,
+        lambda i: f"declared county {county_txt[i]!r} not recognised ({d_error[i]})",
+    )
+    log.add(
+        "county_unresolved",
+        "rejected",
+        failed & ~by_address,
+        lambda i: (
+            str(d_error[i]) + (f"; address {address_txt[i]!r}: {a_error[i]}" if a_error[i] else "")
+        ),
+    )
+    log.add(
+        "address_unresolved",
+        "rejected",
+        need_address & ~declared.declared & ~by_address,
+        lambda i: f"address {address_txt[i]!r}: {a_error[i]}",
+    )
+    log.add(
+        "no_location",
+        "rejected",
+        fallback & ~declared.declared & ~has_address,
+        "no coordinates, county or address: the facility cannot be placed",
+    )
     placed = fallback & pd.notna(adcode)
     foreign = placed & ~np.isin(adcode.astype(str), list(region.adcodes))
-    log.add("county_outside_region", "rejected", foreign, lambda i: (
-        f"{'county ' + repr(county_txt[i]) if by_county[i] else 'address ' + repr(address_txt[i])}"
-        f" is {adcode[i]}, outside the region"))
+    log.add(
+        "county_outside_region",
+        "rejected",
+        foreign,
+        lambda i: (
+            f"{'county ' + repr(county_txt[i]) if by_county[i] else 'address ' + repr(address_txt[i])}"
+            f" is {adcode[i]}, outside the region"
+        ),
+    )
     return Placement(adcode, note, by_county, placed)

@@ -74,8 +74,10 @@ def build_region(
         try:
             registry.locate(np.empty(0), np.empty(0))
         except ValueError:
-            msg = ("registry has no county polygons; build it with "
-                   "AdminRegistry.default(counties=counties)")  # fmt: skip
+            msg = (
+                "registry has no county polygons; build it with "
+                "AdminRegistry.default(counties=counties)"
+            )
             raise ValueError(msg) from None
     codes = [as_adcode(c) or str(c) for c in counties["adcode"]]
     if province is None:
@@ -106,8 +108,13 @@ def column_values(series: pd.Series) -> np.ndarray:
 
 
 def resolve(
-    region: Region, names: pd.Series, prefectures: pd.Series | None, *,
-    lon: np.ndarray | None = None, lat: np.ndarray | None = None, level: str = "county",
+    region: Region,
+    names: pd.Series,
+    prefectures: pd.Series | None,
+    *,
+    lon: np.ndarray | None = None,
+    lat: np.ndarray | None = None,
+    level: str = "county",
 ) -> pd.DataFrame:
     """``resolve_many`` over some rows (it caches repeated spellings)."""
     frame = pd.DataFrame({"name": names.to_numpy(dtype=object)}, index=names.index, dtype=object)
@@ -128,8 +135,13 @@ def resolve(
 
 
 def unit_results(
-    region: Region, frame: pd.DataFrame, mask: np.ndarray, col: str, context: str | None,
-    *, level: str = "county",
+    region: Region,
+    frame: pd.DataFrame,
+    mask: np.ndarray,
+    col: str,
+    context: str | None,
+    *,
+    level: str = "county",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Adcodes and errors of the rows of ``mask`` (None elsewhere)."""
     n = len(frame)
@@ -137,8 +149,9 @@ def unit_results(
     errors = np.full(n, None, dtype=object)
     if mask.any():
         idx = frame.index[mask]
-        res = resolve(region, frame.loc[idx, col], frame.loc[idx, context] if context else None,
-                      level=level)  # fmt: skip
+        res = resolve(
+            region, frame.loc[idx, col], frame.loc[idx, context] if context else None, level=level
+        )
         codes[mask] = column_values(res["adcode"])
         errors[mask] = column_values(res["error"])
     return codes, errors
@@ -156,7 +169,9 @@ def subtotal_rows(region: Region, frame: pd.DataFrame, mask: np.ndarray, col: st
     names = pd.DataFrame({"name": frame.loc[idx, col].to_numpy(dtype=object)}, index=idx)
     for level in ("prefecture", "province"):
         res = region.registry.resolve_many(
-            names, name_col="name", level=level  # type: ignore[arg-type]
+            names,
+            name_col="name",
+            level=level,  # type: ignore[arg-type]
         )
         out[mask] |= res["via"].isin(["exact", "code"]).to_numpy()
     return out
@@ -186,8 +201,11 @@ def addresses(region: Region, texts: pd.Series) -> tuple[np.ndarray, np.ndarray]
     if has.any():
         idx = texts.index[has]
         context = np.where(city == "市辖区", None, city)
-        res = resolve(region, pd.Series(district[has], index=idx, dtype=object),
-                      pd.Series(context[has], index=idx, dtype=object))  # fmt: skip
+        res = resolve(
+            region,
+            pd.Series(district[has], index=idx, dtype=object),
+            pd.Series(context[has], index=idx, dtype=object),
+        )
         codes[has] = column_values(res["adcode"])
         errors[has] = column_values(res["error"])
     return codes, errors

@@ -72,10 +72,16 @@ def import_fields(opened: Opened, report: pd.DataFrame, status: np.ndarray) -> d
     table, header = opened.table, opened.header
     by_status = {s: int((status == s).sum()) for s in STATUSES}
     return dict(
-        report=report, source=table.name, encoding=table.encoding, sheet=table.sheet,
-        header_row=header.rows[0] + 1, header_rows=tuple(r + 1 for r in header.rows),
-        column_map=dict(header.labels), ignored_columns=header.ignored, **by_status,
-    )  # fmt: skip
+        report=report,
+        source=table.name,
+        encoding=table.encoding,
+        sheet=table.sheet,
+        header_row=header.rows[0] + 1,
+        header_rows=tuple(r + 1 for r in header.rows),
+        column_map=dict(header.labels),
+        ignored_columns=header.ignored,
+        **by_status,
+    )
 
 
 @dataclass(frozen=True, eq=False)

@@ -54,9 +54,16 @@ class Opened:
 
 
 def open_register(
-    source: Source, *, sheet: str | int | None, fields: Mapping[str, Any],
-    columns: Mapping[str, str] | None, required: tuple[tuple[str, ...], ...], what: str,
-    counties: gpd.GeoDataFrame, registry: AdminRegistry | None, province: object,
+    source: Source,
+    *,
+    sheet: str | int | None,
+    fields: Mapping[str, Any],
+    columns: Mapping[str, str] | None,
+    required: tuple[tuple[str, ...], ...],
+    what: str,
+    counties: gpd.GeoDataFrame,
+    registry: AdminRegistry | None,
+    province: object,
     points: bool,
 ) -> Opened:
     """Read the sheet, find its header, resolve the region and start the row log."""
@@ -95,7 +102,12 @@ def skip_structure(opened: Opened, *, content: str) -> np.ndarray:
     ``content`` is the field whose text a heading row's message quotes.
     """
     table, header, frame, blank, log = (
-        opened.table, opened.header, opened.frame, opened.blank, opened.log)  # fmt: skip
+        opened.table,
+        opened.header,
+        opened.frame,
+        opened.blank,
+        opened.log,
+    )
     log.add("blank_row", "skipped", blank, "blank row")
     first, last = min(header.columns.values()), max(header.columns.values())
     start = header.rows[-1] + 1
@@ -105,8 +117,12 @@ def skip_structure(opened: Opened, *, content: str) -> np.ndarray:
             heading[r1 - start] = True
     heading &= ~blank
     values = frame[content].to_numpy(dtype=object)
-    log.add("heading_row", "skipped", heading,
-            lambda i: f"heading row merged across the table: {cell_text(values[i])!r}")
+    log.add(
+        "heading_row",
+        "skipped",
+        heading,
+        lambda i: f"heading row merged across the table: {cell_text(values[i])!r}",
+    )
     return blank | heading
 
 
@@ -121,8 +137,10 @@ def flag_empty_formulas(opened: Opened) -> None:
     for r, c in sorted(table.empty_formulas):
         if r >= start and r - start < len(frame) and c in used:
             cell = f"{_column_letters(c)}{r + 1}"
-            text = (f"cell {cell} ({header.labels[used[c]]}) holds a formula without a saved "
-                    "value and was read as blank; open and save the file in Excel")  # fmt: skip
+            text = (
+                f"cell {cell} ({header.labels[used[c]]}) holds a formula without a saved "
+                "value and was read as blank; open and save the file in Excel"
+            )
             i = r - start
             messages[i] = text if messages[i] is None else f"{messages[i]}; {text}"
     log.add("formula_no_value", "flagged", messages != None, messages)  # noqa: E711

@@ -229,7 +229,7 @@ def _read_xlsx(data: bytes, name: str, *, sheet: str | int | None) -> Table:
     """Open the workbook, read one sheet's rows, then its merged cells and empty formulas."""
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises zip, XML, key errors alike
+    except Exception as exc:  # openpyxl raises zip, XML, key errors alike
         raise RegisterError(f"{name}: cannot be read as an Excel workbook ({exc})") from None
     try:
         ws = _pick_sheet(wb, name, sheet)
@@ -266,8 +266,7 @@ def _sheet_rows(ws: Any, where: str) -> list[list[Any]]:
     """Every row of the sheet as cleaned values, refusing a sheet over the budget."""
     # The declared size refuses an oversized sheet before any cell is parsed; it can
     # be wrong (too small, or missing), so every row read is counted as well.
-    _over_budget(f"{where}, by its declared size", rows=ws.max_row or 0,
-                 columns=ws.max_column or 0)  # fmt: skip
+    _over_budget(f"{where}, by its declared size", rows=ws.max_row or 0, columns=ws.max_column or 0)
     ws.reset_dimensions()  # some writers record wrong dimensions; read every row
     row_limit = max_rows()
     rows = []

@@ -36,9 +36,24 @@ __all__ = [
 
 # --------------------------------------------------------------------------- types
 
-_BRACKETS = str.maketrans({"【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")",
-                           "〈": "(", "〉": ")", "《": "(", "》": ")", "{": "(", "}": ")",
-                           "（": "(", "）": ")"})  # fmt: skip
+_BRACKETS = str.maketrans(
+    {
+        "【": "(",
+        "】": ")",
+        "[": "(",
+        "]": ")",
+        "〔": "(",
+        "〕": ")",
+        "〈": "(",
+        "〉": ")",
+        "《": "(",
+        "》": ")",
+        "{": "(",
+        "}": ")",
+        "（": "(",
+        "）": ")",
+    }
+)
 
 
 def match_key(value: Any) -> str:
@@ -103,16 +118,47 @@ def facility_types(
 # --------------------------------------------------------------------------- datums
 
 _DATUM_EXACT = {
-    "wgs84": "wgs84", "wgs": "wgs84", "gps": "wgs84", "4326": "wgs84", "epsg4326": "wgs84",
-    "gcj02": "gcj02", "gcj": "gcj02", "火星": "gcj02", "火星坐标": "gcj02", "高德": "gcj02",
-    "高德地图": "gcj02", "腾讯": "gcj02", "腾讯地图": "gcj02", "amap": "gcj02", "gaode": "gcj02",
-    "bd09": "bd09", "bd09ll": "bd09", "百度": "bd09", "百度地图": "bd09", "baidu": "bd09",
-    "cgcs2000": "cgcs2000", "cgcs": "cgcs2000", "国家2000": "cgcs2000", "2000": "cgcs2000",
-    "4490": "cgcs2000", "epsg4490": "cgcs2000", "天地图": "cgcs2000",
-}  # fmt: skip
-_DATUM_WORDS = (("wgs", "wgs84"), ("gps", "wgs84"), ("gcj", "gcj02"), ("火星", "gcj02"),
-                ("高德", "gcj02"), ("腾讯", "gcj02"), ("bd09", "bd09"), ("百度", "bd09"),
-                ("cgcs", "cgcs2000"), ("2000", "cgcs2000"), ("天地图", "cgcs2000"))  # fmt: skip
+    "wgs84": "wgs84",
+    "wgs": "wgs84",
+    "gps": "wgs84",
+    "4326": "wgs84",
+    "epsg4326": "wgs84",
+    "gcj02": "gcj02",
+    "gcj": "gcj02",
+    "火星": "gcj02",
+    "火星坐标": "gcj02",
+    "高德": "gcj02",
+    "高德地图": "gcj02",
+    "腾讯": "gcj02",
+    "腾讯地图": "gcj02",
+    "amap": "gcj02",
+    "gaode": "gcj02",
+    "bd09": "bd09",
+    "bd09ll": "bd09",
+    "百度": "bd09",
+    "百度地图": "bd09",
+    "baidu": "bd09",
+    "cgcs2000": "cgcs2000",
+    "cgcs": "cgcs2000",
+    "国家2000": "cgcs2000",
+    "2000": "cgcs2000",
+    "4490": "cgcs2000",
+    "epsg4490": "cgcs2000",
+    "天地图": "cgcs2000",
+}
+_DATUM_WORDS = (
+    ("wgs", "wgs84"),
+    ("gps", "wgs84"),
+    ("gcj", "gcj02"),
+    ("火星", "gcj02"),
+    ("高德", "gcj02"),
+    ("腾讯", "gcj02"),
+    ("bd09", "bd09"),
+    ("百度", "bd09"),
+    ("cgcs", "cgcs2000"),
+    ("2000", "cgcs2000"),
+    ("天地图", "cgcs2000"),
+)
 DATUM_HELP = "wgs84 (GPS), gcj02 (高德/火星/腾讯), bd09 (百度), cgcs2000 (国家2000/天地图)"
 
 
@@ -152,8 +198,9 @@ _COORD_RE = re.compile(
     rf"(?:(?P<sec>{_NUM})\s*(?:\"|''|秒)?)?)?)?"
     rf"\s*(?P<h2>{_HEM})?$"
 )
-_QUOTES = str.maketrans({"′": "'", "’": "'", "‘": "'", "´": "'", "`": "'", "″": '"', "”": '"',
-                         "“": '"', "〃": '"'})  # fmt: skip
+_QUOTES = str.maketrans(
+    {"′": "'", "’": "'", "‘": "'", "´": "'", "`": "'", "″": '"', "”": '"', "“": '"', "〃": '"'}
+)
 
 
 @lru_cache(maxsize=65536)
@@ -213,8 +260,9 @@ def coordinate_column(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     values = series.to_numpy(dtype=object)
     blank = pd.isna(series).to_numpy()
     plain = np.array([isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values])
-    numeric = pd.to_numeric(pd.Series(np.where(plain, values, None), dtype=object),
-                            errors="coerce").to_numpy(dtype=float, copy=True)  # fmt: skip
+    numeric = pd.to_numeric(
+        pd.Series(np.where(plain, values, None), dtype=object), errors="coerce"
+    ).to_numpy(dtype=float, copy=True)
     kinds = np.where(blank, "blank", "number").astype(object)
     rest = ~blank & np.isnan(numeric)
     for i in np.flatnonzero(rest):

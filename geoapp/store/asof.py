@@ -35,8 +35,10 @@ def parse_as_of(value: object) -> str:
         except ValueError as exc:
             msg = f"as_of {value!r} is not a valid date ({exc})"
             raise ValueError(msg) from None
-    msg = (f"as_of {value!r} is not a date; give the quarter end the register describes, "
-           "e.g. 2025-12-31")  # fmt: skip
+    msg = (
+        f"as_of {value!r} is not a date; give the quarter end the register describes, "
+        "e.g. 2025-12-31"
+    )
     raise ValueError(msg)
 
 
@@ -45,8 +47,9 @@ def as_of_note(as_of: object, *, today: date | None = None) -> str | None:
     day = date.fromisoformat(parse_as_of(as_of))
     notes = []
     if (day.month, day.day) not in ((3, 31), (6, 30), (9, 30), (12, 31)):
-        notes.append(f"as_of {day} is not a quarter end (03-31, 06-30, 09-30, 12-31); "
-                     "recorded as given")  # fmt: skip
+        notes.append(
+            f"as_of {day} is not a quarter end (03-31, 06-30, 09-30, 12-31); recorded as given"
+        )
     if day > (today or date.today()):
         notes.append(f"as_of {day} is in the future")
     return "; ".join(notes) or None

@@ -114,12 +114,15 @@ def diff_facility_frames(
     moved, moved_mask = _moves(matched, threshold_m=threshold_m)
     changed, changed_any = _changes(matched)
     return FacilityDiff(
-        before=versions[0], after=versions[1],
+        before=versions[0],
+        after=versions[1],
         added=_rows(after, ~b["_key"].isin(a["_key"]).to_numpy()),
         removed=_rows(before, ~a["_key"].isin(b["_key"]).to_numpy()),
-        moved=moved, changed=changed,
-        unchanged=int((~changed_any & ~moved_mask).sum()), threshold_m=threshold_m,
-    )  # fmt: skip
+        moved=moved,
+        changed=changed,
+        unchanged=int((~changed_any & ~moved_mask).sum()),
+        threshold_m=threshold_m,
+    )
 
 
 def _check_inputs(before: pd.DataFrame, after: pd.DataFrame, *, threshold_m: float) -> None:
@@ -136,8 +139,9 @@ def _check_inputs(before: pd.DataFrame, after: pd.DataFrame, *, threshold_m: flo
 def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` without geometry, with ``_key``: the id and its repeat number."""
     out = pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).reset_index(drop=True)
-    out["_key"] = out["facility_id"].astype(str) + "\x00" + \
-        out.groupby("facility_id").cumcount().astype(str)  # fmt: skip
+    out["_key"] = (
+        out["facility_id"].astype(str) + "\x00" + out.groupby("facility_id").cumcount().astype(str)
+    )
     return out
 
 
@@ -159,21 +163,40 @@ def _match(a: pd.DataFrame, b: pd.DataFrame) -> _Matched:
     pts = has_a & has_b
     if pts.any():
         _, _, dist[pts] = _GEOD.inv(lon_a[pts], lat_a[pts], lon_b[pts], lat_b[pts])
-    return _Matched(both=both, lon_a=lon_a, lat_a=lat_a, lon_b=lon_b, lat_b=lat_b,
-                    has_a=has_a, has_b=has_b, distance=dist)  # fmt: skip
+    return _Matched(
+        both=both,
+        lon_a=lon_a,
+        lat_a=lat_a,
+        lon_b=lon_b,
+        lat_b=lat_b,
+        has_a=has_a,
+        has_b=has_b,
+        distance=dist,
+    )
 
 
 def _moves(m: _Matched, *, threshold_m: float) -> tuple[pd.DataFrame, np.ndarray]:
     """The facilities that moved more than ``threshold_m``, farthest first, and the mask."""
     moved_mask = m.has_a & m.has_b & (m.distance > threshold_m)
     col = m.column
-    moved = pd.DataFrame({
-        "facility_id": col("facility_id", "before"), "name": col("name", "after"),
-        "facility_type": col("facility_type", "after"),
-        "adcode_before": col("adcode", "before"), "adcode_after": col("adcode", "after"),
-        "lon_before": m.lon_a, "lat_before": m.lat_a, "lon_after": m.lon_b,
-        "lat_after": m.lat_b, "distance_m": m.distance,
-    })[moved_mask].sort_values("distance_m", ascending=False).reset_index(drop=True)  # fmt: skip
+    moved = (
+        pd.DataFrame(
+            {
+                "facility_id": col("facility_id", "before"),
+                "name": col("name", "after"),
+                "facility_type": col("facility_type", "after"),
+                "adcode_before": col("adcode", "before"),
+                "adcode_after": col("adcode", "after"),
+                "lon_before": m.lon_a,
+                "lat_before": m.lat_a,
+                "lon_after": m.lon_b,
+                "lat_after": m.lat_b,
+                "distance_m": m.distance,
+            }
+        )[moved_mask]
+        .sort_values("distance_m", ascending=False)
+        .reset_index(drop=True)
+    )
     return moved, moved_mask
 
 
@@ -181,8 +204,13 @@ def _changes(m: _Matched) -> tuple[pd.DataFrame, np.ndarray]:
     """One row per changed attribute (a point gained or lost counts as ``lon/lat``), and
     the mask of matched facilities with any change."""
     both, col = m.both, m.column
-    compared = [c for c in FACILITY_COLUMNS if c not in ("facility_id", "lon", "lat")
-                and f"{c}_before" in both.columns and f"{c}_after" in both.columns]  # fmt: skip
+    compared = [
+        c
+        for c in FACILITY_COLUMNS
+        if c not in ("facility_id", "lon", "lat")
+        and f"{c}_before" in both.columns
+        and f"{c}_after" in both.columns
+    ]
     changes = []
     changed_any = np.zeros(len(both), dtype=bool)
     for c in compared:
@@ -190,22 +218,35 @@ def _changes(m: _Matched) -> tuple[pd.DataFrame, np.ndarray]:
         differs = ~((x == y) | (x.isna() & y.isna())).to_numpy()
         changed_any |= differs
         if differs.any():
-            changes.append(pd.DataFrame({
-                "facility_id": both["facility_id_before"][differs],
-                "name": col("name", "after")[differs], "column": c,
-                "before": x[differs].astype(str), "after": y[differs].astype(str),
-            }))  # fmt: skip
+            changes.append(
+                pd.DataFrame(
+                    {
+                        "facility_id": both["facility_id_before"][differs],
+                        "name": col("name", "after")[differs],
+                        "column": c,
+                        "before": x[differs].astype(str),
+                        "after": y[differs].astype(str),
+                    }
+                )
+            )
     gained_or_lost = m.has_a != m.has_b
     if gained_or_lost.any():
         g = gained_or_lost
-        changes.append(pd.DataFrame({
-            "facility_id": both["facility_id_before"][g], "name": col("name", "after")[g],
-            "column": "lon/lat", "before": _where(m.lon_a[g], m.lat_a[g], m.has_a[g]),
-            "after": _where(m.lon_b[g], m.lat_b[g], m.has_b[g]),
-        }))  # fmt: skip
+        changes.append(
+            pd.DataFrame(
+                {
+                    "facility_id": both["facility_id_before"][g],
+                    "name": col("name", "after")[g],
+                    "column": "lon/lat",
+                    "before": _where(m.lon_a[g], m.lat_a[g], m.has_a[g]),
+                    "after": _where(m.lon_b[g], m.lat_b[g], m.has_b[g]),
+                }
+            )
+        )
         changed_any |= gained_or_lost
-    changed = (pd.concat(changes, ignore_index=True) if changes
-               else pd.DataFrame(columns=_CHANGED_COLUMNS))  # fmt: skip
+    changed = (
+        pd.concat(changes, ignore_index=True) if changes else pd.DataFrame(columns=_CHANGED_COLUMNS)
+    )
     return changed, changed_any
 
 

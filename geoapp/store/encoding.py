@@ -170,10 +170,12 @@ def create_schema(con: sqlite3.Connection, *, region: str, at: str) -> None:
             con.execute(statement)
     con.executemany(
         "INSERT INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)",
-        [("WGS 84 geodetic", 4326, "EPSG", 4326, _WGS84_WKT, "longitude/latitude, WGS84"),
-         ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", "undefined cartesian"),
-         ("Undefined geographic SRS", 0, "NONE", 0, "undefined", "undefined geographic")],
-    )  # fmt: skip
+        [
+            ("WGS 84 geodetic", 4326, "EPSG", 4326, _WGS84_WKT, "longitude/latitude, WGS84"),
+            ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", "undefined cartesian"),
+            ("Undefined geographic SRS", 0, "NONE", 0, "undefined", "undefined geographic"),
+        ],
+    )
     for table, kind, description in _CONTENTS:
         con.execute(
             "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
@@ -181,11 +183,14 @@ def create_schema(con: sqlite3.Connection, *, region: str, at: str) -> None:
             (table, kind, table, description, at, 4326 if kind == "features" else None),
         )
         if kind == "features":
-            con.execute("INSERT INTO gpkg_geometry_columns "
-                        "VALUES (?, 'geom', 'POINT', 4326, 0, 0)", (table,))  # fmt: skip
-    con.executemany("INSERT INTO geoapp_meta (key, value) VALUES (?, ?)",
-                    [("region", region), ("schema_version", SCHEMA_VERSION),
-                     ("created_at", at)])  # fmt: skip
+            con.execute(
+                "INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', 'POINT', 4326, 0, 0)",
+                (table,),
+            )
+    con.executemany(
+        "INSERT INTO geoapp_meta (key, value) VALUES (?, ?)",
+        [("region", region), ("schema_version", SCHEMA_VERSION), ("created_at", at)],
+    )
 
 
 # --- frames in and out -------------------------------------------------------------------------
@@ -198,8 +203,10 @@ def _text(values: pd.Series) -> list[str]:
 def check_facility_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` in the stored facility schema; TypeError/ValueError naming what is off."""
     if not isinstance(frame, pd.DataFrame):
-        msg = (f"facilities must be a DataFrame with {list(FACILITY_COLUMNS)}, "
-               f"got {type(frame).__name__}")  # fmt: skip
+        msg = (
+            f"facilities must be a DataFrame with {list(FACILITY_COLUMNS)}, "
+            f"got {type(frame).__name__}"
+        )
         raise TypeError(msg)
     missing = [c for c in FACILITY_COLUMNS if c not in frame.columns]
     if missing:
@@ -218,8 +225,10 @@ def check_facility_frame(frame: pd.DataFrame) -> pd.DataFrame:
     outside = ~np.isnan(lon) & ~np.isnan(lat) & ((np.abs(lon) > 180) | (np.abs(lat) > 90))
     if (half | outside).any():
         i = int(np.flatnonzero(half | outside)[0])
-        msg = (f"facilities: row {i} has lon={lon[i]}, lat={lat[i]}; "
-               "expected both WGS84 degrees or both empty")  # fmt: skip
+        msg = (
+            f"facilities: row {i} has lon={lon[i]}, lat={lat[i]}; "
+            "expected both WGS84 degrees or both empty"
+        )
         raise ValueError(msg)
     unknown = sorted(set(out["facility_type"]) - set(FACILITY_TYPES))
     if unknown:
@@ -233,8 +242,10 @@ def check_unemployed_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` in the stored schema of the unemployed-disabled counts (one row per
     county); TypeError/ValueError naming what is off."""
     if not isinstance(frame, pd.DataFrame):
-        msg = (f"unemployed must be a DataFrame with {list(UNEMPLOYED_COLUMNS)}, "
-               f"got {type(frame).__name__}")  # fmt: skip
+        msg = (
+            f"unemployed must be a DataFrame with {list(UNEMPLOYED_COLUMNS)}, "
+            f"got {type(frame).__name__}"
+        )
         raise TypeError(msg)
     missing = [c for c in ("adcode", "unemployed_disabled") if c not in frame.columns]
     if missing:
@@ -249,9 +260,11 @@ def check_unemployed_frame(frame: pd.DataFrame) -> pd.DataFrame:
     bad = ~np.isfinite(counts) | (counts < 0) | (counts != np.round(counts))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        msg = (f"unemployed: unemployed_disabled of row {i} ({out['adcode'].iloc[i]}) is "
-               f"{frame['unemployed_disabled'].iloc[i]!r}; "
-               "expected a whole number >= 0")  # fmt: skip
+        msg = (
+            f"unemployed: unemployed_disabled of row {i} ({out['adcode'].iloc[i]}) is "
+            f"{frame['unemployed_disabled'].iloc[i]!r}; "
+            "expected a whole number >= 0"
+        )
         raise ValueError(msg)
     repeated = sorted(set(out.loc[out["adcode"].duplicated(), "adcode"]))
     if repeated:

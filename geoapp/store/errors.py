@@ -28,15 +28,15 @@ class StoreError(ValueError):
 _SQLITE_HINTS = {
     "SQLITE_FULL": "the disk is full; free some space and try again",
     "SQLITE_READONLY": "the store file, its folder or the disk is read-only; "
-                       "the store needs write access to both",
+    "the store needs write access to both",
     "SQLITE_BUSY": "another program is writing to the store; try again in a minute",
     "SQLITE_LOCKED": "another program is writing to the store; try again in a minute",
     "SQLITE_NOTADB": "not a geoapp store; give another path, or restore the file from a backup",
     "SQLITE_CORRUPT": "the file is damaged; restore it from a backup",
     "SQLITE_CANTOPEN": "check that the folder exists and can be written (SQLite keeps "
-                       "-wal and -shm files beside the store)",
+    "-wal and -shm files beside the store)",
     "SQLITE_IOERR": "the disk reported an error; check it and try again",
-}  # fmt: skip
+}
 
 
 def sqlite_failure(

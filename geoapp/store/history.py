@@ -36,9 +36,20 @@ __all__ = [
 ]
 
 #: The columns of :meth:`geoapp.store.Store.history`, in order.
-HISTORY_COLUMNS = ["as_of", "version_id", "is_current", "is_demo", "facility_type", "actual",
-                   "target", "comparison", "strength", "rule_id", "scope",
-                   "scope_adcode"]  # fmt: skip
+HISTORY_COLUMNS = [
+    "as_of",
+    "version_id",
+    "is_current",
+    "is_demo",
+    "facility_type",
+    "actual",
+    "target",
+    "comparison",
+    "strength",
+    "rule_id",
+    "scope",
+    "scope_adcode",
+]
 
 
 class HistoryMixin:
@@ -60,8 +71,9 @@ class HistoryMixin:
     ) -> FacilityDiff:
         """Facilities added, removed, moved (> ``threshold_m``) and changed from version
         ``a`` to version ``b``; see :func:`diff_facility_frames`."""
-        return diff_facility_frames(self.facilities(a), self.facilities(b),
-                                    threshold_m=threshold_m, versions=(a, b))  # fmt: skip
+        return diff_facility_frames(
+            self.facilities(a), self.facilities(b), threshold_m=threshold_m, versions=(a, b)
+        )
 
     def diff_gaps(
         self,
@@ -86,10 +98,15 @@ class HistoryMixin:
         """
         counts = self.unemployed() if unemployed is None else unemployed
         tables = [
-            compute_gaps(policy, counties=counties, facilities=self.facilities(v),
-                         unemployed=counts, reading=reading).table
+            compute_gaps(
+                policy,
+                counties=counties,
+                facilities=self.facilities(v),
+                unemployed=counts,
+                reading=reading,
+            ).table
             for v in (a, b)
-        ]  # fmt: skip
+        ]
         return diff_gap_tables(*tables)
 
     def history(
@@ -129,9 +146,12 @@ def history_units(counties: pd.DataFrame, *, prefecture: str | None = None) -> p
     if missing:
         msg = f"counties lack column(s) {missing}; it has {list(counties.columns)}"
         raise ValueError(msg)
-    units = pd.DataFrame({"adcode": counties["adcode"].astype(str),
-                          "prefecture_adcode":
-                              counties["prefecture_adcode"].astype(str)})  # fmt: skip
+    units = pd.DataFrame(
+        {
+            "adcode": counties["adcode"].astype(str),
+            "prefecture_adcode": counties["prefecture_adcode"].astype(str),
+        }
+    )
     if prefecture is not None:
         if str(prefecture) not in set(units["prefecture_adcode"]):
             known = sorted(set(units["prefecture_adcode"]))
@@ -154,8 +174,9 @@ def read_facility_counts(
         " WHERE f.version_id = v.version_id) AS is_demo "
         'FROM versions v LEFT JOIN "current" c '
         "ON c.dataset = v.dataset AND c.version_id = v.version_id "
-        "WHERE v.dataset = 'facilities' ORDER BY v.version_id", con,
-    )  # fmt: skip
+        "WHERE v.dataset = 'facilities' ORDER BY v.version_id",
+        con,
+    )
     if not all_versions:
         versions = versions.sort_values(["as_of", "is_current", "version_id"])
         versions = versions.drop_duplicates("as_of", keep="last")
@@ -163,8 +184,10 @@ def read_facility_counts(
     counts = pd.read_sql_query(
         f"SELECT version_id, adcode, facility_type, COUNT(*) AS n FROM facilities "
         f"WHERE version_id IN ({', '.join('?' * len(wanted))}) "
-        "GROUP BY version_id, adcode, facility_type", con, params=wanted,
-    )  # fmt: skip
+        "GROUP BY version_id, adcode, facility_type",
+        con,
+        params=wanted,
+    )
     return versions, counts
 
 
@@ -182,8 +205,10 @@ def history_table(
     counts = counts[counts["adcode"].isin(units["adcode"])]
     actual = counts.groupby(["version_id", "facility_type"])["n"].sum()
     grid = versions.merge(pd.DataFrame({"facility_type": list(FACILITY_TYPES)}), how="cross")
-    grid["actual"] = [int(actual.get((v, t), 0)) for v, t in
-                      zip(grid["version_id"], grid["facility_type"], strict=True)]  # fmt: skip
+    grid["actual"] = [
+        int(actual.get((v, t), 0))
+        for v, t in zip(grid["version_id"], grid["facility_type"], strict=True)
+    ]
     province_scope = prefecture is None
     rules = _province_rules(policy) if province_scope else {}
 

@@ -225,9 +225,11 @@ class Store(UploadsMixin, HistoryMixin):
         self._check_meta(meta)
 
     def _no_seed(self) -> StoreError:
-        msg = (f"{self.path}: no store here yet, and no seed data to create it from; "
-               "open it with seed=... (e.g. geoapp.datasource.EmbeddedSource"
-               f"({self.region!r}))")  # fmt: skip
+        msg = (
+            f"{self.path}: no store here yet, and no seed data to create it from; "
+            "open it with seed=... (e.g. geoapp.datasource.EmbeddedSource"
+            f"({self.region!r}))"
+        )
         return StoreError(msg)
 
     def _create_once(self, con: sqlite3.Connection, seed: DataSource | None) -> dict[str, str]:
@@ -257,27 +259,35 @@ class Store(UploadsMixin, HistoryMixin):
         if "geoapp_meta" in tables:
             return dict(con.execute("SELECT key, value FROM geoapp_meta"))
         if tables:
-            msg = (f"{self.path}: not a geoapp store (it has tables {sorted(tables)[:5]} "
-                   "but no geoapp_meta); give another path")  # fmt: skip
+            msg = (
+                f"{self.path}: not a geoapp store (it has tables {sorted(tables)[:5]} "
+                "but no geoapp_meta); give another path"
+            )
             raise StoreError(msg)
         return None
 
     def _check_meta(self, meta: dict[str, str]) -> None:
         if meta.get("region") != self.region:
-            msg = (f"{self.path} holds region {meta.get('region')}, not {self.region}; "
-                   "each region has its own store (settings.store_path)")  # fmt: skip
+            msg = (
+                f"{self.path} holds region {meta.get('region')}, not {self.region}; "
+                "each region has its own store (settings.store_path)"
+            )
             raise StoreError(msg)
         if meta.get("schema_version") != SCHEMA_VERSION:
-            msg = (f"{self.path}: store schema {meta.get('schema_version')}, this geoapp "
-                   f"reads schema {SCHEMA_VERSION}")  # fmt: skip
+            msg = (
+                f"{self.path}: store schema {meta.get('schema_version')}, this geoapp "
+                f"reads schema {SCHEMA_VERSION}"
+            )
             raise StoreError(msg)
 
     def _read_seed(self, seed: DataSource) -> tuple[dict[str, pd.DataFrame], str]:
         """The seed's datasets in the stored schema, and the date they describe."""
         where = f"{self.path}: cannot create the store for region {self.region}"
         try:
-            frames = {"facilities": check_facility_frame(seed.facilities()),
-                      "unemployed": check_unemployed_frame(seed.unemployed())}  # fmt: skip
+            frames = {
+                "facilities": check_facility_frame(seed.facilities()),
+                "unemployed": check_unemployed_frame(seed.unemployed()),
+            }
         except ValueError as exc:
             raise StoreError(f"{where}: {exc}") from exc
         data_date = seed.info().data_date
@@ -290,17 +300,25 @@ class Store(UploadsMixin, HistoryMixin):
 
     def _create(self, con: sqlite3.Connection, seed: DataSource) -> None:
         frames, as_of = self._read_seed(seed)
-        label, files = (seed.seed_provenance() if isinstance(seed, SeedProvenance)
-                        else (repr(seed), {}))  # fmt: skip
+        label, files = (
+            seed.seed_provenance() if isinstance(seed, SeedProvenance) else (repr(seed), {})
+        )
         create_schema(con, region=self.region, at=timestamp())
         for dataset, frame in frames.items():
             path = files.get(dataset)
             content = path.read_bytes() if path is not None and path.is_file() else None
             self._insert_version(
-                con, dataset, frame, as_of=as_of, who="system", action="init",
+                con,
+                dataset,
+                frame,
+                as_of=as_of,
+                who="system",
+                action="init",
                 file_name=path.name if path is not None and content is not None else label,
-                file_bytes=content, counts=(len(frame), 0, 0), note=f"created from the {label}",
-            )  # fmt: skip
+                file_bytes=content,
+                counts=(len(frame), 0, 0),
+                note=f"created from the {label}",
+            )
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -426,9 +444,12 @@ class Store(UploadsMixin, HistoryMixin):
             'SELECT version_id FROM "current" WHERE dataset = ?', (dataset,)
         ).fetchone()
         parent = int(row[0]) if row else None
-        vid = int(con.execute("SELECT COALESCE(MAX(version_id), 0) + 1 FROM versions "
-                              "WHERE dataset = ?",
-                              (dataset,)).fetchone()[0])  # fmt: skip
+        vid = int(
+            con.execute(
+                "SELECT COALESCE(MAX(version_id), 0) + 1 FROM versions WHERE dataset = ?",
+                (dataset,),
+            ).fetchone()[0]
+        )
         con.execute(
             "INSERT INTO versions (dataset, version_id, as_of, created_at, created_by, "
             "source_file, source_sha256, row_count, parent, note) "
@@ -437,31 +458,57 @@ class Store(UploadsMixin, HistoryMixin):
         )
         self._insert_rows(con, dataset, frame, vid)
         if parent is None:
-            con.execute('INSERT INTO "current" (dataset, version_id, updated_at) VALUES (?, ?, ?)',
-                        (dataset, vid, now))  # fmt: skip
+            con.execute(
+                'INSERT INTO "current" (dataset, version_id, updated_at) VALUES (?, ?, ?)',
+                (dataset, vid, now),
+            )
         else:
-            con.execute('UPDATE "current" SET version_id = ?, updated_at = ? WHERE dataset = ?',
-                        (vid, now, dataset))  # fmt: skip
-        self._audit(con, at=now, who=who, action=action, dataset=dataset, file_name=file_name,
-                    file_size=size, file_sha256=sha, counts=counts, version_id=vid,
-                    previous_version=parent, note=note)  # fmt: skip
-        con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?, ?, ?, ?)",
-                    (now, dataset, "versions", "current", "audit",
-                     "current_facilities" if dataset == "facilities"
-                    else "unemployed"))  # fmt: skip
+            con.execute(
+                'UPDATE "current" SET version_id = ?, updated_at = ? WHERE dataset = ?',
+                (vid, now, dataset),
+            )
+        self._audit(
+            con,
+            at=now,
+            who=who,
+            action=action,
+            dataset=dataset,
+            file_name=file_name,
+            file_size=size,
+            file_sha256=sha,
+            counts=counts,
+            version_id=vid,
+            previous_version=parent,
+            note=note,
+        )
+        con.execute(
+            "UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?, ?, ?, ?)",
+            (
+                now,
+                dataset,
+                "versions",
+                "current",
+                "audit",
+                "current_facilities" if dataset == "facilities" else "unemployed",
+            ),
+        )
         return vid
 
     @staticmethod
     def _insert_rows(con: sqlite3.Connection, dataset: str, frame: pd.DataFrame, vid: int) -> None:
         if dataset == "facilities":
             placeholders = ", ".join("?" * (len(FACILITY_COLUMNS) + 2))
-            sql = (f"INSERT INTO facilities (version_id, geom, {', '.join(FACILITY_COLUMNS)}) "
-                   f"VALUES ({placeholders})")  # fmt: skip
+            sql = (
+                f"INSERT INTO facilities (version_id, geom, {', '.join(FACILITY_COLUMNS)}) "
+                f"VALUES ({placeholders})"
+            )
             records = facility_records(frame, vid)
         else:
             placeholders = ", ".join("?" * (len(UNEMPLOYED_COLUMNS) + 1))
-            sql = (f"INSERT INTO unemployed (version_id, {', '.join(UNEMPLOYED_COLUMNS)}) "
-                   f"VALUES ({placeholders})")  # fmt: skip
+            sql = (
+                f"INSERT INTO unemployed (version_id, {', '.join(UNEMPLOYED_COLUMNS)}) "
+                f"VALUES ({placeholders})"
+            )
             records = unemployed_records(frame, vid)
         con.executemany(sql, records)
 
@@ -517,10 +564,18 @@ class Store(UploadsMixin, HistoryMixin):
                 if file_bytes is not None:
                     size, sha = len(file_bytes), hashlib.sha256(file_bytes).hexdigest()
                 self._audit(
-                    con, at=now, who=user.name, action="rejected_upload", dataset=dataset,
-                    file_name=display_name(file_name), file_size=size, file_sha256=sha,
-                    counts=counts, previous_version=self._current(con, dataset), note=note,
-                )  # fmt: skip
+                    con,
+                    at=now,
+                    who=user.name,
+                    action="rejected_upload",
+                    dataset=dataset,
+                    file_name=display_name(file_name),
+                    file_size=size,
+                    file_sha256=sha,
+                    counts=counts,
+                    previous_version=self._current(con, dataset),
+                    note=note,
+                )
 
     def _write_versions(self, who: str, as_of: str, pending: list[Pending]) -> list[int]:
         """Every pending version, its pointer and audit event in ONE transaction: all of
@@ -529,9 +584,17 @@ class Store(UploadsMixin, HistoryMixin):
         with self._transaction(write=True) as con:
             for p in pending:
                 vid = self._insert_version(
-                    con, p.dataset, p.frame, as_of=as_of, who=who, action="upload",
-                    file_name=p.file_name, file_bytes=p.file_bytes, counts=p.counts, note=p.note,
-                )  # fmt: skip
+                    con,
+                    p.dataset,
+                    p.frame,
+                    as_of=as_of,
+                    who=who,
+                    action="upload",
+                    file_name=p.file_name,
+                    file_bytes=p.file_bytes,
+                    counts=p.counts,
+                    note=p.note,
+                )
                 vids.append(vid)
         return vids
 
@@ -558,11 +621,21 @@ class Store(UploadsMixin, HistoryMixin):
                 )
                 raise StoreError(msg)
             now = timestamp()
-            con.execute('UPDATE "current" SET version_id = ?, updated_at = ? WHERE dataset = ?',
-                        (vid, now, dataset))  # fmt: skip
+            con.execute(
+                'UPDATE "current" SET version_id = ?, updated_at = ? WHERE dataset = ?',
+                (vid, now, dataset),
+            )
             text = f"{dataset}: version {previous} -> {vid}" + (f". {note}" if note else "")
-            self._audit(con, at=now, who=steward.name, action="rollback", dataset=dataset,
-                        version_id=vid, previous_version=previous, note=text)  # fmt: skip
+            self._audit(
+                con,
+                at=now,
+                who=steward.name,
+                action="rollback",
+                dataset=dataset,
+                version_id=vid,
+                previous_version=previous,
+                note=text,
+            )
 
     def audit(self, *, user: object) -> pd.DataFrame:
         """The audit log, oldest first (a data steward only): ``event_id, at, who, action,

@@ -66,8 +66,9 @@ class UploadResult:
         else:
             zh = {"facilities": "设施", "unemployed": "未就业残疾人数"}[self.dataset]
             lines.append(f"已生成{zh}第 {self.version_id} 版（截至 {self.as_of}）。")
-            lines.append(f"{self.dataset} version {self.version_id} (as of {self.as_of}) "
-                         "is now current.")  # fmt: skip
+            lines.append(
+                f"{self.dataset} version {self.version_id} (as of {self.as_of}) is now current."
+            )
         if self.as_of_note:
             lines.append(self.as_of_note)
         return "\n".join(lines)
@@ -102,13 +103,15 @@ def pending(
     if file_bytes is not None and not isinstance(file_bytes, (bytes, bytearray, memoryview)):
         msg = f"file_bytes must be the uploaded bytes (or None), got {type(file_bytes).__name__}"
         raise TypeError(msg)
-    check = (check_facility_frame if dataset == "facilities"
-             else check_unemployed_frame)  # fmt: skip
+    check = check_facility_frame if dataset == "facilities" else check_unemployed_frame
     return Pending(
-        dataset=dataset, frame=check(frame), file_name=display_name(file_name),
+        dataset=dataset,
+        frame=check(frame),
+        file_name=display_name(file_name),
         file_bytes=bytes(file_bytes) if file_bytes is not None else None,
-        counts=(accepted, flagged, rejected), note=note,
-    )  # fmt: skip
+        counts=(accepted, flagged, rejected),
+        note=note,
+    )
 
 
 class UploadsMixin:
@@ -141,14 +144,23 @@ class UploadsMixin:
     ) -> int:
         steward = auth.require_steward(user, action=f"add a {dataset} version")
         day = parse_as_of(as_of)
-        item = pending(dataset, frame, file_name=file_name, file_bytes=file_bytes,
-                       counts=(accepted, flagged, rejected), note=note)  # fmt: skip
+        item = pending(
+            dataset,
+            frame,
+            file_name=file_name,
+            file_bytes=file_bytes,
+            counts=(accepted, flagged, rejected),
+            note=note,
+        )
         if item.frame.empty:
             reason = f"no valid row: no version made. {note}".strip()
-            self._record_rejections(steward, [(dataset, item.file_name, item.file_bytes,
-                                               item.counts, reason)])  # fmt: skip
-            msg = (f"{item.file_name}: no valid row ({item.counts[2]} rejected); "
-                   f"no {dataset} version was made")  # fmt: skip
+            self._record_rejections(
+                steward, [(dataset, item.file_name, item.file_bytes, item.counts, reason)]
+            )
+            msg = (
+                f"{item.file_name}: no valid row ({item.counts[2]} rejected); "
+                f"no {dataset} version was made"
+            )
             raise UploadError(msg)
         hint = as_of_note(day)
         if hint:
@@ -196,9 +208,18 @@ class UploadsMixin:
         ValueError
             A bad ``as_of`` or a frame outside the schema (nothing is recorded).
         """
-        return self._add("facilities", frame, as_of=as_of, user=user, file_name=file_name,
-                         file_bytes=file_bytes, accepted=accepted, flagged=flagged,
-                         rejected=rejected, note=note)  # fmt: skip
+        return self._add(
+            "facilities",
+            frame,
+            as_of=as_of,
+            user=user,
+            file_name=file_name,
+            file_bytes=file_bytes,
+            accepted=accepted,
+            flagged=flagged,
+            rejected=rejected,
+            note=note,
+        )
 
     def add_unemployed(
         self,
@@ -216,9 +237,18 @@ class UploadsMixin:
         """Add a version of the unemployed-disabled counts (``adcode, unemployed_disabled``
         and optionally ``prefecture, county, is_demo, method``, one row per county); as
         :meth:`add_facilities`."""
-        return self._add("unemployed", frame, as_of=as_of, user=user, file_name=file_name,
-                         file_bytes=file_bytes, accepted=accepted, flagged=flagged,
-                         rejected=rejected, note=note)  # fmt: skip
+        return self._add(
+            "unemployed",
+            frame,
+            as_of=as_of,
+            user=user,
+            file_name=file_name,
+            file_bytes=file_bytes,
+            accepted=accepted,
+            flagged=flagged,
+            rejected=rejected,
+            note=note,
+        )
 
     def upload(
         self,
@@ -253,9 +283,15 @@ class UploadsMixin:
             A bad ``as_of``, ``dataset`` or ``default_datum``.
         """
         return self.upload_many(
-            {dataset: (file_name, data)}, as_of=as_of, user=user, counties=counties,
-            registry=registry, default_datum=default_datum, note=note, max_bytes=max_bytes,
-        )[dataset]  # fmt: skip
+            {dataset: (file_name, data)},
+            as_of=as_of,
+            user=user,
+            counties=counties,
+            registry=registry,
+            default_datum=default_datum,
+            note=note,
+            max_bytes=max_bytes,
+        )[dataset]
 
     def upload_many(
         self,
@@ -307,9 +343,15 @@ class UploadsMixin:
         for dataset, (file_name, data) in files.items():
             try:
                 read[dataset] = self._read_upload(
-                    dataset, file_name, bytes(data), counties=counties, registry=registry,
-                    default_datum=default_datum, note=note, max_bytes=max_bytes,
-                )  # fmt: skip
+                    dataset,
+                    file_name,
+                    bytes(data),
+                    counties=counties,
+                    registry=registry,
+                    default_datum=default_datum,
+                    note=note,
+                    max_bytes=max_bytes,
+                )
             except UploadError as exc:
                 refused[dataset] = str(exc)
         empty = [d for d, (_, _, item) in read.items() if item.frame.empty]
@@ -319,9 +361,15 @@ class UploadsMixin:
         hint = as_of_note(day)
         results = {}
         for (d, (kind, imported, item)), vid in zip(read.items(), vids, strict=True):
-            results[d] = UploadResult(dataset=d, file_name=item.file_name, kind=kind,
-                                      version_id=vid, as_of=day, as_of_note=hint,
-                                      imported=imported)  # fmt: skip
+            results[d] = UploadResult(
+                dataset=d,
+                file_name=item.file_name,
+                kind=kind,
+                version_id=vid,
+                as_of=day,
+                as_of_note=hint,
+                imported=imported,
+            )
         return results
 
     @staticmethod
@@ -331,8 +379,11 @@ class UploadsMixin:
         """The steward and the ``as_of`` date of an import, once its datasets are checked:
         PermissionError first (nothing is read), then ValueError."""
         names = list(files)
-        action = (f"upload a {names[0]} register" if len(names) == 1 else
-                  f"upload {' and '.join(names) or 'the'} registers")  # fmt: skip
+        action = (
+            f"upload a {names[0]} register"
+            if len(names) == 1
+            else f"upload {' and '.join(names) or 'the'} registers"
+        )
         steward = auth.require_steward(user, action=action)
         if not files:
             msg = "no file to upload; give a facilities and/or an unemployed register"
@@ -389,9 +440,14 @@ class UploadsMixin:
         for a refused file, else return results without versions."""
         label = {d: display_name(name) for d, (name, _) in files.items()}
         bad = [*refused, *empty]
-        others = {d: ", ".join(f"{label[b]} has no valid row" if b in empty else
-                               f"{label[b]} was refused" for b in bad if b != d)
-                  for d in files}  # fmt: skip
+        others = {
+            d: ", ".join(
+                f"{label[b]} has no valid row" if b in empty else f"{label[b]} was refused"
+                for b in bad
+                if b != d
+            )
+            for d in files
+        }
         events = []
         for dataset, (_, data) in files.items():
             counts = read[dataset][2].counts if dataset in read else None
@@ -412,7 +468,14 @@ class UploadsMixin:
         results = {}
         for d, (kind, imported, item) in read.items():
             withheld = None if d in empty else f"{others[d]}; {ALL_OR_NOTHING}"
-            results[d] = UploadResult(dataset=d, file_name=item.file_name, kind=kind,
-                                      version_id=None, as_of=as_of, as_of_note=hint,
-                                      imported=imported, withheld=withheld)  # fmt: skip
+            results[d] = UploadResult(
+                dataset=d,
+                file_name=item.file_name,
+                kind=kind,
+                version_id=None,
+                as_of=as_of,
+                as_of_note=hint,
+                imported=imported,
+                withheld=withheld,
+            )
         return results

@@ -194,5 +194,5 @@ def page(context, request: pytest.FixtureRequest, page_log: PageLog, tmp_path: P
         try:
             page.screenshot(path=str(shot), full_page=True)
             print(f"\nscreenshot of the failing page: {shot}")
-        except Exception as exc:  # noqa: BLE001 - a diagnostic only
+        except Exception as exc:  # a diagnostic only
             print(f"\n(no failure screenshot: {exc})")

@@ -184,7 +184,7 @@ def wait_for_dataframe_rows(page: Page, predicate, *, index: int = 0, timeout: f
     while time.monotonic() < deadline:
         try:
             rows = dataframe_rows(page, index)
-        except Exception:  # noqa: BLE001 - the grid is being replaced
+        except Exception:  # the grid is being replaced
             rows = []
         if rows and predicate(rows):
             return rows
@@ -217,7 +217,7 @@ def map_frame(page: Page, *, timeout: float = 60.0) -> Frame:
                     " && typeof L !== 'undefined'"
                 ):
                     return frame
-            except Exception:  # noqa: BLE001, S112 - the frame navigated or went away meanwhile
+            except Exception:  # the frame navigated or went away meanwhile
                 continue
         page.wait_for_timeout(200)
     frames = [f.url for f in page.frames]
@@ -313,7 +313,7 @@ def wait_for_map_state(page: Page, predicate, *, timeout: float = 30.0) -> MapSt
                 return last
         except AssertionError:
             raise
-        except Exception:  # noqa: BLE001, S110 - the iframe was being replaced
+        except Exception:  # the iframe was being replaced
             pass
         page.wait_for_timeout(250)
     raise AssertionError(

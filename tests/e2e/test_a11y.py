@@ -116,7 +116,7 @@ def test_the_prefecture_filter_is_reached_and_used_by_keyboard_alone(app_url, pa
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
 
     presses, focused = 0, None
-    for presses in range(1, MAX_TABS + 1):
+    for presses in range(1, MAX_TABS + 1):  # noqa: B007 - reported after the loop
         page.keyboard.press("Tab")
         focused = page.evaluate(
             "() => { const e = document.activeElement;"

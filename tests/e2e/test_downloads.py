@@ -62,7 +62,9 @@ def test_xlsx_download_is_a_labelled_workbook_with_changbai_s_gap(gaps_page, tmp
     assert sheet.freeze_panes == "A2", "the header row should stay frozen"
     assert all(c.font.bold for c in sheet[1] if c.value), "header cells should be bold"
 
-    rows = [dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    rows = [
+        dict(zip(header, r, strict=False)) for r in sheet.iter_rows(min_row=2, values_only=True)
+    ]
     assert rows, "the gap list is empty"
     changbai = [r for r in rows if r["县（市、区）"] == CHANGBAI and r["设施类型"] == AUXILIARY]
     assert changbai, f"no {AUXILIARY} gap for {CHANGBAI} among {len(rows)} rows"

@@ -72,8 +72,18 @@ def _register(payloads: list[str]) -> bytes:
                 seen.add(row["adcode"])
                 name, address = text, text[::-1]
         label = i18n.t(f"facility_type.{row['facility_type']}", "zh")
-        writer.writerow([row["facility_id"], name, label, row["prefecture"], row["county"],
-                         address, row["lon"], row["lat"]])  # fmt: skip
+        writer.writerow(
+            [
+                row["facility_id"],
+                name,
+                label,
+                row["prefecture"],
+                row["county"],
+                address,
+                row["lon"],
+                row["lat"],
+            ]
+        )
     assert next(hostile, None) is None, "more payloads than counties with an institution"
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -97,9 +107,13 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     try:
         store = Store.open(state / "geoapp.gpkg", region="220000", seed=EmbeddedSource("220000"))
         result = store.upload(
-            data, file_name=FILE_NAME, dataset="facilities", as_of="2026-09-30", user=user,
+            data,
+            file_name=FILE_NAME,
+            dataset="facilities",
+            as_of="2026-09-30",
+            user=user,
             counties=EmbeddedSource("220000").counties(),
-        )  # fmt: skip
+        )
     finally:
         if env_saved is None:
             os.environ.pop("GEOAPP_ACCOUNTS", None)
@@ -146,7 +160,7 @@ def _assert_unharmed(page, dialogs: list[str], hostile: dict, where: str) -> Non
             continue
         try:
             state = frame.evaluate(_PWNED_JS)
-        except Exception:  # noqa: BLE001, S112 - a frame navigating away meanwhile
+        except Exception:  # a frame navigating away meanwhile
             continue
         assert state == {"pwned": None, "injected": 0}, f"{where} ({frame.url}): {state}"
     assert not hostile["canary"].exists(), f"{where}: the server executed a template"
@@ -240,8 +254,9 @@ def test_hostile_region_in_the_url_is_refused_without_creating_a_file(hostile, p
         from urllib.parse import quote
 
         page.goto(f"{hostile['url']}/?region={quote(value)}")
-        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
-                               timeout=60_000)  # fmt: skip
+        page.wait_for_selector(
+            '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000
+        )
         alert = page.locator('[data-testid="stAlertContentError"]').first.inner_text()
         assert "220000" in alert, alert
         assert "49" not in alert.replace("220000", "")
@@ -258,8 +273,9 @@ def test_steward_upload_preview_of_the_hostile_register(hostile, page, tmp_path)
     sidebar.get_by_label("用户名").fill(STEWARD)
     sidebar.get_by_label("密码").fill(PASSWORD)
     sidebar.locator('[data-testid="stFormSubmitButton"] button').click()
-    page.wait_for_selector('[data-testid="stFileUploaderDropzoneInput"]', state="attached",
-                           timeout=60_000)  # fmt: skip
+    page.wait_for_selector(
+        '[data-testid="stFileUploaderDropzoneInput"]', state="attached", timeout=60_000
+    )
     upload = tmp_path / "register.csv"
     upload.write_bytes(hostile["register"])
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
