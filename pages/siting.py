@@ -150,21 +150,8 @@ def _site_icon(order: int) -> folium.DivIcon:
     )
 
 
-def _build_map(
-    region, view_codes, demand, dist, existing, radius_km, circuity, breaks, sites, labels
-) -> folium.Map:
-    counties = cache.counties(region)
-    fmap = base.base_map(
-        counties, focus=set(view_codes), layers_label=ui.t("map.layers"), lean=True
-    )
-    folium.GeoJson(
-        _outlines(region),
-        name=ui.t("col.county"),
-        control=False,
-        style_function=lambda f: {"color": "#666", "weight": 0.8, "fill": False},
-        interactive=False,
-    ).add_to(fmap)
-    # Demand points: colour = distance class, size = people (one GeoJSON layer).
+def _demand_layer(demand, dist, view_codes, breaks) -> folium.GeoJson:
+    """Demand points: colour = distance class, size = people (one GeoJSON layer)."""
     shown = demand["adcode"].isin(view_codes).to_numpy()
     d = dist.to_numpy()[shown]
     pts = demand[shown]
@@ -187,7 +174,7 @@ def _build_map(
             xy, colours, radii, d, pts["demand"].to_numpy(float), strict=False
         )
     ]
-    folium.GeoJson(
+    return folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         name=ui.t("siting.layer_demand"),
         marker=folium.CircleMarker(
@@ -197,10 +184,12 @@ def _build_map(
             "fillColor": f["properties"]["c"],
             "radius": f["properties"]["r"],
         },
-    ).add_child(safe.FeatureTooltip(["t"], labels=False)).add_to(fmap)
-    # Catchments of the existing facilities (radius after circuity, as straight line).
+    ).add_child(safe.FeatureTooltip(["t"], labels=False))
+
+
+def _rings_layer(existing, radius_km: float, ring_m: float) -> folium.FeatureGroup:
+    """Catchments of the existing facilities (radius after circuity, as straight line)."""
     rings = folium.FeatureGroup(name=ui.t("siting.legend_ring").format(r=radius_km))
-    ring_m = radius_km * 1000.0 / circuity
     for row in existing.itertuples(index=False):
         pt = row.geometry
         folium.Circle(
@@ -221,24 +210,48 @@ def _build_map(
             fill_color="#000",
             fill_opacity=1,
         ).add_child(safe.TextTooltip(row.name)).add_to(rings)
-    rings.add_to(fmap)
+    return rings
+
+
+def _sites_layer(sites, ring_m: float) -> folium.FeatureGroup:
+    """The suggested sites: numbered markers with their catchment."""
+    group = folium.FeatureGroup(name=ui.t("siting.legend_site"))
+    for row in sites.itertuples(index=False):
+        folium.Circle(
+            [row.lat, row.lon],
+            radius=ring_m,
+            color=SITE_COLOUR,
+            weight=2,
+            dash_array="6 4",
+            fill=False,
+            interactive=False,
+        ).add_to(group)
+        tip = f"{row.order}. {row.county} · +{row.newly_covered:,.0f}"
+        folium.Marker([row.lat, row.lon], icon=_site_icon(int(row.order))).add_child(
+            safe.TextTooltip(tip)
+        ).add_to(group)
+    return group
+
+
+def _build_map(
+    region, view_codes, demand, dist, existing, radius_km, circuity, breaks, sites, labels
+) -> folium.Map:
+    counties = cache.counties(region)
+    fmap = base.base_map(
+        counties, focus=set(view_codes), layers_label=ui.t("map.layers"), lean=True
+    )
+    folium.GeoJson(
+        _outlines(region),
+        name=ui.t("col.county"),
+        control=False,
+        style_function=lambda f: {"color": "#666", "weight": 0.8, "fill": False},
+        interactive=False,
+    ).add_to(fmap)
+    _demand_layer(demand, dist, view_codes, breaks).add_to(fmap)
+    ring_m = radius_km * 1000.0 / circuity
+    _rings_layer(existing, radius_km, ring_m).add_to(fmap)
     if sites is not None and len(sites):
-        group = folium.FeatureGroup(name=ui.t("siting.legend_site"))
-        for row in sites.itertuples(index=False):
-            folium.Circle(
-                [row.lat, row.lon],
-                radius=ring_m,
-                color=SITE_COLOUR,
-                weight=2,
-                dash_array="6 4",
-                fill=False,
-                interactive=False,
-            ).add_to(group)
-            tip = f"{row.order}. {row.county} · +{row.newly_covered:,.0f}"
-            folium.Marker([row.lat, row.lon], icon=_site_icon(int(row.order))).add_child(
-                safe.TextTooltip(tip)
-            ).add_to(group)
-        group.add_to(fmap)
+        _sites_layer(sites, ring_m).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap
 
@@ -414,27 +427,9 @@ def _inputs(type_labels: dict) -> tuple[str, float, float, float, int, str]:
     return ftype, radius, circuity, cell, k, kind
 
 
-@ui.guarded
-def main() -> None:
-    page = ui.page_start("siting.title", caption_key="siting.intro")
-    lang, region, info, table = page.lang, page.region, page.info, page.table
-    pref, county, policy_key, reading = page.prefecture, page.county, page.policy_key, page.reading
-    key = cache.data_key(region)
-
-    type_labels = {k: i18n.t(f"facility_type.{k}", lang) for k in facilities.FACILITY_TYPES}
-    ftype, radius, circuity, cell, k, kind = _inputs(type_labels)
-
-    view = table
-    if pref:
-        view = view[view["prefecture_adcode"] == pref]
-    if county:
-        view = view[view["adcode"] == county]
-    view_codes = view["adcode"].astype(str).tolist()
-    scope = pref  # the run's scope: the whole region or the chosen prefecture (module doc)
-    names = dict(zip(table["prefecture_adcode"], table["prefecture"], strict=False))
-
-    # (c) the suggestion: on the button, remembered for the same inputs.
-    request = (key, scope, ftype, radius, cell, circuity, k, kind, policy_key, reading)
+def _suggestion(request: tuple, names: dict, info):
+    """The suggestion: run on the button, remembered for the same inputs."""
+    scope = request[1]
     run_col, scope_col = st.columns([1, 4])
     if run_col.button(
         ui.t("siting.run"), key="siting_run", type="primary", icon=":material/place:"
@@ -454,6 +449,45 @@ def main() -> None:
             error = str(exc)
     elif st.session_state.get("siting_request") is not None:
         st.info(ui.t("siting.stale"))
+    return result, error
+
+
+def _access_section(key, ftype, radius, cell, circuity, view_codes, lang) -> None:
+    """The access table: the map's text alternative."""
+    st.subheader(ui.t("siting.access_title"))
+    acc = _access(key, ftype, radius, cell, circuity)
+    acc = acc[acc["adcode"].isin(view_codes)]
+    st.dataframe(
+        _access_table(acc), hide_index=True, width="stretch", height=min(38 + 35 * len(acc), 480)
+    )
+    st.caption(
+        ui.t("siting.access_caption").format(r=radius, c=circuity)
+        + " "
+        + access.DEMAND_ASSUMPTION[lang].format(cell_km=cell)
+    )
+
+
+@ui.guarded
+def main() -> None:
+    page = ui.page_start("siting.title", caption_key="siting.intro")
+    lang, region, info, table = page.lang, page.region, page.info, page.table
+    pref, county, policy_key, reading = page.prefecture, page.county, page.policy_key, page.reading
+    key = cache.data_key(region)
+
+    type_labels = {k: i18n.t(f"facility_type.{k}", lang) for k in facilities.FACILITY_TYPES}
+    ftype, radius, circuity, cell, k, kind = _inputs(type_labels)
+
+    view = table
+    if pref:
+        view = view[view["prefecture_adcode"] == pref]
+    if county:
+        view = view[view["adcode"] == county]
+    view_codes = view["adcode"].astype(str).tolist()
+    scope = pref  # the run's scope: the whole region or the chosen prefecture (module doc)
+    names = dict(zip(table["prefecture_adcode"], table["prefecture"], strict=False))
+
+    request = (key, scope, ftype, radius, cell, circuity, k, kind, policy_key, reading)
+    result, error = _suggestion(request, names, info)
 
     # (a) the distance map, with the suggested sites when there are any.
     demand = _demand(key, None, cell)
@@ -498,18 +532,7 @@ def main() -> None:
     if result is not None:
         _show_result(result, sites, lang, scope, policy_key, reading, info)
 
-    # (b) the access table: the map's text alternative.
-    st.subheader(ui.t("siting.access_title"))
-    acc = _access(key, ftype, radius, cell, circuity)
-    acc = acc[acc["adcode"].isin(view_codes)]
-    st.dataframe(
-        _access_table(acc), hide_index=True, width="stretch", height=min(38 + 35 * len(acc), 480)
-    )
-    st.caption(
-        ui.t("siting.access_caption").format(r=radius, c=circuity)
-        + " "
-        + access.DEMAND_ASSUMPTION[lang].format(cell_km=cell)
-    )
+    _access_section(key, ftype, radius, cell, circuity, view_codes, lang)
 
 
 def _show_result(result, sites, lang, scope, policy_key, reading, info) -> None:

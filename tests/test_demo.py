@@ -200,7 +200,7 @@ def test_committed_files_match_the_script():
         path = DEMO_DIR / name
         assert path.is_file(), f"{path} missing: run `python -m geoapp.cli data demo`"
         assert path.read_bytes() == text.encode("utf-8"), (
-            f"{path} drifted from geoapp/demo.py: run `python -m geoapp.cli data demo`"
+            f"{path} drifted from geoapp/demo/: run `python -m geoapp.cli data demo`"
         )
 
 

@@ -38,7 +38,15 @@ import pandas as pd
 import shapely
 
 from geoapp.facilities import FACILITY_TYPES, counts_by_county
-from geoapp.policy import READING_TEXT, READINGS, STRENGTHS, Policy, load_policy, rule_unit_kinds
+from geoapp.policy import (
+    COMPARISON_TABLE,
+    READING_TEXT,
+    READINGS,
+    STRENGTHS,
+    Policy,
+    load_policy,
+    rule_unit_kinds,
+)
 
 __all__ = [
     "ABOUT_THRESHOLD",
@@ -50,7 +58,7 @@ __all__ = [
     "filter_units",
 ]
 
-ABOUT_THRESHOLD = 0.9
+ABOUT_THRESHOLD = COMPARISON_TABLE["about"].share
 TABLE_COLUMNS = (
     "adcode",
     "prefecture_adcode",
@@ -503,9 +511,12 @@ def _rules_frame(policy: Policy, reading: str) -> pd.DataFrame:
 
 
 def _met(comparison: pd.Series, required: pd.Series, actual: pd.Series) -> pd.Series:
-    """``actual`` reaches ``required``, or ceil(90 %) of it for "about"; NA stays NA."""
-    about_needed = np.ceil(required.to_numpy(dtype="float64") * ABOUT_THRESHOLD - 1e-9)
-    needed = np.where(comparison.to_numpy() == "about", about_needed, required.to_numpy())
+    """``actual`` reaches the share of ``required`` its comparison asks for
+    (:data:`geoapp.policy.COMPARISON_TABLE`: all of it for "at_least", ceil(90 %) for
+    "about"); NA stays NA."""
+    share = comparison.map({k: c.share for k, c in COMPARISON_TABLE.items()}).to_numpy(float)
+    partial = np.ceil(required.to_numpy(dtype="float64") * share - 1e-9)
+    needed = np.where(share == 1.0, required.to_numpy(), partial)
     return actual >= pd.Series(needed, index=actual.index)
 
 

@@ -115,7 +115,7 @@ def _readme(
         "invented; the only real records are the three schools named in 吉政办发〔2025〕16号",
         "二(三)7, whose location is approximate (city level only).",
         "",
-        f"Made by `geoapp data demo` (`geoapp/demo.py`) for region {region} with seed {seed};",
+        f"Made by `geoapp data demo` (`geoapp/demo/`) for region {region} with seed {seed};",
         "the same seed rewrites these files byte for byte. Coordinates are WGS84 (`datum=wgs84`),",
         "random points strictly inside the county polygon of `adcode`.",
         "",
