@@ -6,8 +6,9 @@ lists and progress tables as files), :mod:`~geoapp.analysis.profile` (the county
 sheet), :mod:`~geoapp.analysis.preview` (what an upload would change),
 :mod:`~geoapp.analysis.access` (distances, catchments, 2SFCA) and
 :mod:`~geoapp.analysis.siting` (where next), with the siting's covering models in
-:mod:`~geoapp.analysis.covering` and its candidates in
-:mod:`~geoapp.analysis.candidate_sites`.
+:mod:`~geoapp.analysis.covering`, its candidates in
+:mod:`~geoapp.analysis.candidate_sites` and its result and files in
+:mod:`~geoapp.analysis.siting_result`.
 
 It may import geoapp.schema, policy, facilities, regions, display, coords, export,
 i18n, geoapp.admin and geoapp.ingest (the registers); never geoapp.store,
@@ -27,6 +28,7 @@ from geoapp.analysis import (
     profile,
     reports,
     siting,
+    siting_result,
 )
 from geoapp.analysis.access import county_access, demand_grid
 from geoapp.analysis.coverage import GapResult, assign_counties, compute_gaps, filter_units
@@ -59,5 +61,6 @@ __all__ = [
     "profile",
     "reports",
     "siting",
+    "siting_result",
     "suggest_sites",
 ]

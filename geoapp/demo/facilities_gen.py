@@ -173,106 +173,143 @@ def _prefecture_codes(table: pd.DataFrame) -> dict[str, str]:
     return {c: c[:4] + "00" for c in table["adcode"]}
 
 
-def _name_rows(
-    table: pd.DataFrame, alloc: dict[str, list[str]], rng: np.random.Generator
-) -> list[dict]:
-    """One dict per demo facility (no location yet), in a fixed order."""
-    info = table.set_index("adcode")
-    pref_code = _prefecture_codes(table)
-    used: set[str] = set()
-    rows: list[dict] = []
+class _Namer:
+    """The shared state of naming demo facilities: the county table, the names used so
+    far, the rows made so far and the random generator (drawn from in a fixed order)."""
 
-    def add(ftype: str, adcode: str, name: str, subtype: str, address: str) -> None:
-        rows.append(
+    def __init__(self, table: pd.DataFrame, rng: np.random.Generator) -> None:
+        self.info = table.set_index("adcode")
+        self.pref_code = _prefecture_codes(table)
+        self.used: set[str] = set()
+        self.rows: list[dict] = []
+        self.rng = rng
+
+    def county(self, adcode: str) -> str:
+        return self.info.at[adcode, "name"]
+
+    def add(self, ftype: str, adcode: str, name: str, subtype: str, address: str) -> None:
+        self.rows.append(
             {
                 "name": name,
                 "facility_type": ftype,
                 "subtype": subtype,
-                "prefecture": info.at[adcode, "prefecture"],
-                "county": info.at[adcode, "name"],
+                "prefecture": self.info.at[adcode, "prefecture"],
+                "county": self.info.at[adcode, "name"],
                 "adcode": adcode,
                 "address": address,
                 "is_demo": True,
-                "note": _gap_note(adcode, pref_code[adcode]),
+                "note": _gap_note(adcode, self.pref_code[adcode]),
             }
         )
 
-    def street(adcode: str) -> str:
-        road = _ROADS[rng.integers(len(_ROADS))]
+    def street(self, adcode: str) -> str:
+        road = _ROADS[self.rng.integers(len(_ROADS))]
         return (
-            f"吉林省{info.at[adcode, 'prefecture']}{info.at[adcode, 'name']}"
-            f"{road}{int(rng.integers(1, 1000))}号"
+            f"吉林省{self.info.at[adcode, 'prefecture']}{self.info.at[adcode, 'name']}"
+            f"{road}{int(self.rng.integers(1, 1000))}号"
         )
 
-    def village(adcode: str) -> str:
-        town = _TOWNS[rng.integers(len(_TOWNS))]
-        vil = _VILLAGES[rng.integers(len(_VILLAGES))]
-        return f"吉林省{info.at[adcode, 'prefecture']}{info.at[adcode, 'name']}{town}镇{vil}村"
+    def village(self, adcode: str) -> str:
+        town = _TOWNS[self.rng.integers(len(_TOWNS))]
+        vil = _VILLAGES[self.rng.integers(len(_VILLAGES))]
+        return (
+            f"吉林省{self.info.at[adcode, 'prefecture']}{self.info.at[adcode, 'name']}"
+            f"{town}镇{vil}村"
+        )
 
-    def brands(c: str, pool: Sequence[str], fmt: Callable[[str], str]) -> Iterable[str]:
-        for b in _permuted(rng, pool):
+    def brands(self, pool: Sequence[str], fmt: Callable[[str], str]) -> Iterable[str]:
+        """Names from ``pool`` in a random order (the permutation is drawn on first use)."""
+        for b in _permuted(self.rng, pool):
             yield fmt(b)
         for i in range(2, 100):  # pragma: no cover - only if a county exhausts the pool
             yield fmt(f"第{i}")
 
-    for adcode in sorted(alloc["incubation_base"]):
-        c = info.at[adcode, "name"]
-        online = bool(rng.random() < 0.3)
+
+def _incubation_bases(n: _Namer, adcodes: Iterable[str]) -> None:
+    for adcode in sorted(adcodes):
+        c = n.county(adcode)
+        online = bool(n.rng.random() < 0.3)
         kind = "网络创业孵化基地" if online else ""
         core = "残疾人网络创业孵化基地" if online else "残疾人创业孵化基地"
         name = _unique(
-            [f"{c}{core}", *brands(c, _BRANDS, lambda b, c=c, core=core: f"{c}{b}{core}")], used
+            [f"{c}{core}", *n.brands(_BRANDS, lambda b, c=c, core=core: f"{c}{b}{core}")],
+            n.used,
         )
-        add("incubation_base", adcode, name, kind, street(adcode))
+        n.add("incubation_base", adcode, name, kind, n.street(adcode))
 
-    for adcode in sorted(alloc["rural_help_base"]):
-        c = info.at[adcode, "name"]
-        subtype, host = _RURAL_HOSTS[rng.integers(len(_RURAL_HOSTS))]
+
+def _rural_help_bases(n: _Namer, adcodes: Iterable[str]) -> None:
+    for adcode in sorted(adcodes):
+        c = n.county(adcode)
+        subtype, host = _RURAL_HOSTS[n.rng.integers(len(_RURAL_HOSTS))]
         name = _unique(
-            brands(c, _AGRI, lambda b, c=c, host=host: f"{c}{b}{host}农村残疾人就业帮扶基地"), used
+            n.brands(_AGRI, lambda b, c=c, host=host: f"{c}{b}{host}农村残疾人就业帮扶基地"),
+            n.used,
         )
-        add("rural_help_base", adcode, name, subtype, village(adcode))
+        n.add("rural_help_base", adcode, name, subtype, n.village(adcode))
 
-    for adcode in sorted(alloc["massage_institution"]):
-        c = info.at[adcode, "name"]
-        medical = bool(rng.random() < 0.2)
-        model = bool(rng.random() < 0.1)
+
+def _massage_institutions(n: _Namer, adcodes: Iterable[str]) -> None:
+    for adcode in sorted(adcodes):
+        c = n.county(adcode)
+        medical = bool(n.rng.random() < 0.2)
+        model = bool(n.rng.random() < 0.1)
         core = "盲人医疗按摩所" if medical else "盲人保健按摩店"
         suffix = "（示范）" if model else ""
         subtype = ("医疗按摩" if medical else "保健按摩") + ("（示范）" if model else "")
         name = _unique(
-            brands(c, _BRANDS, lambda b, c=c, core=core, suffix=suffix: f"{c}{b}{core}{suffix}"),
-            used,
+            n.brands(_BRANDS, lambda b, c=c, core=core, suffix=suffix: f"{c}{b}{core}{suffix}"),
+            n.used,
         )
-        add("massage_institution", adcode, name, subtype, street(adcode))
+        n.add("massage_institution", adcode, name, subtype, n.street(adcode))
 
-    for adcode in sorted(alloc["auxiliary_institution"]):
-        c = info.at[adcode, "name"]
-        hosts = [_AUX_HOSTS[i] for i in rng.permutation(len(_AUX_HOSTS))]
+
+def _auxiliary_institutions(n: _Namer, adcodes: Iterable[str]) -> None:
+    for adcode in sorted(adcodes):
+        c = n.county(adcode)
+        hosts = [_AUX_HOSTS[i] for i in n.rng.permutation(len(_AUX_HOSTS))]
         cands = [(s, t.format(c=c)) for s, t in hosts]
         cands += [
             ("依托基层社区", f"{c}{w}社区残疾人辅助性就业机构")
-            for w in _permuted(rng, _COMMUNITIES)
+            for w in _permuted(n.rng, _COMMUNITIES)
         ]
         for subtype, name in cands:  # noqa: B007 - the first free name, used after the loop
-            if name not in used:
-                used.add(name)
+            if name not in n.used:
+                n.used.add(name)
                 break
-        add("auxiliary_institution", adcode, name, subtype, street(adcode))
+        n.add("auxiliary_institution", adcode, name, subtype, n.street(adcode))
 
-    for adcode in sorted(alloc["vocational_school"]):
-        c = info.at[adcode, "name"]
-        name = _unique([f"{c}特殊教育学校"], used)
-        add("vocational_school", adcode, name, "特殊教育学校（职业教育）", street(adcode))
 
-    for adcode in sorted(alloc["beautiful_workshop"]):
-        c = info.at[adcode, "name"]
-        kind = _WORKSHOP_KINDS[rng.integers(len(_WORKSHOP_KINDS))]
+def _vocational_schools(n: _Namer, adcodes: Iterable[str]) -> None:
+    for adcode in sorted(adcodes):
+        c = n.county(adcode)
+        name = _unique([f"{c}特殊教育学校"], n.used)
+        n.add("vocational_school", adcode, name, "特殊教育学校（职业教育）", n.street(adcode))
+
+
+def _beautiful_workshops(n: _Namer, adcodes: Iterable[str]) -> None:
+    for adcode in sorted(adcodes):
+        c = n.county(adcode)
+        kind = _WORKSHOP_KINDS[n.rng.integers(len(_WORKSHOP_KINDS))]
         name = _unique(
-            [f"{c}美丽工坊", *brands(c, _BRANDS, lambda b, c=c: f"{c}{b}美丽工坊")], used
+            [f"{c}美丽工坊", *n.brands(_BRANDS, lambda b, c=c: f"{c}{b}美丽工坊")], n.used
         )
-        add("beautiful_workshop", adcode, name, kind, street(adcode))
-    return rows
+        n.add("beautiful_workshop", adcode, name, kind, n.street(adcode))
+
+
+def _name_rows(
+    table: pd.DataFrame, alloc: dict[str, list[str]], rng: np.random.Generator
+) -> list[dict]:
+    """One dict per demo facility (no location yet), in a fixed order: the types one
+    after the other, each by adcode (the random draws follow the same order)."""
+    n = _Namer(table, rng)
+    _incubation_bases(n, alloc["incubation_base"])
+    _rural_help_bases(n, alloc["rural_help_base"])
+    _massage_institutions(n, alloc["massage_institution"])
+    _auxiliary_institutions(n, alloc["auxiliary_institution"])
+    _vocational_schools(n, alloc["vocational_school"])
+    _beautiful_workshops(n, alloc["beautiful_workshop"])
+    return n.rows
 
 
 def _real_rows(table: pd.DataFrame) -> list[dict]:

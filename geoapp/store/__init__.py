@@ -2,7 +2,8 @@
 
 Owns the store's GeoPackage file and everything about it: the encoding of versions in
 the file (:mod:`~geoapp.store.encoding`), the repository with its transactions,
-versions, rollback and audit log (:mod:`~geoapp.store.repository`), uploads as new
+rollback and audit log (:mod:`~geoapp.store.repository`), reading the versions and
+their rows (:mod:`~geoapp.store.reading`), uploads as new
 versions (:mod:`~geoapp.store.uploads`), the facility diff (:mod:`~geoapp.store.diff`)
 and comparisons over the versions (:mod:`~geoapp.store.history`). SQLite failures
 become :class:`StoreError` (:mod:`~geoapp.store.errors`); ``as_of`` dates are parsed in

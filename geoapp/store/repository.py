@@ -64,10 +64,8 @@ import hashlib
 import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from geoapp import auth, regions, settings
@@ -80,14 +78,13 @@ from geoapp.store.encoding import (
     check_facility_frame,
     check_unemployed_frame,
     create_schema,
-    facility_frame,
     facility_records,
     timestamp,
-    unemployed_frame,
     unemployed_records,
 )
 from geoapp.store.errors import StoreError, rollback_quietly, sqlite_failure
 from geoapp.store.history import HistoryMixin
+from geoapp.store.reading import ReadingMixin
 from geoapp.store.uploads import Pending, UploadsMixin
 
 __all__ = ["SeedProvenance", "Store"]
@@ -106,7 +103,7 @@ class SeedProvenance(Protocol):
     def seed_provenance(self) -> tuple[str, Mapping[str, Path]]: ...
 
 
-class Store(UploadsMixin, HistoryMixin):
+class Store(ReadingMixin, UploadsMixin, HistoryMixin):
     """A versioned GeoPackage store of one region's facilities and unemployed counts.
 
     Open it with :meth:`Store.open`; see the module docstring for the layout and the
@@ -319,105 +316,6 @@ class Store(UploadsMixin, HistoryMixin):
                 counts=(len(frame), 0, 0),
                 note=f"created from the {label}",
             )
-
-    # -- reading -------------------------------------------------------------------------------
-
-    @staticmethod
-    def _current(con: sqlite3.Connection, dataset: str) -> int:
-        row = con.execute(
-            'SELECT version_id FROM "current" WHERE dataset = ?', (dataset,)
-        ).fetchone()
-        if row is None:  # pragma: no cover - created with the store
-            msg = f"the store has no current {dataset} version"
-            raise StoreError(msg)
-        return int(row[0])
-
-    @staticmethod
-    def _version_ids(con: sqlite3.Connection, dataset: str) -> list[int]:
-        return [
-            int(r[0])
-            for r in con.execute(
-                "SELECT version_id FROM versions WHERE dataset = ? ORDER BY version_id", (dataset,)
-            )
-        ]
-
-    def _resolve(self, con: sqlite3.Connection, dataset: str, version_id: int | None) -> int:
-        if version_id is None:
-            return self._current(con, dataset)
-        if isinstance(version_id, bool) or not isinstance(version_id, (int, np.integer)):
-            msg = f"version_id must be a whole number, got {version_id!r}"
-            raise TypeError(msg)
-        known = self._version_ids(con, dataset)
-        if int(version_id) not in known:
-            msg = f"no {dataset} version {version_id} in {self.path.name}; versions: {known}"
-            raise StoreError(msg)
-        return int(version_id)
-
-    def current_version(self, dataset: str) -> int:
-        """The id of the current version of ``dataset`` ("facilities" or "unemployed")."""
-        check_dataset(dataset)
-        with self._transaction() as con:
-            return self._current(con, dataset)
-
-    def versions(self, dataset: str | None = None) -> pd.DataFrame:
-        """Every version, oldest first: ``dataset, version_id, as_of, created_at,
-        created_by, source_file, source_sha256, row_count, parent, note, is_current``."""
-        if dataset is not None:
-            check_dataset(dataset)
-        with self._transaction() as con:
-            frame = pd.read_sql_query(
-                "SELECT v.dataset, v.version_id, v.as_of, v.created_at, v.created_by, "
-                "v.source_file, v.source_sha256, v.row_count, v.parent, v.note, "
-                "(c.version_id IS NOT NULL) AS is_current FROM versions v "
-                'LEFT JOIN "current" c ON c.dataset = v.dataset AND c.version_id = v.version_id '
-                + ("WHERE v.dataset = ? " if dataset else "")
-                + "ORDER BY v.dataset, v.version_id",
-                con,
-                params=(dataset,) if dataset else None,
-            )
-        frame["is_current"] = frame["is_current"].astype(bool)
-        frame["parent"] = frame["parent"].astype("Int64")
-        return frame
-
-    def facilities(self, version_id: int | None = None) -> gpd.GeoDataFrame:
-        """A facility version (the current one by default), in the schema of
-        :meth:`geoapp.datasource.EmbeddedSource.facilities` (rows in upload order)."""
-        columns = ", ".join(FACILITY_COLUMNS)
-        with self._transaction() as con:
-            vid = self._resolve(con, "facilities", version_id)
-            rows = con.execute(
-                f"SELECT {columns} FROM facilities WHERE version_id = ? ORDER BY fid", (vid,)
-            ).fetchall()
-        return facility_frame(rows)
-
-    def unemployed(self, version_id: int | None = None) -> pd.DataFrame:
-        """A version of the unemployed-disabled counts (the current one by default):
-        ``adcode, prefecture, county, unemployed_disabled, is_demo, method``."""
-        columns = ", ".join(UNEMPLOYED_COLUMNS)
-        with self._transaction() as con:
-            vid = self._resolve(con, "unemployed", version_id)
-            rows = con.execute(
-                f"SELECT {columns} FROM unemployed WHERE version_id = ? ORDER BY fid", (vid,)
-            ).fetchall()
-        return unemployed_frame(rows)
-
-    def version_info(self, dataset: str, version_id: int | None = None) -> dict[str, Any]:
-        """One row of :meth:`versions` as a dict (the current version by default)."""
-        check_dataset(dataset)
-        with self._transaction() as con:
-            vid = self._resolve(con, dataset, version_id)
-        table = self.versions(dataset)
-        return table[table["version_id"] == vid].iloc[0].to_dict()
-
-    def integrity_check(self) -> str:
-        """SQLite's ``PRAGMA integrity_check``: ``"ok"`` for a sound file."""
-        con = self._connect()
-        try:
-            return "; ".join(r[0] for r in con.execute("PRAGMA integrity_check"))
-        except sqlite3.Error as exc:
-            raise self._failure(exc, "check the store") from exc
-        finally:
-            con.close()
 
     # -- writing -------------------------------------------------------------------------------
 
