@@ -7,6 +7,8 @@ and the audit log need a signed-in data steward (the store refuses anyone else t
 The upload flow is driven by ``st.file_uploader`` (key ``data_file_<n>``; ``n`` moves on
 after every accepted upload, which empties the widget). Tests drive it with AppTest's
 ``file_uploader(...).set_value((name, bytes, mime))``: nothing here needs a browser.
+The preview of a read upload (report, fix list, map, counts, gap changes) is in
+``pages/data_preview.py``.
 """
 
 from __future__ import annotations
@@ -15,33 +17,22 @@ import contextlib
 import hashlib
 import io
 import warnings
-from datetime import UTC, date, datetime
+from datetime import date
 
-import folium
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
-from geoapp import export, i18n, ingest, settings
+from geoapp import ingest, settings
 from geoapp import store as store_mod
 from geoapp.analysis import preview
-from layers import assets, safe
-from layers import counties as county_layers
-from layers import map as base
-from pages import cache, signin, ui
+from pages import cache, data_preview, signin, ui
 
 DATASETS = store_mod.DATASETS
 DATUMS = ("wgs84", "gcj02", "bd09", "cgcs2000")
-STATUS_COLOURS = {"accepted": "#0072B2", "flagged": "#D55E00"}
-_IMPORT = "data_import"  # (key, import or None, error or None, datum guess) of the last read
+_IMPORT = data_preview.IMPORT  # (key, import, error, datum guess) of the last read
 _REFUSED = "data_refused"  # files whose refusal is in the audit log already
 _MESSAGE = "data_message"  # what the last write did, shown after the rerun
 _SEQ = "data_upload_seq"
-
-
-def _labels(prefix: str, keys) -> dict:
-    """Labels resolved now: AppTest may format options outside a script run."""
-    return {k: ui.t(f"{prefix}.{k}") for k in keys}
 
 
 # --- reading an upload -------------------------------------------------------------------
@@ -119,244 +110,6 @@ def _overrides(dataset: str, prefix: str) -> dict[str, str]:
     return {f: v for f in fields if (v := st.session_state.get(f"{prefix}_{f}"))}
 
 
-def _reason_labels(codes: pd.Series, lang: str) -> pd.Series:
-    side = 0 if lang == "zh" else 1
-    sep = "；" if lang == "zh" else "; "
-    return codes.fillna("").map(
-        lambda text: sep.join(
-            ingest.REASON_LABELS.get(c, (c, c))[side] for c in str(text).split(";") if c
-        )
-    )
-
-
-def _fix_workbook(imported, label: str, dataset: str) -> bytes:
-    """The rejected and flagged rows with Excel row and reason, Chinese headers."""
-    fix = preview.rows_to_fix(imported.report)
-    fix = fix.assign(
-        problem=_reason_labels(
-            imported.report.loc[
-                imported.report["status"].isin(["rejected", "flagged"]), "codes"
-            ].reset_index(drop=True),
-            "zh",
-        )
-    )
-    columns = [
-        "row",
-        "status",
-        "problem",
-        "reasons",
-        *[c for c in fix.columns if c not in ("row", "status", "reasons", "problem")],
-    ]
-    headers = {c: i18n.t(f"report.{c}", "zh") for c in columns}
-    statuses = {s: i18n.t(f"row_status.{s}", "zh") for s in ingest.STATUSES}
-    meta = {
-        "文件": label,
-        "数据": i18n.t(f"dataset.{dataset}", "zh"),
-        "行数": len(fix),
-        "生成时间": datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M"),
-        "用法": "按“原因”修正原登记表（行号为原表的 Excel 行号），再重新上传。",
-    }
-    return export.to_bytes(
-        "xlsx",
-        fix[columns],
-        headers=headers,
-        meta=meta,
-        sheet_name="待修正行",
-        meta_sheet_name="说明",
-        value_labels={"status": statuses},
-        text_columns=("facility_id", "adcode"),
-    )
-
-
-def _preview_map(region: str, imported) -> None:
-    points = imported.facilities
-    status = imported.report.drop_duplicates("facility_id").set_index("facility_id")["status"]
-    on_map = points[points.geometry.notna()]
-    topology = cache.topology(region)
-    from geoapp import display
-
-    fmap = base.base_map(bounds=display.topology_bounds(topology), lean=True)
-    county_layers.prefecture_borders(topology, name=ui.t("filter.prefecture")).add_to(fmap)
-    labels = _labels("row_status", ("accepted", "flagged"))
-    for row in on_map.itertuples(index=False):
-        kind = status.get(row.facility_id, "accepted")
-        folium.CircleMarker(
-            [row.lat, row.lon],
-            radius=4 if kind == "accepted" else 6,
-            color="#000" if kind == "flagged" else STATUS_COLOURS["accepted"],
-            weight=1,
-            fill=True,
-            fill_color=STATUS_COLOURS.get(kind, "#0072B2"),
-            fill_opacity=0.85,
-        ).add_child(safe.TextTooltip(f"{row.name} · {labels.get(kind, kind)}")).add_to(fmap)
-    st_folium(
-        assets.localize(fmap),
-        key="data_map",
-        height=360,
-        use_container_width=True,
-        returned_objects=[],
-    )
-    st.caption(ui.t("data.map_caption").format(on_map=len(on_map), total=len(points)))
-
-
-def _preview(
-    store,
-    region: str,
-    dataset: str,
-    label: str,
-    data: bytes,
-    imported,
-    policy_key: str,
-    reading: str,
-) -> None:
-    lang = ui.lang()
-    counts = {s: getattr(imported, s) for s in ("accepted", "flagged", "rejected", "skipped")}
-    st.subheader(ui.t("data.preview"))
-    for column, (status, n) in zip(st.columns(4), counts.items(), strict=True):
-        column.metric(ui.t(f"row_status.{status}"), n)
-
-    report = imported.report
-    status_labels = _labels("row_status", ingest.STATUSES)
-    shown_status = st.multiselect(
-        ui.t("data.status_filter"),
-        list(ingest.STATUSES),
-        default=list(ingest.STATUSES),
-        format_func=status_labels.get,
-        key="data_status_filter",
-    )
-    rows = report[report["status"].isin(shown_status)]
-    wanted = [
-        "row",
-        "status",
-        "problem",
-        "reasons",
-        "name",
-        "type",
-        "county",
-        "lon",
-        "lat",
-        "assigned_county",
-        "count",
-        "unemployed_disabled",
-    ]
-    rows = rows.assign(
-        status=rows["status"].map(status_labels), problem=_reason_labels(rows["codes"], lang)
-    )
-    columns = [c for c in wanted if c in rows.columns]
-    st.dataframe(
-        rows[columns].rename(columns={c: ui.t(f"report.{c}") for c in columns}),
-        hide_index=True,
-        width="stretch",
-        height=320,
-        key="data_report",
-    )
-
-    fix_rows = counts["rejected"] + counts["flagged"]
-    if fix_rows:
-        stem = label.rsplit(".", 1)[0]
-        st.download_button(
-            ui.t("data.download_fix").format(n=fix_rows),
-            _fix_workbook(imported, label, dataset),
-            file_name=f"{stem}-待修正行.xlsx",
-            mime=export.MEDIA_TYPES["xlsx"],
-            key="data_fix_download",
-            icon=":material/download:",
-        )
-
-    counties = cache.counties(region)
-    if dataset == "facilities":
-        before, after = store.facilities(), imported.facilities
-        if len(after):
-            _preview_map(region, imported)
-        u = store.unemployed()
-        gaps_key = ("gaps", st.session_state[_IMPORT][0], policy_key, reading)
-        args = {
-            "facilities_before": before,
-            "facilities_after": after,
-            "unemployed_before": u,
-            "unemployed_after": u,
-        }
-    else:
-        before, after = store.unemployed(), imported.counts
-        f = store.facilities()
-        gaps_key = ("gaps", st.session_state[_IMPORT][0], policy_key, reading)
-        args = {
-            "facilities_before": f,
-            "facilities_after": f,
-            "unemployed_before": before,
-            "unemployed_after": after,
-        }
-
-    st.subheader(ui.t("data.by_county"))
-    changes = preview.county_changes(counties, before=before, after=after, dataset=dataset)
-    c1, c2 = st.columns(2)
-    c1.metric(ui.t("data.total_before"), f"{int(changes['before'].sum()):,}")
-    c2.metric(
-        ui.t("data.total_after"),
-        f"{int(changes['after'].sum()):,}",
-        delta=f"{int(changes['change'].sum()):+,}",
-    )
-    changed = changes[changes["change"] != 0]
-    st.caption(ui.t("data.changed_counties").format(n=len(changed)))
-    shown = changed if len(changed) else changes.head(0)
-    st.dataframe(
-        shown.rename(
-            columns={
-                c: ui.t(f"col.{c}")
-                if c in ("adcode", "prefecture", "county")
-                else ui.t(f"data.{c}")
-                for c in shown.columns
-            }
-        ),
-        hide_index=True,
-        width="stretch",
-        key="data_by_county",
-    )
-
-    st.subheader(ui.t("data.gaps"))
-    mismatch = ui.policy_mismatch(region, policy_key)
-    if mismatch:
-        st.info(mismatch)
-    elif len(after):
-        cached = st.session_state.get("data_gaps")
-        if not cached or cached[0] != gaps_key:
-            with st.spinner(ui.t("data.gaps_computing")):
-                table = preview.gap_changes(policy_key, counties=counties, reading=reading, **args)
-            st.session_state["data_gaps"] = cached = (gaps_key, table)
-        _gap_table(cached[1], key="data_gap_changes")
-
-
-def _gap_table(table: pd.DataFrame, *, key: str) -> None:
-    closed, opened = (
-        int((table["change"] == "closed").sum()),
-        int((table["change"] == "opened").sum()),
-    )
-    st.caption(ui.t("data.gaps_summary").format(closed=closed, opened=opened))
-    if table.empty:
-        return
-    changes = _labels("change", ("closed", "opened"))
-    shown = table.assign(change=table["change"].map(changes))
-    st.dataframe(
-        ui.labelled(
-            shown,
-            [
-                "change",
-                "city",
-                "county",
-                "facility_type",
-                "strength",
-                "required",
-                "actual_before",
-                "actual_after",
-                "clause",
-            ],
-        ),
-        hide_index=True,
-        width="stretch",
-        key=key,
-    )
-
-
 def _accept(
     store, user, dataset: str, label: str, data: bytes, as_of: date, imported, note: str
 ) -> None:
@@ -388,13 +141,13 @@ def _accept(
     message = ui.t("data.written").format(version=vid)
     st.session_state[_MESSAGE] = message + ("" if not notes else " " + "；".join(notes))
     st.session_state[_SEQ] = st.session_state.get(_SEQ, 0) + 1
-    for key in (_IMPORT, "data_gaps"):
+    for key in (_IMPORT, data_preview.GAPS):
         st.session_state.pop(key, None)
     st.rerun()
 
 
 def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
-    datasets = _labels("dataset", DATASETS)
+    datasets = data_preview.labels("dataset", DATASETS)
     c1, c2 = st.columns([2, 1])
     dataset = c1.radio(
         ui.t("data.dataset"),
@@ -443,7 +196,7 @@ def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
         headers = [*imported.column_map.values(), *imported.ignored_columns]
     _mapping(dataset, prefix, imported, headers, error)
     if dataset == "facilities":
-        names = _labels("datum", DATUMS)
+        names = data_preview.labels("datum", DATUMS)
         st.selectbox(
             ui.t("data.datum"),
             DATUMS,
@@ -455,7 +208,7 @@ def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
         _datum_hint(guess, datum)
     if imported is None:
         return
-    _preview(store, region, dataset, label, data, imported, policy_key, reading)
+    data_preview.show(store, region, dataset, label, imported, policy_key, reading)
 
     st.subheader(ui.t("data.accept_title"))
     valid = imported.accepted + imported.flagged
@@ -488,7 +241,7 @@ def _datum_hint(guess: ingest.DatumGuess | None, datum: str) -> None:
 # --- versions, rollback, audit, comparison ------------------------------------------------
 def _versions(store) -> pd.DataFrame:
     table = store.versions()
-    datasets = _labels("dataset", DATASETS)
+    datasets = data_preview.labels("dataset", DATASETS)
     shown = table.assign(
         dataset=table["dataset"].map(datasets),
         is_current=table["is_current"].map({True: "✔", False: ""}),
@@ -515,7 +268,7 @@ def _versions(store) -> pd.DataFrame:
 
 def _rollback(store, user, versions: pd.DataFrame) -> None:
     st.subheader(ui.t("data.rollback"))
-    datasets = _labels("dataset", DATASETS)
+    datasets = data_preview.labels("dataset", DATASETS)
     c1, c2 = st.columns(2)
     dataset = c1.selectbox(
         ui.t("data.dataset"), DATASETS, format_func=datasets.get, key="data_rb_dataset"
@@ -558,8 +311,8 @@ def _rollback(store, user, versions: pd.DataFrame) -> None:
 
 def _audit(store, user) -> None:
     table = store.audit(user=user).sort_values("event_id", ascending=False)
-    actions = _labels("action", store_mod.ACTIONS)
-    datasets = _labels("dataset", DATASETS)
+    actions = data_preview.labels("action", store_mod.ACTIONS)
+    datasets = data_preview.labels("dataset", DATASETS)
     shown = table.assign(
         action=table["action"].map(actions), dataset=table["dataset"].map(datasets)
     )
@@ -609,7 +362,7 @@ def _compare(region: str, versions: pd.DataFrame, policy_key: str, reading: str)
         changed = pd.concat(
             [diff.added.assign(change="added"), diff.removed.assign(change="removed")]
         )
-        kinds = _labels("diff", ("added", "removed"))
+        kinds = data_preview.labels("diff", ("added", "removed"))
         shown = changed.assign(change=changed["change"].map(kinds))
         st.dataframe(
             ui.labelled(
@@ -621,7 +374,7 @@ def _compare(region: str, versions: pd.DataFrame, policy_key: str, reading: str)
             key="data_cmp_rows",
         )
     if ui.policy_mismatch(region, policy_key) is None:
-        _gap_table(
+        data_preview.gap_table(
             cache.version_gap_diff(region, int(a), int(b), policy_key, reading), key="data_cmp_gaps"
         )
 
