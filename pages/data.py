@@ -22,13 +22,13 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from geoapp import ingest, settings
+from geoapp import coords, ingest, settings
 from geoapp import store as store_mod
 from geoapp.analysis import preview
 from pages import cache, data_preview, signin, ui
 
 DATASETS = store_mod.DATASETS
-DATUMS = ("wgs84", "gcj02", "bd09", "cgcs2000")
+DATUMS = coords.DATUMS
 _IMPORT = data_preview.IMPORT  # (key, import, error, datum guess) of the last read
 _REFUSED = "data_refused"  # files whose refusal is in the audit log already
 _MESSAGE = "data_message"  # what the last write did, shown after the rerun
