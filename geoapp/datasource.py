@@ -7,6 +7,11 @@ layers and the demo datasets. :class:`StoreSource`, the default (:func:`default_
 takes the same boundaries but the current versions of the facilities and counts from
 the versioned store (:mod:`geoapp.store`), which starts as a copy of the demo datasets.
 
+Only the embedded region (Jilin, 220000) has demo data. Any other built region starts
+empty: no facilities and no counts until a register is uploaded, and its population
+only when a census table under ``data/reference`` (``*_county_population_2020.csv``)
+covers its counties (:func:`population_table`); none otherwise, never another region's.
+
 Frames returned:
 
 - ``counties()``: ``adcode, name, prefecture_adcode, prefecture, unit_kind, area_km2,
@@ -23,14 +28,14 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
 from geoapp import display, regions
-from geoapp.paths import DEMO_DIR, REGIONS_DIR, reference_path
+from geoapp.paths import DEMO_DIR, REFERENCE_DIR, REGIONS_DIR
 from geoapp.schema import (
     DEMO_AS_OF,
     FACILITY_COLUMNS,
@@ -39,6 +44,7 @@ from geoapp.schema import (
     SourceInfo,
 )
 from geoapp.store import Store
+from geoapp.store.encoding import facility_frame, unemployed_frame
 
 __all__ = [
     "FACILITY_COLUMNS",
@@ -48,6 +54,7 @@ __all__ = [
     "SourceInfo",
     "StoreSource",
     "default_source",
+    "population_table",
     "topology_json",
 ]
 
@@ -90,15 +97,17 @@ class EmbeddedSource:
         return display.read_topojson_layer(path, name)
 
     # registers ------------------------------------------------------------------
-    def _demo_file(self, kind: str) -> Path:
+    def _demo_file(self, kind: str) -> Path | None:
+        """The region's demo file of ``kind``; None for a region without demo data."""
         path = self._demo_dir / f"{self.region_adcode}_{kind}.csv"
-        if not path.is_file():
-            msg = f"no embedded {kind} data for region {self.region_adcode} ({path} missing)"
-            raise ValueError(msg)
-        return path
+        return path if path.is_file() else None
 
     def facilities(self) -> gpd.GeoDataFrame:
-        frame = pd.read_csv(self._demo_file("facilities"), dtype=_TEXT, keep_default_na=False)
+        """The region's demo facilities; none (an empty frame) for a region without."""
+        path = self._demo_file("facilities")
+        if path is None:
+            return facility_frame([])
+        frame = pd.read_csv(path, dtype=_TEXT, keep_default_na=False)
         frame["is_demo"] = frame["is_demo"].astype(str).str.lower().eq("true")
         frame = frame[list(FACILITY_COLUMNS)]
         return gpd.GeoDataFrame(
@@ -106,24 +115,25 @@ class EmbeddedSource:
         )
 
     def unemployed(self) -> pd.DataFrame:
-        frame = pd.read_csv(self._demo_file("unemployed_disabled"), dtype={"adcode": str})
+        """The region's demo counts; none (an empty frame) for a region without."""
+        path = self._demo_file("unemployed_disabled")
+        if path is None:
+            return unemployed_frame([])
+        frame = pd.read_csv(path, dtype={"adcode": str})
         frame["is_demo"] = frame["is_demo"].astype(str).str.lower().eq("true")
         return frame
 
     def population(self) -> pd.DataFrame:
-        table = pd.read_csv(
-            reference_path("jilin_county_population_2020.csv"), dtype={"adcode": str}
-        )
-        # Development-zone rows are statistical, not legal counties.
-        return table[table["adcode"].isin(set(self.counties()["adcode"]))].reset_index(drop=True)
+        """The 2020 census population of the region's counties, from its own table."""
+        return population_table(self.counties()["adcode"])
 
     # provenance -----------------------------------------------------------------
     def seed_provenance(self) -> tuple[str, Mapping[str, Path]]:
         """What a store created from this source records: a label and the demo file each
         dataset is read from (:class:`geoapp.store.SeedProvenance`)."""
         kinds = {"facilities": "facilities", "unemployed": "unemployed_disabled"}
-        files = {d: self._demo_dir / f"{self.region_adcode}_{k}.csv" for d, k in kinds.items()}
-        return "embedded demo data", files
+        files = {d: path for d, k in kinds.items() if (path := self._demo_file(k)) is not None}
+        return ("embedded demo data" if files else "no embedded data for this region"), files
 
     def info(self) -> SourceInfo:
         meta = regions.read_metadata(self.region_adcode, directory=self._regions_dir)
@@ -144,13 +154,22 @@ class EmbeddedSource:
         info = self.info()
         counties = self.counties()
         facilities = self.facilities()
+        unemployed = self.unemployed()
         lines = [
             f"region: {info.region_name} ({info.region_adcode})",
             f"boundaries: {info.boundaries}; {len(self.prefectures())} prefecture-level, "
             f"{len(counties)} county-level units",
-            f"facilities: {len(facilities)} ({int(facilities['is_demo'].sum())} demo)",
-            f"unemployed disabled: {int(self.unemployed()['unemployed_disabled'].sum()):,}"
-            + (" (demo estimate)" if info.unemployed_demo else ""),
+            f"facilities: {len(facilities)} ({int(facilities['is_demo'].sum())} demo)"
+            + ("" if len(facilities) else ": none yet, upload a register"),
+            (
+                f"unemployed disabled: {int(unemployed['unemployed_disabled'].sum()):,} in "
+                f"{len(unemployed)} of {len(counties)} county-level units"
+                + (" (demo estimate)" if info.unemployed_demo else "")
+                if len(unemployed)
+                else "unemployed disabled: no counts yet, upload them"
+            ),
+            f"population (2020 census): {len(self.population())} of {len(counties)} "
+            "county-level units",
             f"data date: {info.data_date}",
         ]
         for ftype, n in facilities["facility_type"].value_counts().sort_index().items():
@@ -162,7 +181,8 @@ class StoreSource(EmbeddedSource):
     """Embedded boundaries; facilities and counts from the store's current versions.
 
     The store (:class:`geoapp.store.Store`) is opened, and created from the embedded
-    demo data if missing, on the first read of facilities or counts, so boundaries work
+    demo data if missing (empty for a region without any), on the first read of
+    facilities or counts, so boundaries work
     without it. Every read goes to the store: after an upload or a rollback the next
     read returns the new current version (cache at the UI edge keyed on
     ``store.current_version(...)``).
@@ -239,6 +259,34 @@ class StoreSource(EmbeddedSource):
             parts.append(f"{dataset} version {v['version_id']} (as of {v['as_of']})")
         lines.append(f"store: {store.path}; current " + ", ".join(parts))
         return lines
+
+
+#: The census tables under ``data/reference``, one per province (or smaller area).
+POPULATION_TABLES = "*_county_population_2020.csv"
+
+
+def population_table(adcodes: Iterable[str], *, directory: Path | None = None) -> pd.DataFrame:
+    """The 2020 census rows (``adcode, prefecture, county, pop2020``) of ``adcodes``.
+
+    Taken from whichever tables under ``data/reference`` (:data:`POPULATION_TABLES`)
+    list them; a county no table lists has no row, so a region without a census table
+    of its own gets an empty frame rather than another region's figures.
+    """
+    wanted = {str(code) for code in adcodes}
+    frames = [
+        pd.read_csv(
+            path, dtype={"adcode": str}, usecols=["adcode", "prefecture", "county", "pop2020"]
+        )
+        for path in sorted((directory or REFERENCE_DIR).glob(POPULATION_TABLES))
+    ]
+    empty = pd.DataFrame(
+        {c: pd.Series(dtype=str) for c in ("adcode", "prefecture", "county")}
+        | {"pop2020": pd.Series(dtype="int64")}
+    )
+    table = pd.concat([empty, *frames], ignore_index=True)
+    # Development-zone rows are statistical, not legal counties: only the asked codes stay.
+    table = table[table["adcode"].isin(wanted)].drop_duplicates("adcode")
+    return table.astype({"pop2020": "int64"}).reset_index(drop=True)
 
 
 #: ``GEOAPP_SOURCE`` values: where :func:`default_source` takes facilities and counts from.

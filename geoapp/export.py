@@ -11,6 +11,8 @@ leading ``'``. Numbers stay numbers. GeoJSON and GeoPackage values are left as t
 
 Labels come from ``data/i18n.toml`` through :func:`gap_headers`,
 :func:`gap_value_labels` and :func:`gap_meta`; the writers themselves know no language.
+
+openpyxl is imported by the Excel writer only, so that writing CSV does not load it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import lru_cache
 from io import BytesIO
+from itertools import chain
 from pathlib import Path
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
@@ -32,11 +36,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
+from geoapp.csvtext import csv_chunks
 from geoapp.i18n import DEFAULT_LANGUAGE, label_map, t
 
 Destination = str | os.PathLike[str] | BinaryIO
@@ -81,12 +82,29 @@ MEDIA_TYPES: dict[str, str] = {
 }
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 
+_BOM = "\ufeff".encode()  # UTF-8's byte-order mark: Excel then reads the file as UTF-8
 #: First characters that make Excel or LibreOffice read a cell as a formula.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 MIN_WIDTH, MAX_WIDTH = 8, 50
 GEOJSON_PRECISION = 6  # decimal degrees: 0.1 m, finer than any boundary we ship
-HEADER_FILL = PatternFill(fill_type="solid", start_color="DDEBF7", end_color="DDEBF7")
 _SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+# What an .xlsx cannot hold: openpyxl's ILLEGAL_CHARACTERS_RE (a test checks they agree).
+_ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+
+
+@lru_cache(maxsize=1)
+def _header_fill() -> Any:
+    from openpyxl.styles import PatternFill
+
+    return PatternFill(fill_type="solid", start_color="DDEBF7", end_color="DDEBF7")
+
+
+def __getattr__(name: str) -> Any:
+    # HEADER_FILL (the template's too) is an openpyxl object: made on first use.
+    if name == "HEADER_FILL":
+        return _header_fill()
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
 
 
 # --- labels -----------------------------------------------------------------------------
@@ -192,12 +210,25 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
                 else series.astype(object).map(_neutral)
             )
         elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
-            # element by element, so that None stays None and the dtype is kept
-            safe = pd.Series([_neutral(v) for v in series], index=series.index, dtype=dtype)
+            formula = _formula_mask(series)
+            if not formula.any():
+                continue
+            values = series.array.copy()
+            values[formula] = "'" + values[formula]
+            safe = pd.Series(values, index=series.index, name=series.name, dtype=dtype)
         else:
             continue
         out.isetitem(position, safe)
     return out
+
+
+def _formula_mask(series: pd.Series) -> np.ndarray:
+    """Which cells are text starting with a formula trigger (numbers never are)."""
+    try:
+        starts = series.str.startswith(FORMULA_TRIGGERS, na=False)
+    except (AttributeError, TypeError):  # no text in the column at all
+        return np.zeros(len(series), dtype=bool)
+    return starts.to_numpy(dtype=bool, na_value=False)
 
 
 def _prepare(
@@ -309,6 +340,11 @@ def to_csv(
         Column → {code: label}, e.g. :func:`gap_value_labels`; unknown codes stay.
     """
     table = _prepare(frame, headers, value_labels)
+    # Text and whole numbers (an import report): the bytes pandas writes, built by Arrow.
+    chunks = csv_chunks(table)
+    if chunks is not None:
+        _deliver_stream(dest, lambda handle: handle.writelines(chain([_BOM], chunks)))
+        return
     # CRLF as in RFC 4180: with it the csv module also quotes a field holding a bare \r,
     # which Excel would otherwise read as the end of the row.
     _deliver_stream(
@@ -361,6 +397,10 @@ def to_xlsx(
     if sheet_name == meta_sheet_name:
         msg = f"sheet_name and meta_sheet_name are both {sheet_name!r}; they must differ"
         raise ValueError(msg)
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
     text = [c for c in text_columns if c in frame.columns]
     source = frame.copy()
     for column in text:
@@ -412,7 +452,7 @@ def _as_text(value: Any) -> str:
 
 def _clean(text: str) -> str:
     """Drop control characters that an .xlsx cannot hold (a stray \\x0b from a register)."""
-    return ILLEGAL_CHARACTERS_RE.sub("", text)
+    return _ILLEGAL_CHARACTERS_RE.sub("", text)
 
 
 def _converter(series: pd.Series) -> Callable[[Any], Any]:
@@ -448,9 +488,11 @@ def _plain(value: Any) -> Any:
 
 
 def _style_header(sheet: Any, n_columns: int) -> None:
+    from openpyxl.styles import Alignment, Font
+
     for cell in sheet[1][:n_columns]:
         cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
+        cell.fill = _header_fill()
         cell.alignment = Alignment(vertical="center")
 
 
@@ -466,6 +508,8 @@ def display_width(text: str) -> int:
 
 
 def _fit_widths(sheet: Any) -> None:
+    from openpyxl.utils import get_column_letter
+
     for column in sheet.iter_cols():
         widest = max(
             (display_width(str(cell.value)) for cell in column if cell.value is not None),

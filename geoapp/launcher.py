@@ -4,6 +4,10 @@ Streamlit reads its settings only from ``.streamlit/config.toml`` or ``STREAMLIT
 variables; the launcher turns every key of ``streamlit_config.toml`` into a
 ``--section.key=value`` flag of ``streamlit run``, so the file in the repository is the
 configuration the app really runs with, wherever it is started from.
+
+``geoapp run --region 211100`` opens the dashboard on that region: the launcher hands
+it to the server in :data:`REGION_VARIABLE`, and a page without ``?region=`` in its
+address shows :func:`dashboard_region`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,16 @@ from geoapp.paths import ROOT
 
 CONFIG_PATH = ROOT / "streamlit_config.toml"
 ENTRY_SCRIPT = ROOT / "streamlit_app.py"
+#: The region a dashboard opens on when the address names none (``geoapp run --region``).
+REGION_VARIABLE = "GEOAPP_REGION"
+
+
+def dashboard_region() -> str:
+    """The region of :data:`REGION_VARIABLE`, else the embedded default (checked by the
+    page that reads it, like any region in an address)."""
+    from geoapp.regions import DEFAULT_REGION  # here: the launcher itself needs no geopandas
+
+    return os.environ.get(REGION_VARIABLE, "").strip() or DEFAULT_REGION
 
 
 def _flag_value(value: object) -> str:
@@ -70,14 +84,20 @@ def streamlit_command(**overrides: object) -> list[str]:
     ]
 
 
-def run(**overrides: object) -> int:
-    """Run the dashboard in the foreground; returns streamlit's exit code."""
+def run(*, region: str | None = None, **overrides: object) -> int:
+    """Run the dashboard in the foreground; returns streamlit's exit code.
+
+    ``region`` (a built region's adcode) is the region pages show when their address
+    names none; the embedded default otherwise.
+    """
     # Static files (./static) are looked up next to the entry script, and the working
     # directory decides nothing else: start from the repository root anyway.
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
+    if region:
+        env[REGION_VARIABLE] = region
     return subprocess.call(streamlit_command(**overrides), cwd=ROOT, env=env)
 
 

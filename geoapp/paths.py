@@ -2,17 +2,21 @@
 
 Everything is resolved from the repository's own path, never from the working
 directory, so the CLI, the tests and the dashboard find the same files wherever they
-are started from.
+are started from. Built regions may live elsewhere: environment ``GEOAPP_REGIONS_DIR``
+(read once, when geoapp is imported; a relative path is taken from the repository root)
+names their folder for the commands and the dashboard alike.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
 REFERENCE_DIR = DATA_DIR / "reference"
-REGIONS_DIR = DATA_DIR / "regions"
+_REGIONS_VARIABLE = os.environ.get("GEOAPP_REGIONS_DIR", "").strip()
+REGIONS_DIR = ROOT / _REGIONS_VARIABLE if _REGIONS_VARIABLE else DATA_DIR / "regions"
 DEMO_DIR = DATA_DIR / "demo"
 
 

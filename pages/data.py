@@ -22,9 +22,10 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from geoapp import coords, ingest, settings
+from geoapp import coords, export, ingest, settings
 from geoapp import store as store_mod
 from geoapp.analysis import preview
+from geoapp.ingest import template
 from pages import cache, data_preview, signin, ui
 
 DATASETS = store_mod.DATASETS
@@ -41,7 +42,8 @@ def _read(
 ) -> tuple:
     """Read the register (once per file, mapping and datum: kept in session state)."""
     digest = hashlib.sha256(data).hexdigest()
-    key = (digest, dataset, tuple(sorted(overrides.items())), datum)
+    lang = ui.lang()  # the row reasons are read in the page's language
+    key = (digest, dataset, tuple(sorted(overrides.items())), datum, lang)
     cached = st.session_state.get(_IMPORT)
     if cached and cached[0] == key:
         return cached[1:]
@@ -52,12 +54,16 @@ def _read(
         try:
             if dataset == "facilities":
                 imported = ingest.read_facilities(
-                    buffer, counties=counties, default_datum=datum, columns=overrides or None
+                    buffer,
+                    counties=counties,
+                    default_datum=datum,
+                    columns=overrides or None,
+                    lang=lang,
                 )
                 guess = ingest.guess_datum_from_report(imported.report, counties)
             else:
                 imported = ingest.read_unemployed(
-                    buffer, counties=counties, columns=overrides or None
+                    buffer, counties=counties, columns=overrides or None, lang=lang
                 )
         except ingest.RegisterError as exc:
             error = str(exc)
@@ -85,11 +91,17 @@ def _record_refusal(
 
 
 def _mapping(dataset: str, prefix: str, imported, headers: list[str], error: str | None) -> None:
-    """One selectbox per field: the detected column, or one chosen by hand."""
+    """One selectbox per field: the detected column, or one chosen by hand; open, with a
+    warning, when a field a register should give has no column; the header notes below."""
     fields = ingest.FACILITY_FIELDS if dataset == "facilities" else ingest.COUNT_FIELDS
+    useful = ingest.FACILITY_USEFUL if dataset == "facilities" else ingest.COUNT_USEFUL
     auto = imported.column_map if imported is not None else {}
+    missing = ingest.missing_fields(auto, useful) if imported is not None else []
     none = ui.t("data.map_none")
-    with st.expander(ui.t("data.mapping"), expanded=error is not None):
+    with st.expander(ui.t("data.mapping"), expanded=error is not None or bool(missing)):
+        if missing:
+            names = ui.t("data.mapping_separator").join(ui.t(f"field.{f}") for f in missing)
+            st.warning(ui.t("data.mapping_missing").format(fields=names), icon=":material/rule:")
         st.caption(ui.t("data.mapping_help"))
         columns = st.columns(4)
         for i, field in enumerate(fields):
@@ -103,6 +115,10 @@ def _mapping(dataset: str, prefix: str, imported, headers: list[str], error: str
                 format_func=lambda v, n=none: n if v is None else v,
                 key=f"{prefix}_{field}",
             )
+        notes = imported.header_notes if imported is not None else ()
+        if notes:
+            lines = [f"- {ui.plain(n.text(ui.lang()))}" for n in notes]
+            st.caption("\n".join([ui.t("data.mapping_notes"), *lines]))
 
 
 def _overrides(dataset: str, prefix: str) -> dict[str, str]:
@@ -171,6 +187,7 @@ def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
     )
     if upload is None:
         st.caption(ui.t("data.file_hint").format(limit=limit))
+        _templates(region)
         return
     label = store_mod.display_name(upload.name)
     data = upload.getvalue()
@@ -223,6 +240,24 @@ def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
     )
     if clicked:
         _accept(store, user, dataset, label, data, as_of, imported, note)
+
+
+def _templates(region: str) -> None:
+    """Download buttons for the blank registers; the core builds the file on a click."""
+    counties, name, language = cache.counties(region), cache.info(region).region_name, ui.lang()
+    st.caption(ui.t("data.template_help"))
+    for column, kind in zip(st.columns(len(template.KINDS)), template.KINDS, strict=True):
+        column.download_button(
+            ui.t(f"data.template_{kind}"),
+            data=lambda k=kind: template.template_bytes(
+                k, counties=counties, region_name=name, region_adcode=region, lang=language
+            ),
+            file_name=f"{ui.t(f'template.file.{kind}')}-{region}.xlsx",
+            mime=export.MEDIA_TYPES["xlsx"],
+            key=f"data_template_{kind}",
+            on_click="ignore",
+            icon=":material/download:",
+        )
 
 
 def _datum_hint(guess: ingest.DatumGuess | None, datum: str) -> None:

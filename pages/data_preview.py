@@ -8,14 +8,12 @@ Widget keys are those of the data page (``data_status_filter``, ``data_report``,
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import folium
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geoapp import export, i18n, ingest
+from geoapp import export, ingest
 from geoapp.analysis import preview
 from layers import assets, safe
 from layers import counties as county_layers
@@ -30,55 +28,6 @@ GAPS = "data_gaps"  # (key, table) of the last gap changes computed
 def labels(prefix: str, keys) -> dict:
     """Labels resolved now: AppTest may format options outside a script run."""
     return {k: ui.t(f"{prefix}.{k}") for k in keys}
-
-
-def _reason_labels(codes: pd.Series, lang: str) -> pd.Series:
-    side = 0 if lang == "zh" else 1
-    sep = "；" if lang == "zh" else "; "
-    return codes.fillna("").map(
-        lambda text: sep.join(
-            ingest.REASON_LABELS.get(c, (c, c))[side] for c in str(text).split(";") if c
-        )
-    )
-
-
-def _fix_workbook(imported, label: str, dataset: str) -> bytes:
-    """The rejected and flagged rows with Excel row and reason, Chinese headers."""
-    fix = preview.rows_to_fix(imported.report)
-    fix = fix.assign(
-        problem=_reason_labels(
-            imported.report.loc[
-                imported.report["status"].isin(["rejected", "flagged"]), "codes"
-            ].reset_index(drop=True),
-            "zh",
-        )
-    )
-    columns = [
-        "row",
-        "status",
-        "problem",
-        "reasons",
-        *[c for c in fix.columns if c not in ("row", "status", "reasons", "problem")],
-    ]
-    headers = {c: i18n.t(f"report.{c}", "zh") for c in columns}
-    statuses = {s: i18n.t(f"row_status.{s}", "zh") for s in ingest.STATUSES}
-    meta = {
-        "文件": label,
-        "数据": i18n.t(f"dataset.{dataset}", "zh"),
-        "行数": len(fix),
-        "生成时间": datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M"),
-        "用法": "按“原因”修正原登记表（行号为原表的 Excel 行号），再重新上传。",
-    }
-    return export.to_bytes(
-        "xlsx",
-        fix[columns],
-        headers=headers,
-        meta=meta,
-        sheet_name="待修正行",
-        meta_sheet_name="说明",
-        value_labels={"status": statuses},
-        text_columns=("facility_id", "adcode"),
-    )
 
 
 def _status_report(report: pd.DataFrame, counts: dict[str, int]) -> None:
@@ -112,7 +61,8 @@ def _status_report(report: pd.DataFrame, counts: dict[str, int]) -> None:
         "unemployed_disabled",
     ]
     rows = rows.assign(
-        status=rows["status"].map(status_labels), problem=_reason_labels(rows["codes"], lang)
+        status=rows["status"].map(status_labels),
+        problem=preview.reason_words(rows["codes"], lang),
     )
     columns = [c for c in wanted if c in rows.columns]
     st.dataframe(
@@ -131,8 +81,8 @@ def _fix_download(imported, label: str, dataset: str, fix_rows: int) -> None:
     stem = label.rsplit(".", 1)[0]
     st.download_button(
         ui.t("data.download_fix").format(n=fix_rows),
-        _fix_workbook(imported, label, dataset),
-        file_name=f"{stem}-待修正行.xlsx",
+        preview.fix_list_workbook(imported, label=label, dataset=dataset, lang=ui.lang()),
+        file_name=f"{stem}-{ui.t('fix.file_suffix')}.xlsx",
         mime=export.MEDIA_TYPES["xlsx"],
         key="data_fix_download",
         icon=":material/download:",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geoapp import export
+from geoapp import export, policy
 from pages import cache, ui
 
 # What a planner reads first on the left; the rule id and the policy are in the downloads.
@@ -80,7 +80,7 @@ def main() -> None:
     st.caption(
         ui.t("gaps.caption").format(
             policy=prov["policy_title"],
-            document=prov["policy_document"],
+            document=prov["policy_document"] or ui.t("policy.no_document"),
             reading=prov[f"reading_{lang}"],
             as_of=gaps.as_of,
             scope=scope,
@@ -94,7 +94,9 @@ def main() -> None:
     c3.metric(ui.t("gaps.metric_people"), f"{summary['people_behind_mandatory']:,}")
 
     rows = gaps.rows
-    if rows.empty:
+    if not policy.load_policy(policy_key).rules:  # a plan of people targets only (盘锦)
+        st.info(ui.t("gaps.no_rules").format(policy=prov["policy_title"]))
+    elif rows.empty:
         st.info(ui.t("gaps.empty"))
     else:
         columns = [*COLUMNS[:6], "met", *COLUMNS[6:]] if all_rows else COLUMNS

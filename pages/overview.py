@@ -208,7 +208,12 @@ def _county_map(
             "facilities",
         )
     ]
-    topo_table = table.assign(unit_kind_label=table["unit_kind"].map(kinds))
+    # A county without a count is null on the map (grey), not NaN, which JSON cannot carry.
+    people = table["unemployed_disabled"].astype(object)
+    topo_table = table.assign(
+        unit_kind_label=table["unit_kind"].map(kinds),
+        unemployed_disabled=people.where(people.notna(), None),
+    )
     fmap = base.base_map(
         bounds=display.topology_bounds(topology),
         basemap=basemap,
@@ -274,6 +279,18 @@ def _county_list(view, result, rule, labels: dict, reading: str, lang: str) -> N
         )
 
 
+def _metrics(view: pd.DataFrame, info) -> None:
+    """Units, facilities and unemployed people of the view ("no data yet" without counts)."""
+    c1, c2, c3 = st.columns(3)
+    c1.metric(ui.t("metric.counties"), len(view))
+    c2.metric(ui.t("metric.facilities"), int(view["total"].sum()))
+    people = view["unemployed_disabled"]
+    c3.metric(
+        ui.t("metric.unemployed" if info.unemployed_demo else "metric.unemployed_real"),
+        ui.t("metric.unknown") if people.isna().all() else f"{int(people.sum()):,}",
+    )
+
+
 @ui.guarded
 def main() -> None:
     lang = ui.lang()
@@ -287,6 +304,7 @@ def main() -> None:
     st.title(ui.t("app.title"))
     st.caption(ui.t("app.subtitle"))
     ui.demo_banner(info)
+    ui.missing_data(info, table)
     pref, county = ui.filters(table)
     policy_key, reading = ui.policy_choice()
     view = table
@@ -295,10 +313,7 @@ def main() -> None:
     if county:
         view = view[view["adcode"] == county]
 
-    c1, c2, c3 = st.columns(3)
-    c1.metric(ui.t("metric.counties"), len(view))
-    c2.metric(ui.t("metric.facilities"), int(view["total"].sum()))
-    c3.metric(ui.t("metric.unemployed"), f"{int(view['unemployed_disabled'].sum()):,}")
+    _metrics(view, info)
 
     mismatch = ui.policy_mismatch(region, policy_key)
     rule_col, basemap_col = st.columns([3, 1])

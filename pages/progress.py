@@ -302,7 +302,9 @@ def _province_targets(result, info, labels: dict, colours: dict) -> None:
     """Each facility target of the policy: actual against target, as bars and a table."""
     st.caption(
         ui.t("progress.caption").format(
-            policy=result.policy_title, document=result.policy_document, as_of=info.data_date
+            policy=result.policy_title,
+            document=result.policy_document or ui.t("policy.no_document"),
+            as_of=info.data_date,
         )
     )
     st.subheader(ui.t("progress.targets"))

@@ -1,5 +1,9 @@
 """The page frame every page shares: title, filters in the URL, policy, banner, error boundary.
 
+The region is data too: the sidebar offers every built region by name
+(:func:`region_choice`), the URL keeps it (``?region=211100``), and a region that
+started without data says what it lacks (:func:`missing_data`) instead of failing.
+
 Pages start with :func:`page_start` and are wrapped in :func:`guarded`. The cached data
 live in :mod:`pages.cache`, sign-in in :mod:`pages.signin`, the language and safe text in
 :mod:`pages.text` (``ui.t``, ``ui.lang``, ``ui.plain`` are those). No domain logic here,
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from geoapp import datasource, export, i18n, policy, regions
+from geoapp import datasource, export, i18n, launcher, policy, regions, scope
 from pages import cache, signin
 from pages.text import lang, plain, t, t_or
 
@@ -28,11 +32,13 @@ __all__ = [
     "labelled",
     "lang",
     "language_switch",
+    "missing_data",
     "page_start",
     "plain",
     "policy_choice",
     "policy_mismatch",
     "region",
+    "region_choice",
     "source",
     "t",
     "t_or",
@@ -57,33 +63,72 @@ def language_switch() -> None:
 
 
 def region() -> str:
-    """The region of the URL (``?region=220000``), checked against the built regions.
+    """The region of the URL (``?region=220000``; without it the region ``geoapp run
+    --region`` started the server on), checked against the built regions.
 
     Anything else stops the page with a message before any file is opened or created.
     """
-    value = st.query_params.get("region", regions.DEFAULT_REGION)
+    value = st.query_params.get("region", launcher.dashboard_region())
     try:
         return regions.check_region(value)
     except regions.RegionError:
-        built = ", ".join(regions.built_regions())
-        st.error(t("error.unknown_region").format(region=plain(value[:40]), built=built))
+        names = scope.region_names()
+        built = "、".join(f"{name} ({code})" for code, name in names.items())
+        st.error(t("error.unknown_region").format(region=plain(value[:40]), built=plain(built)))
         st.stop()
         raise  # st.stop() unwinds with an exception; never reached
 
 
+_REGION_BOUND = ("prefecture", "county", "policy")  # URL parameters of one region only
+
+
+def _on_region_change() -> None:
+    """A region chosen in the sidebar goes into the URL; that region's own filters and
+    policy start afresh (another region's prefecture or policy means nothing there)."""
+    chosen = st.session_state["filter_region"]
+    _sync_param("region", None if chosen == launcher.dashboard_region() else chosen)
+    for name in _REGION_BOUND:
+        st.query_params.pop(name, None)
+        st.session_state.pop(f"filter_{name}", None)
+
+
+def region_choice() -> str:
+    """The sidebar's choice among the built regions (by name), kept in the URL; the URL's
+    region, checked as :func:`region` does. Shown only when more than one is built."""
+    names = scope.region_names()
+    if len(names) > 1:
+        current = st.query_params.get("region", launcher.dashboard_region())
+        if current in names:  # the URL decides; the widget only changes it
+            st.session_state["filter_region"] = current
+        st.sidebar.selectbox(
+            t("filter.region"),
+            list(names),
+            format_func=lambda code: f"{names[code]} ({code})",
+            key="filter_region",
+            on_change=_on_region_change,
+        )
+    return region()
+
+
 def source() -> datasource.DataSource:
-    return cache._source(region())
+    """The data source of the page's region (drawing the region choice)."""
+    return cache._source(region_choice())
 
 
 def policy_choice() -> tuple[str, str]:
-    """Sidebar policy and reading (各县（市） literal or broad), kept in the URL."""
+    """Sidebar policy and reading (各县（市） literal or broad), kept in the URL.
+
+    Every shipped policy is offered; without ``?policy=`` the region's own is chosen
+    (:func:`geoapp.scope.default_policy`), the embedded default when none names it.
+    """
     keys = policy.list_policies()
-    current = st.query_params.get("policy", policy.DEFAULT_POLICY)
+    default = scope.default_policy(region()) or policy.DEFAULT_POLICY
+    current = st.query_params.get("policy", default)
     titles = {k: policy.load_policy(k).title for k in keys}
     key = st.sidebar.selectbox(
         t("filter.policy"),
         keys,
-        index=keys.index(current) if current in keys else keys.index(policy.DEFAULT_POLICY),
+        index=keys.index(current) if current in keys else keys.index(default),
         format_func=lambda k: titles[k],
         key="filter_policy",
     )
@@ -98,7 +143,7 @@ def policy_choice() -> tuple[str, str]:
         key="filter_reading",
         help=t("filter.reading_help"),
     )
-    _sync_param("policy", None if key == policy.DEFAULT_POLICY else key)
+    _sync_param("policy", None if key == default else key)
     _sync_param("reading", None if reading == "literal" else reading)
     return key, reading
 
@@ -172,12 +217,27 @@ def page_start(title_key: str, *, caption_key: str | None = None) -> PageStart:
     pref, county = filters(table)
     policy_key, reading = policy_choice()
     demo_banner(source_info)
+    missing_data(source_info, table)
     return PageStart(lang(), src, region, source_info, table, pref, county, policy_key, reading)
 
 
 def demo_banner(source_info: datasource.SourceInfo) -> None:
     if source_info.any_demo:
         st.warning(t("demo.banner"), icon="⚠️")
+
+
+def missing_data(source_info: datasource.SourceInfo, table: pd.DataFrame) -> list[str]:
+    """Say what a region that started empty still lacks: facilities, unemployed counts,
+    a census table (``table``: :func:`pages.cache.county_table`). Returns the keys said."""
+    lacking = {
+        "empty.facilities": int(table["total"].fillna(0).sum()) == 0,
+        "empty.unemployed": bool(table["unemployed_disabled"].isna().all()),
+        "empty.population": bool(table["pop2020"].isna().all()),
+    }
+    said = [key for key, missing in lacking.items() if missing]
+    for key in said:
+        st.info(t(key).format(region=plain(source_info.region_name)), icon="ℹ️")
+    return said
 
 
 def guarded(page: Callable[[], None]) -> Callable[[], None]:
@@ -209,13 +269,11 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
 def policy_mismatch(region: str, policy_key: str) -> str | None:
     """A message when the chosen policy is about another region than the data shown."""
     pol = policy.load_policy(policy_key)
-    code = pol.region_adcode
-    prefix = code[:2] if code.endswith("0000") else code[:4] if code.endswith("00") else code
-    if cache.counties(region)["adcode"].astype(str).str.startswith(prefix).any():
+    if scope.within(pol.region_adcode, region) or scope.within(region, pol.region_adcode):
         return None
-    return t("policy.other_region").format(
-        policy=pol.title, policy_region=pol.region_name, data_region=cache.info(region).region_name
-    )
+    data_region = scope.region_names().get(region, region)
+    key = "policy.other_region" if scope.policies_for(region) else "policy.none_for_region"
+    return t(key).format(policy=pol.title, policy_region=pol.region_name, data_region=data_region)
 
 
 def labelled(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

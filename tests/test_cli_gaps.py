@@ -150,10 +150,24 @@ def test_register_with_bad_rows_still_gives_the_gap_list(tmp_path, register, cap
     # ...and every other county now has none (the register replaces the embedded data).
     assert aux.loc["220183", "actual"] == 0
     report = pd.read_csv(tmp_path / "gaps.facilities-import-report.csv", encoding="utf-8-sig")
-    rejected = report[report["status"] == "rejected"].set_index("row")
+    assert list(report.columns[:4]) == ["Excel 行号", "状态", "原因", "详细说明"]
+    rejected = report[report["状态"] == "拒绝"].set_index("Excel 行号")
     assert sorted(rejected.index) == [5, 6]  # Excel rows: the Beijing one and the unknown type
-    assert "不知道" in rejected.loc[6, "reasons"]
-    assert "拒绝 2" in capsys.readouterr().err
+    assert rejected.loc[6, "原因"] == "类型无法识别"
+    assert rejected.loc[6, "详细说明"].startswith("无法识别的设施类型“不知道”")
+    err = capsys.readouterr().err
+    assert "拒绝 2" in err and "rejected" not in err
+
+
+def test_the_import_report_follows_lang(tmp_path, register, capsys):
+    out = tmp_path / "gaps.csv"
+    assert cli.main(["gaps", "--facilities", str(register), "--out", str(out), "--lang", "en"]) == 0
+    report = pd.read_csv(tmp_path / "gaps.facilities-import-report.csv", encoding="utf-8-sig")
+    assert list(report.columns[:4]) == ["Excel row", "Status", "Reason", "Details"]
+    rejected = report[report["Status"] == "rejected"].set_index("Excel row")
+    assert rejected.loc[6, "Details"].startswith("unknown facility type '不知道'")
+    err = capsys.readouterr().err
+    assert "2 rejected" in err and "拒绝" not in err
 
 
 def test_strict_turns_a_rejected_row_into_exit_2(tmp_path, register, capsys):

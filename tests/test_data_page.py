@@ -291,19 +291,19 @@ def test_messy_register_lists_rows_by_excel_row_and_downloads_them_with_reasons(
     at = upload(sign_in(open_page()), "facilities_messy.xlsx")
     assert_ok(at)
     shown = metrics(at)
-    assert (shown["接受"], shown["已标记"], shown["拒绝"], shown["跳过"]) == ("1", "3", "5", "1")
+    assert (shown["接受"], shown["已标记"], shown["拒绝"], shown["跳过"]) == ("2", "2", "5", "1")
     report = table(at, "data_report").set_index("Excel 行号")
     assert report.loc[5, "状态"] == "拒绝" and report.loc[5, "原因"] == "缺名称"
     assert report.loc[6, "原因"] == "类型无法识别"
     assert report.loc[8, "原因"] == "坐标在区域外"
-    assert report.loc[9, "原因"] == "重复" and "row 4" in report.loc[9, "详细说明"]
+    assert report.loc[9, "原因"] == "重复" and "第 4 行" in report.loc[9, "详细说明"]
     assert report.loc[11, "状态"] == "已标记" and report.loc[11, "原因"] == "经纬度颠倒"
     # Filter by status.
     at.multiselect(key="data_status_filter").set_value(["rejected"]).run()
     assert table(at, "data_report")["Excel 行号"].tolist() == [5, 6, 7, 8, 9]
 
     button = at.get("download_button")[0]
-    assert "8" in button.label
+    assert "7" in button.label
     manager = media[-1]
     url = manager._storage.get_file  # noqa: F841 - the deferred file is made on click
     data = _downloaded(manager, button)
@@ -313,10 +313,12 @@ def test_messy_register_lists_rows_by_excel_row_and_downloads_them_with_reasons(
     header = rows[0]
     assert header[:4] == ["Excel 行号", "状态", "原因", "详细说明"]
     by_row = {r[0]: r for r in rows[1:]}
-    assert sorted(by_row) == [5, 6, 7, 8, 9, 10, 11, 13]
+    assert sorted(by_row) == [5, 6, 7, 8, 9, 10, 11]  # row 13, placed by its county, is fine
     assert by_row[6][1] == "拒绝" and by_row[6][2] == "类型无法识别"
-    assert by_row[13][1] == "已标记" and by_row[13][2] == "无坐标"
+    assert by_row[6][3].startswith("无法识别的设施类型")
     assert "说明" in book.sheetnames
+    about = dict(book["说明"].iter_rows(values_only=True))
+    assert about["数据"] == "设施登记表" and about["用法"].startswith("按“原因”修正")
 
     # 1 accepted + 3 flagged can still become a version.
     at.button(key="data_accept").click().run()
@@ -376,6 +378,20 @@ def test_an_unknown_heading_is_mapped_by_hand():
     assert_ok(at)
     assert metrics(at)["接受"] == "2"
     assert table(at, "data_report")["名称"].iloc[0].startswith("长白")
+
+
+def test_a_messy_register_in_english_gives_english_reasons_and_fix_list(media):
+    at = upload(sign_in(open_page(lang="en")), "facilities_messy.xlsx")
+    assert_ok(at, "en")
+    report = table(at, "data_report", "Details").set_index("Excel row")
+    assert report.loc[5, "Status"] == "rejected" and report.loc[5, "Reason"] == "no name"
+    assert report.loc[6, "Details"].startswith("unknown facility type")
+    assert "duplicate of row 4" in report.loc[9, "Details"]
+    book = openpyxl.load_workbook(io.BytesIO(_downloaded(media[-1], at.get("download_button")[0])))
+    assert book.sheetnames == ["Rows to fix", "About"]
+    rows = list(book["Rows to fix"].iter_rows(values_only=True))
+    assert rows[0][:4] == ("Excel row", "Status", "Reason", "Details")
+    assert not any("拒绝" in str(v) or "原因" in str(v) for r in rows for v in r)
 
 
 def test_unemployed_counts_upload_in_english():

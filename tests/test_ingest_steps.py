@@ -9,7 +9,7 @@ import pytest
 from geoapp.ingest import RegisterError
 from geoapp.ingest.counts import people_counts
 from geoapp.ingest.fields import FACILITY_FIELDS, FACILITY_REQUIRED, find_header
-from geoapp.ingest.rowlog import RowLog
+from geoapp.ingest.rowlog import RowLog, msg
 from geoapp.ingest.rows import data_frame
 from geoapp.ingest.tables import Table
 from geoapp.ingest.values import check_default_datum, facility_types
@@ -52,13 +52,38 @@ def test_data_frame_numbers_rows_as_excel_does():
 
 def test_the_worst_severity_wins_and_rejections_are_listed_first():
     log = RowLog(3)
-    log.add("dms", "flagged", [True, True, False], "converted")
-    log.add("no_name", "rejected", [False, True, False], lambda i: f"row {i} has no name")
-    log.add("blank_row", "skipped", [False, False, True], "blank row")
+    log.add("dms", "flagged", [True, True, False], msg("zero_missing"))
+    log.add("no_name", "rejected", [False, True, False], lambda i: msg("continuation", row=i))
+    log.add("blank_row", "skipped", [False, False, True], msg("blank_row"))
     assert list(log.status()) == ["flagged", "rejected", "skipped"]
-    reasons, codes = log.texts()
-    assert reasons == ["converted", "row 1 has no name; converted", "blank row"]
+    reasons, codes = log.texts("en")
+    assert reasons == [
+        "coordinates 0, 0 read as missing",
+        "continuation of row 1: its text is joined to that row's address; "
+        "coordinates 0, 0 read as missing",
+        "blank row",
+    ]
     assert codes == ["dms", "no_name;dms", "blank_row"]
+    zh, _ = log.texts("zh")  # the same log in Chinese, joined with a full-width ；
+    assert zh == [
+        "坐标为 0, 0，按未填处理",
+        "第 1 行的续行：内容已并入该行地址；坐标为 0, 0，按未填处理",
+        "空行",
+    ]
+
+
+def test_a_reason_must_be_a_message_not_text():
+    with pytest.raises(TypeError, match="a reason is a Msg"):
+        RowLog(1).add("dms", "flagged", [True], "converted")
+
+
+def test_a_code_repeated_on_a_row_is_listed_once():
+    log = RowLog(1)
+    log.add("bad_count", "rejected", [True], msg("count_negative", count=-1))
+    log.add("bad_count", "rejected", [True], msg("count_not_whole", count=0.5))
+    reasons, codes = log.texts("en")
+    assert reasons == ["count -1 is negative; count 0.5 is not a whole number"]
+    assert codes == ["bad_count"]
 
 
 def test_people_counts_reads_thousands_and_rejects_fractions_and_negatives():
@@ -67,7 +92,7 @@ def test_people_counts_reads_thousands_and_rejects_fractions_and_negatives():
     number, _ = people_counts(column, np.ones(len(column), dtype=bool), log)
     assert number[:2].tolist() == [1234.0, 12.0]
     assert list(log.status()) == ["accepted", "accepted"] + ["rejected"] * 4
-    assert log.texts()[0][2:] == [
+    assert log.texts("en")[0][2:] == [
         "count 2.5 is not a whole number",
         "count -3 is negative",
         "no count",

@@ -300,7 +300,7 @@ def register_xlsx(tmp_path_factory, cases) -> Path:
 
 @pytest.fixture(scope="module")
 def xlsx_import(register_xlsx, counties, registry) -> FacilityImport:
-    return read_facilities(register_xlsx, counties=counties, registry=registry)
+    return read_facilities(register_xlsx, counties=counties, registry=registry, lang="en")
 
 
 @pytest.fixture(scope="module", params=["utf-8-sig", "gbk"])
@@ -309,7 +309,7 @@ def csv_import(request, tmp_path_factory, cases, counties, registry) -> Facility
     path = write_csv(
         tmp_path_factory.mktemp("csv") / f"register-{request.param}.csv", rows, request.param
     )
-    return read_facilities(path, counties=counties, registry=registry)
+    return read_facilities(path, counties=counties, registry=registry, lang="en")
 
 
 def line(result: FacilityImport, cases: dict, key: str, first_row: int) -> pd.Series:
@@ -345,7 +345,7 @@ def test_xlsx_header_below_titles_with_merged_cells(xlsx_import: FacilityImport)
 def test_csv_encoding_is_detected(tmp_path, cases, counties, registry, encoding) -> None:
     rows = [HEADER_ZH, row_values(cases["ok"])]
     path = write_csv(tmp_path / "r.csv", rows, encoding)
-    result = read_facilities(path, counties=counties, registry=registry)
+    result = read_facilities(path, counties=counties, registry=registry, lang="en")
     assert result.encoding == {"utf-8-sig": "utf-8-sig", "gbk": "gb18030"}[encoding]
     assert result.header_row == 1
     assert result.report["row"].tolist() == [2]
@@ -375,7 +375,7 @@ def test_column_override_maps_an_unknown_heading(tmp_path, cases, counties, regi
     rows = [["机构全称", *HEADER_ZH[1:]], row_values(cases["ok"])]
     path = write_xlsx(tmp_path / "override.xlsx", rows)
     with pytest.raises(RegisterError, match="override.xlsx"):
-        read_facilities(path, counties=counties, registry=registry)
+        read_facilities(path, counties=counties, registry=registry, lang="en")
     result = read_facilities(
         path, counties=counties, registry=registry, columns={"name": "机构全称"}
     )
@@ -385,9 +385,9 @@ def test_column_override_maps_an_unknown_heading(tmp_path, cases, counties, regi
 
 def test_bytes_and_file_objects_are_read(tmp_path, cases, counties, registry) -> None:
     path = write_xlsx(tmp_path / "up.xlsx", [HEADER_ZH, row_values(cases["ok"])])
-    from_bytes = read_facilities(path.read_bytes(), counties=counties, registry=registry)
+    from_bytes = read_facilities(path.read_bytes(), counties=counties, registry=registry, lang="en")
     with open(path, "rb") as f:
-        from_file = read_facilities(f, counties=counties, registry=registry)
+        from_file = read_facilities(f, counties=counties, registry=registry, lang="en")
     assert from_bytes.accepted == from_file.accepted == 1
     assert from_file.source == "up.xlsx"
 
@@ -409,7 +409,7 @@ def test_named_sheet(tmp_path, cases, counties, registry) -> None:
 def test_no_header_names_the_file_and_what_is_accepted(tmp_path, counties, registry) -> None:
     path = write_csv(tmp_path / "季度数据.csv", [["甲", "乙"], ["1", "2"]], "utf-8")
     with pytest.raises(RegisterError) as info:
-        read_facilities(path, counties=counties, registry=registry)
+        read_facilities(path, counties=counties, registry=registry, lang="en")
     text = str(info.value)
     assert "季度数据.csv" in text
     assert "no header row" in text
@@ -419,7 +419,7 @@ def test_no_header_names_the_file_and_what_is_accepted(tmp_path, counties, regis
 def test_header_without_location_columns_is_refused(tmp_path, counties, registry) -> None:
     path = write_csv(tmp_path / "partial.csv", [["名称", "类型", "电话"], ["a", "b", "c"]], "utf-8")
     with pytest.raises(RegisterError, match=r"partial\.csv.*row 1 has 名称→name, 类型→type"):
-        read_facilities(path, counties=counties, registry=registry)
+        read_facilities(path, counties=counties, registry=registry, lang="en")
 
 
 @pytest.mark.parametrize(
@@ -436,13 +436,13 @@ def test_unusable_files(tmp_path, counties, registry, name, content, message) ->
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(RegisterError, match=message) as info:
-        read_facilities(path, counties=counties, registry=registry)
+        read_facilities(path, counties=counties, registry=registry, lang="en")
     assert name in str(info.value)
 
 
 def test_missing_file(tmp_path, counties, registry) -> None:
     with pytest.raises(RegisterError, match="nowhere.csv: no such file"):
-        read_facilities(tmp_path / "nowhere.csv", counties=counties, registry=registry)
+        read_facilities(tmp_path / "nowhere.csv", counties=counties, registry=registry, lang="en")
 
 
 def test_unknown_default_datum_is_refused(tmp_path, counties) -> None:
@@ -469,7 +469,7 @@ EXPECTED = {
     "unknown_type": (
         "rejected",
         "unknown_type",
-        "unknown facility type '就业基地'; accepted: incubation_base",
+        "unknown facility type '就业基地'; accepted: Entrepreneurship incubation base",
         "",
     ),
     "unknown_county": (
@@ -495,12 +495,7 @@ EXPECTED = {
     "gcj": ("accepted", "", "", "220105"),
     "bd": ("accepted", "", "", "220105"),
     "short_form": ("accepted", "", "", "220623"),
-    "county_only": (
-        "flagged",
-        "no_coordinates",
-        "placed in 长春市南关区 by its declared county",
-        "220102",
-    ),
+    "county_only": ("accepted", "", "", "220102"),
     "no_type": ("rejected", "no_type", "no facility type", ""),
     "bad_coords": ("rejected", "bad_coordinates", "lon 'abc'", ""),
 }
@@ -525,6 +520,15 @@ def test_duplicate_within_200_m_names_the_first_row(xlsx_import, cases) -> None:
     assert line(xlsx_import, cases, "far300", XLSX_FIRST_DATA_ROW)["status"] == "accepted"
 
 
+def test_a_row_placed_by_its_county_is_accepted_with_a_note(xlsx_import, cases) -> None:
+    got = line(xlsx_import, cases, "county_only", XLSX_FIRST_DATA_ROW)
+    assert got["status"] == "accepted" and got["codes"] == ""
+    assert got["note"] == (
+        "no coordinates; placed in 长春市南关区 by its declared county "
+        "(counted there, not on the map)"
+    )
+
+
 def test_duplicate_without_coordinates_in_the_same_county(xlsx_import, cases) -> None:
     first = XLSX_FIRST_DATA_ROW + list(cases).index("county_only")
     got = line(xlsx_import, cases, "dup_no_coords", XLSX_FIRST_DATA_ROW)
@@ -541,7 +545,7 @@ def test_counts_and_report_cover_every_row(xlsx_import, cases) -> None:
         range(XLSX_FIRST_DATA_ROW, XLSX_FIRST_DATA_ROW + len(cases))
     )
     assert r.accepted + r.flagged + r.rejected + r.skipped == len(cases)
-    assert (r.accepted, r.flagged, r.rejected, r.skipped) == (6, 6, 8, 1)
+    assert (r.accepted, r.flagged, r.rejected, r.skipped) == (7, 5, 8, 1)
     assert len(r.facilities) == r.accepted + r.flagged
 
 
@@ -612,12 +616,16 @@ def test_facilities_follow_the_datasource_schema(xlsx_import) -> None:
     ).all()
 
 
-def test_summary_is_bilingual(xlsx_import) -> None:
-    text = xlsx_import.summary()
+def test_summary_is_in_one_language(xlsx_import) -> None:
+    text = xlsx_import.summary()  # read with lang="en"
     assert "登记表.xlsx" in text
-    assert "接受 6，标记 6，拒绝 8，跳过 1" in text
-    assert "6 accepted, 6 flagged, 8 rejected, 1 skipped" in text
+    assert "7 accepted, 5 flagged, 8 rejected, 1 skipped" in text
     assert "header row 3–4" in text
+    assert "接受" not in text
+    zh = xlsx_import.summary("zh")
+    assert "接受 7，标记 5，拒绝 8，跳过 1" in zh
+    assert "表头第 3–4 行" in zh
+    assert "accepted" not in zh
 
 
 def test_report_keeps_the_original_values(xlsx_import, cases) -> None:
@@ -643,7 +651,7 @@ def test_heading_continuation_and_formula_rows(tmp_path, counties, registry, cas
         ["二道区美丽工坊", "美丽工坊", "长春市", "二道区", None, "=1+1", 43.8],  # row 6
     ]
     path = write_xlsx(tmp_path / "structure.xlsx", rows, merges=["A2:H2"])
-    r = read_facilities(path, counties=counties, registry=registry)
+    r = read_facilities(path, counties=counties, registry=registry, lang="en")
     report = r.report.set_index("row")
     assert report.loc[2, "status"] == "skipped" and "heading row" in report.loc[2, "reasons"]
     assert report.loc[3, "status"] == "flagged"
@@ -685,7 +693,7 @@ def test_same_name_other_type_nearby_is_flagged_not_rejected(
         registry=registry,
     )
     assert r.report["status"].tolist() == ["accepted", "flagged"]
-    assert "same name as row 2 (incubation_base), 0 m apart" in r.report["reasons"].iloc[1]
+    assert "与第 2 行（残疾人创业孵化基地）同名，相距 0 米" in r.report["reasons"].iloc[1]
 
 
 def test_default_datum_applies_to_rows_without_one(tmp_path, counties, registry, cases) -> None:
@@ -784,7 +792,7 @@ def count_import(tmp_path_factory, counties, registry) -> CountImport:
         ["合计", "", "", "9999"],  # 15 total
     ]
     path = write_csv(tmp_path_factory.mktemp("counts") / "未就业.csv", rows, "gbk")
-    return read_unemployed(path, counties=counties, registry=registry)
+    return read_unemployed(path, counties=counties, registry=registry, lang="en")
 
 
 @pytest.mark.parametrize(
@@ -843,7 +851,9 @@ def test_counts_from_xlsx_with_english_headers(tmp_path, counties, registry) -> 
         [220104.0, None, 12.0],
         [None, "延吉市", 3],
     ]
-    r = read_unemployed(write_xlsx(tmp_path / "c.xlsx", rows), counties=counties, registry=registry)
+    r = read_unemployed(
+        write_xlsx(tmp_path / "c.xlsx", rows), counties=counties, registry=registry, lang="en"
+    )
     assert r.counts.set_index("adcode")["unemployed_disabled"].to_dict() == {
         "220102": 10,
         "220104": 12,
@@ -859,8 +869,8 @@ def test_code_and_name_disagreeing_is_flagged(tmp_path, counties, registry) -> N
     )
     assert r.report["status"].tolist() == ["flagged"]
     assert (
-        "adcode 220102 is 长春市南关区 but the name '朝阳区' is 长春市朝阳区"
-        in r.report["reasons"][0]
+        r.report["reasons"][0]
+        == "代码 220102 是长春市南关区，但名称“朝阳区”是长春市朝阳区；以代码为准"
     )
     assert r.counts["adcode"].tolist() == ["220102"]
 
@@ -868,7 +878,7 @@ def test_code_and_name_disagreeing_is_flagged(tmp_path, counties, registry) -> N
 def test_count_table_without_count_column(tmp_path, counties, registry) -> None:
     path = write_csv(tmp_path / "nocount.csv", [["县区", "备注"], ["南关区", "x"]], "utf-8")
     with pytest.raises(RegisterError, match=r"nocount\.csv.*needs count"):
-        read_unemployed(path, counties=counties, registry=registry)
+        read_unemployed(path, counties=counties, registry=registry, lang="en")
 
 
 # ------------------------------------------------------------------ more inputs
@@ -881,10 +891,10 @@ def test_excel_unicode_text_and_bare_bytes(tmp_path, cases, counties, registry) 
     ]
     path = tmp_path / "unicode.txt"
     path.write_bytes("\r\n".join(lines).encode("utf-16"))  # Excel's "Unicode text"
-    r = read_facilities(path, counties=counties, registry=registry)
+    r = read_facilities(path, counties=counties, registry=registry, lang="en")
     assert (r.encoding, r.accepted) == ("utf-16", 1)
     raw = "\n".join(lines).replace("\t", ",").encode("gbk")
-    r = read_facilities(raw, counties=counties, registry=registry)
+    r = read_facilities(raw, counties=counties, registry=registry, lang="en")
     assert (r.source, r.encoding, r.accepted) == ("<uploaded data>", "gb18030", 1)
 
 
@@ -900,6 +910,9 @@ def test_unknown_datum_and_ambiguous_type(tmp_path, cases, counties, registry) -
         write_csv(tmp_path / "v.csv", rows, "utf-8"), counties=counties, registry=registry
     )
     reasons = r.report.set_index("row")["reasons"]
-    assert reasons[2].startswith("unknown datum '墨卡托'; accepted: wgs84")
-    assert "fits several types (auxiliary_institution, massage_institution)" in reasons[3]
-    assert r.report.set_index("row").loc[4, "status"] == "flagged"  # no coordinates only
+    assert reasons[2] == (
+        "无法识别的坐标系“墨卡托”；可填：WGS84（GPS）、GCJ-02（高德、腾讯）、BD-09（百度）、"
+        "CGCS2000（天地图）"
+    )
+    assert "可归入多个类型（残疾人辅助性就业机构、盲人按摩机构）" in reasons[3]
+    assert r.report.set_index("row").loc[4, "status"] == "accepted"  # placed by its county

@@ -130,8 +130,8 @@ def test_read_demand_xlsx_rows_report_and_points(tmp_path):
     assert imp.header_row == 2
     assert (imp.accepted, imp.rejected, imp.skipped) == (3, 3, 1)
     report = imp.report.set_index("row")
-    assert report.loc[6, "status"] == "rejected" and "not readable" in report.loc[6, "reasons"]
-    assert "outside the region" in report.loc[7, "reasons"]
+    assert report.loc[6, "status"] == "rejected" and "无法读作" in report.loc[6, "reasons"]
+    assert "坐标在本区域外" in report.loc[7, "reasons"]
     assert report.loc[8, "codes"] == "no_count"
     assert report.loc[9, "status"] == "skipped"
     demand = imp.demand
@@ -153,7 +153,7 @@ def test_cli_access_and_site_with_demand_file(tmp_path, capsysbinary):
     changbai = table.set_index("adcode").loc["220623"]
     assert changbai["people"] == 200
     err = out.err.decode()
-    assert "row 6: rejected" in err and "导入" in err
+    assert "第 6 行：拒绝" in err and "导入" in err
 
     assert (
         cli.main(

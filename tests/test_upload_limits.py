@@ -140,7 +140,7 @@ def test_8000_rows_of_one_name_4000_sites_each_twice(tmp_path, counties, registr
 
     tracemalloc.start()
     try:
-        r = read_facilities(path, counties=counties, registry=registry)
+        r = read_facilities(path, counties=counties, registry=registry, lang="en")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -161,7 +161,7 @@ def test_8000_copies_of_one_row_are_each_compared_once(tmp_path, counties, regis
     path = write_csv(
         tmp_path / "copies.csv", ["名称", "类型", "经度", "纬度"], [[NAME, TYPE, lon, lat]] * 8000
     )
-    r = read_facilities(path, counties=counties, registry=registry)
+    r = read_facilities(path, counties=counties, registry=registry, lang="en")
     assert (r.accepted, r.rejected) == (1, 7999)
     assert set(r.report["reasons"].iloc[1:]) == {"duplicate of row 2 (same name, 0 m apart)"}
     assert spy[-1].compared == 7999  # each copy against the one original, nothing else
@@ -173,7 +173,7 @@ def test_8000_rows_without_coordinates_in_one_county_compute_no_distance(
     path = write_csv(
         tmp_path / "county.csv", ["名称", "类型", "县（市、区）"], [[NAME, TYPE, "敦化市"]] * 8000
     )
-    r = read_facilities(path, counties=counties, registry=registry)
+    r = read_facilities(path, counties=counties, registry=registry, lang="en")
     assert (r.accepted + r.flagged, r.rejected) == (1, 7999)
     assert (
         r.report["reasons"]
@@ -200,10 +200,12 @@ def test_a_duplicate_is_no_original_for_the_rows_after_it(tmp_path, counties, re
         [NAME, TYPE, "敦化市", None, None],
     ]
     path = write_csv(tmp_path / "chain.csv", ["名称", "类型", "县（市、区）", "经度", "纬度"], rows)
-    report = read_facilities(path, counties=counties, registry=registry).report
+    report = read_facilities(path, counties=counties, registry=registry, lang="en").report
     assert report["status"].tolist() == ["accepted", "rejected", "accepted", "flagged", "rejected"]
     assert report["reasons"].iloc[1] == "duplicate of row 2 (same name, 150 m apart)"
-    assert "same name as row 4 (massage_institution), 100 m apart" in report["reasons"].iloc[3]
+    assert (
+        "same name as row 4 (Blind massage institution), 100 m apart" in report["reasons"].iloc[3]
+    )
     assert (
         report["reasons"]
         .iloc[4]
@@ -234,7 +236,7 @@ def test_a_sheet_16384_columns_wide_is_refused_before_openpyxl_reads_it(
         check_upload("wide.xlsx", data)
     monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: pytest.fail("cells were parsed"))
     with pytest.raises(RegisterError, match=r"wide\.xlsx: .*over the limit of 256 columns"):
-        read_facilities(path, counties=counties, registry=registry)
+        read_facilities(path, counties=counties, registry=registry, lang="en")
 
 
 def test_a_wide_sheet_that_hides_its_width_is_refused_at_its_first_row(counties, registry):
@@ -246,7 +248,7 @@ def test_a_wide_sheet_that_hides_its_width_is_refused_at_its_first_row(counties,
     data = rezip(small_workbook(), {"xl/worksheets/sheet1.xml": xml})
     message = r"sheet Sheet, row 1: 300 columns, over the limit of 256"
     with pytest.raises(RegisterError, match=message):
-        read_facilities(data, counties=counties, registry=registry)
+        read_facilities(data, counties=counties, registry=registry, lang="en")
 
 
 def test_a_long_sheet_that_hides_its_length_is_refused_before_reading(monkeypatch):
@@ -274,7 +276,7 @@ def test_a_csv_over_the_row_budget_is_refused_and_the_refusal_recorded(
     assert path.stat().st_size < 10_000
     message = r"long\.csv: 150 lines, over the limit of 100 rows \(the 10\.0 KB upload"
     with pytest.raises(RegisterError, match=message):
-        read_facilities(path, counties=counties, registry=registry)
+        read_facilities(path, counties=counties, registry=registry, lang="en")
 
     accounts = tmp_path / "accounts.toml"
     auth.add_user("steward1", PASSWORD, role="steward", path=accounts)
@@ -331,4 +333,4 @@ def test_macros_are_refused_when_read_from_a_path(tmp_path, counties, registry):
     path = tmp_path / "宏.xlsm"
     path.write_bytes(rezip(small_workbook(), {"xl/vbaProject.bin": b"\0" * 10}))
     with pytest.raises(RegisterError, match=r"宏\.xlsm: the workbook contains macros"):
-        read_facilities(path, counties=counties, registry=registry)
+        read_facilities(path, counties=counties, registry=registry, lang="en")

@@ -3,9 +3,12 @@
 This package owns the mapping from the spellings found in facility registers (full names,
 short forms, explicit aliases, old names and codes, development zones) to the current
 6-digit adcode of a county-level unit, a prefecture or a province. It reads the reference
-tables ``admin_divisions.csv``, ``admin_aliases.csv``, ``admin_code_changes.csv`` and
-``development_zones.csv``; it never guesses: a name that fits several units, or a
-development zone without coordinates, is an error that says why.
+tables ``admin_divisions.csv``, ``admin_aliases.csv``, ``admin_code_history.csv`` (the
+national source of old codes and names: every code since 1981 and its successors),
+``admin_code_changes.csv`` (hand-made rows, used only where the history has nothing) and
+``development_zones.csv``; it never guesses: a name that fits several units, an old unit
+split between several, or a development zone without coordinates, is an error that says
+why and names every candidate.
 
 It may import :mod:`geoapp.paths`, :mod:`geoapp.schema` and :mod:`geoapp.coords` only
 (today just :mod:`geoapp.paths`), and nothing else of geoapp; the ingest, store and
@@ -16,6 +19,7 @@ importing only those listed before it:
 - ``errors``: :class:`AdminLookupError` and its subclasses.
 - ``records``: :class:`Resolution` and the internal unit / zone / hit records.
 - ``tables``: the reference tables as loader functions, and their column checks.
+- ``history``: :class:`CodeHistory`, the national code history and its successions.
 - ``index``: the lookup dictionaries built from the tables, validating them.
 - ``counties``: county polygons, to place a point in a legal county.
 - ``resolve``: the resolving algorithm, as functions over the index.

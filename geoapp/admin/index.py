@@ -1,22 +1,26 @@
 """The lookup index of the administrative registry, built once from the reference tables.
 
-Owns turning the four tables (see :mod:`geoapp.admin.tables`) into dictionaries a
-lookup only reads: ``units[level][adcode]`` and ``hits[level][tier][key]``, where a tier
-is how a key was written (``code``, ``exact``, ``short_form``, ``alias``, ``old_name``,
-``old_code``). Every table is validated here, with an error that names the table, the
-row and what was expected. Imports nothing of geoapp outside :mod:`geoapp.admin`.
+Owns turning the reference tables (see :mod:`geoapp.admin.tables`) and the national
+code history (:mod:`geoapp.admin.history`) into dictionaries a lookup only reads:
+``units[level][adcode]`` and ``hits[level][tier][key]``, where a tier is how a key was
+written (``code``, ``exact``, ``short_form``, ``alias``, ``old_name``, ``old_code``).
+Old codes and names come from the history; a hand-made row of ``admin_code_changes.csv``
+is used only where the history does not cover it, and must agree with it where it
+does. Every table is validated here, with an error that names the table, the row and
+what was expected. Imports nothing of geoapp outside :mod:`geoapp.admin`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from geoapp.admin.history import CodeHistory, HistoryRow, OldUnit
 from geoapp.admin.names import as_adcode, clean_text, is_blank, normalise_name, short_forms
-from geoapp.admin.records import LEVELS, Hit, Unit, Zone
+from geoapp.admin.records import LEVELS, Hit, Split, Unit, Zone
 from geoapp.admin.tables import code_column, require_columns
 
 __all__ = ["AdminIndex", "build_index"]
@@ -33,6 +37,8 @@ class AdminIndex:
     units: _Units
     hits: _Hits
     zones_by_code: dict[str, Zone]
+    # level -> old code -> what it became, for old codes leading to no unit of that level
+    unplaced: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def build_index(
@@ -41,6 +47,7 @@ def build_index(
     aliases: pd.DataFrame,
     changes: pd.DataFrame,
     zones: pd.DataFrame,
+    history: CodeHistory | None = None,
 ) -> AdminIndex:
     """Validate the reference tables and index every spelling they define.
 
@@ -49,6 +56,9 @@ def build_index(
     divisions, aliases, changes, zones : DataFrame
         Layouts of ``admin_divisions.csv``, ``admin_aliases.csv``,
         ``admin_code_changes.csv`` and ``development_zones.csv``; not modified.
+    history : CodeHistory, optional
+        The national code history: every old code and name that leads to current
+        units of ``divisions`` is indexed. Without it only ``changes`` is.
 
     Returns
     -------
@@ -62,14 +72,18 @@ def build_index(
     hits: Any = {level: defaultdict(lambda: defaultdict(list)) for level in LEVELS}
     units = _units_from_divisions(divisions)
     _index_units(hits, units)
-    _index_changes(hits, units, changes)
+    covered: dict[tuple[str, str], tuple[str, ...]] = {}
+    unplaced: dict[str, dict[str, str]] = {}
+    if history is not None:
+        covered = _index_history(hits, units, history, unplaced)
+    _index_changes(hits, units, changes, covered)
     zones_by_code = _index_zones(hits, zones)
     _index_aliases(hits, units, zones_by_code, aliases)
     # freeze the defaultdicts so that lookups never create entries
     frozen = {
         level: {tier: dict(keys) for tier, keys in tiers.items()} for level, tiers in hits.items()
     }
-    return AdminIndex(units=units, hits=frozen, zones_by_code=zones_by_code)
+    return AdminIndex(units=units, hits=frozen, zones_by_code=zones_by_code, unplaced=unplaced)
 
 
 def _units_from_divisions(divisions: pd.DataFrame) -> _Units:
@@ -136,14 +150,18 @@ def _index_units(hits: Any, units: _Units) -> None:
 def _prefecture_named(hits: Any, name: object, province_code: str | None) -> Unit | None:
     """A prefecture by official name or short form, within a province if given."""
     key = normalise_name(name)
-    found = [
-        h.target
-        for tier in ("exact", "short_form")
-        for h in hits["prefecture"][tier].get(key, [])
-        if province_code is None or h.target.province_adcode == province_code
-    ]
-    unique = {u.adcode: u for u in found}
-    return next(iter(unique.values())) if len(unique) == 1 else None
+    for tiers in (("exact", "short_form"), ("old_name",)):
+        found = [
+            h.target
+            for tier in tiers
+            for h in hits["prefecture"][tier].get(key, [])
+            if isinstance(h.target, Unit)
+            and (province_code is None or h.target.province_adcode == province_code)
+        ]
+        unique = {u.adcode: u for u in found}
+        if unique:
+            return next(iter(unique.values())) if len(unique) == 1 else None
+    return None
 
 
 def _change_records(changes: pd.DataFrame) -> list[dict[str, Any]]:
@@ -179,7 +197,13 @@ def _current_code(
     return current
 
 
-def _index_changes(hits: Any, units: _Units, changes: pd.DataFrame) -> None:
+def _index_changes(
+    hits: Any,
+    units: _Units,
+    changes: pd.DataFrame,
+    covered: dict[tuple[str, str], tuple[str, ...]],
+) -> None:
+    """Index the hand-made rows the history does not cover; check those it does."""
     counties = units["county"]
     records = _change_records(changes)
     successors: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -189,12 +213,21 @@ def _index_changes(hits: Any, units: _Units, changes: pd.DataFrame) -> None:
 
     index = hits["county"]
     for record in records:
+        current = _current_code(record, counties, successors)
+        in_history = covered.get((record["old_code"], normalise_name(record["old_name"])))
+        if in_history is not None:
+            if in_history != (current,):
+                msg = (
+                    f"changes: {record['old_code']} {record['old_name']} leads to {current}, "
+                    f"but the code history says {', '.join(in_history) or 'nothing current'}"
+                )
+                raise ValueError(msg)
+            continue
         note = (
             f"{record['old_code']} {record['old_name']} ({record['old_prefecture']}) "
             f"became {record['new_code']} {record['new_name']} "
             f"({record['new_prefecture']}) in {_year(record['year'])}"
         )
-        current = _current_code(record, counties, successors)
         unit = counties[current]
         if current != record["new_code"]:
             note += f"; now {unit.label}"
@@ -210,6 +243,111 @@ def _index_changes(hits: Any, units: _Units, changes: pd.DataFrame) -> None:
         old_name = normalise_name(record["old_name"])
         for key in [old_name, *short_forms(old_name)]:
             index["old_name"][key].append(Hit(unit, "old_name", note, alt_prefecture=alt))
+
+
+def _index_history(
+    hits: Any, units: _Units, history: CodeHistory, unplaced: dict[str, dict[str, str]]
+) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Index every old code and name of the history that leads to current units.
+
+    One current successor: the old code or name resolves to it with a note. Several:
+    a :class:`Split`, which only a point can settle. An old unit leading to no unit of
+    its level (通化市 222201 became the prefecture 220500) is not indexed; its code goes
+    into ``unplaced`` with what it became, for the error to say. Returns, per
+    ``(code, name)`` of an old county-level unit, its current successors.
+    """
+    covered: dict[tuple[str, str], tuple[str, ...]] = {}
+    for level in ("prefecture", "county"):  # counties name their old prefectures
+        index = hits[level]
+        renamed: dict[str, tuple[int, Hit]] = {}
+        olds = history.old_units(level)
+        for old in olds:
+            row = old.row
+            if level == "county":
+                covered[(row.code, row.name)] = old.current
+            target = _history_target(old, units[level])
+            if target is None:
+                if old.current and row.code not in units[level]:
+                    became = ", ".join(r.label for r in old.immediate)
+                    unplaced.setdefault(level, {})[row.code] = (
+                        f"{row.label} became {became} in {row.end}"
+                    )
+                continue
+            note = _history_note(old, target)
+            same_code = isinstance(target, Unit) and target.adcode == row.code
+            if same_code and (row.end or 0) > renamed.get(row.code, (-1,))[0]:
+                renamed[row.code] = (row.end or 0, Hit(target, "code", note))
+            _add_old_hits(index, hits, row, target, note, level)
+        for code, (_, hit) in renamed.items():  # renamed in place: say so on code lookups
+            index["code"][code] = [hit]
+        _drop_superseded(index, {(o.row.code, o.row.start): o.row for o in olds}, history)
+    return covered
+
+
+def _add_old_hits(
+    index: Any, hits: Any, row: HistoryRow, target: Unit | Split, note: str, level: str
+) -> None:
+    """Index an old unit's code, name and short forms, with its former prefecture."""
+    alt = None
+    if level == "county" and row.prefecture not in ("", "直辖"):
+        found = _prefecture_named(hits, row.prefecture, row.code[:2] + "0000")
+        alt = found.adcode if found else None
+    source = (row.code, row.start)
+    index["old_code"][row.code].append(
+        Hit(target, "old_code", note, alt_prefecture=alt, source=source)
+    )
+    for key in [row.name, *short_forms(row.name)]:
+        index["old_name"][key].append(
+            Hit(target, "old_name", note, alt_prefecture=alt, source=source)
+        )
+
+
+def _drop_superseded(
+    index: Any, rows: dict[tuple[str, int], HistoryRow], history: CodeHistory
+) -> None:
+    """A name or code reused by a unit's own successor means that successor.
+
+    扶余县 (222321, 1981-1987, now split between 宁江区 and 扶余市) became, through
+    扶余市 and 扶余区, the 扶余县 of 1995-2013 (now 扶余市): a register writing 扶余县
+    means the later one. Unrelated units sharing a name (郊区 ...) stay ambiguous.
+    """
+    for tier in ("old_code", "old_name"):
+        for key, found in index[tier].items():
+            sources = {h.source for h in found if h.source is not None}
+            if len(sources) < 2:
+                continue
+            later = {s: history.descendants(rows[s]) & sources for s in sources}
+            kept = [h for h in found if h.source is None or not later[h.source]]
+            if len(kept) < len(found):
+                index[tier][key] = kept
+
+
+def _history_target(old: OldUnit, current: dict[str, Unit]) -> Unit | Split | None:
+    found = [current.get(code) for code in old.current]
+    if not found or any(unit is None for unit in found):
+        return None
+    units = tuple(u for u in found if u is not None)
+    if len(units) == 1:
+        return units[0]
+    row = old.row
+    return Split(row.code, row.name, row.place, row.end or row.start, units)
+
+
+def _history_note(old: OldUnit, target: Unit | Split) -> str:
+    """``220381 公主岭市 (四平市) became 220184 公主岭市 (长春市) in 2020`` and the like."""
+    row = old.row
+    became = ", ".join(r.label for r in old.immediate)
+    if isinstance(target, Split):
+        verb = "was split" if len(old.immediate) > 1 else f"became {became}"
+        shown = ", ".join(u.label for u in target.successors)
+        return (
+            f"{row.label} {verb} in {row.end}; its territory now lies in "
+            f"{len(target.successors)} units: {shown}"
+        )
+    note = f"{row.label} became {became or target.label} in {row.end}"
+    if [r.code for r in old.immediate] != [target.adcode]:
+        note += f"; now {target.label}"
+    return note
 
 
 def _index_zones(hits: Any, zones: pd.DataFrame) -> dict[str, Zone]:

@@ -2,7 +2,8 @@
 
 Owns the vocabulary shared by the registry's modules: the levels of unit, the public
 :class:`Resolution` and the internal records a lookup works on (:class:`Unit`,
-:class:`Zone`, :class:`Hit`, :class:`Scope`, :class:`Misses`, :class:`Resolved`).
+:class:`Zone`, :class:`Split`, :class:`Hit`, :class:`Scope`, :class:`Misses`,
+:class:`Resolved`).
 Imports nothing of geoapp.
 """
 
@@ -21,6 +22,7 @@ __all__ = [
     "Resolution",
     "Resolved",
     "Scope",
+    "Split",
     "Unit",
     "Via",
     "Zone",
@@ -111,14 +113,42 @@ class Zone:
 
 
 @dataclass(frozen=True, slots=True)
+class Split:
+    """An old code or name whose territory now lies in several current units.
+
+    No one of them is the answer: only the facility's coordinates (or an address) can
+    choose, so a lookup that meets a split without a usable point refuses.
+    """
+
+    code: str
+    name: str
+    place: str  # the prefecture (or province) it lay in
+    year: int  # when it changed or was retired
+    successors: tuple[Unit, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.place}{self.name} ({self.code}, until {self.year})"
+
+    @property
+    def province_adcodes(self) -> frozenset[str]:
+        return frozenset(u.province_adcode for u in self.successors)
+
+    @property
+    def prefecture_adcodes(self) -> frozenset[str]:
+        return frozenset(u.prefecture_adcode or "" for u in self.successors)
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     """What one index key points to, and how it was found."""
 
-    target: Unit | Zone
+    target: Unit | Zone | Split
     via: str
     note: str = ""
     only_prefecture: str | None = None  # local alias: valid only in this prefecture
     alt_prefecture: str | None = None  # old names/codes: the former prefecture
+    source: tuple[str, int] | None = None  # old names/codes: (code, first year) in the history
 
 
 @dataclass(slots=True)
@@ -162,7 +192,7 @@ class Resolved:
         )
 
 
-def labels(targets: Iterable[Unit | Zone]) -> list[str]:
+def labels(targets: Iterable[Unit | Zone | Split]) -> list[str]:
     """Distinct labels of units and zones, in order of first appearance."""
     out: list[str] = []
     for target in targets:

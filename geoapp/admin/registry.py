@@ -10,6 +10,7 @@ The algorithms live in :mod:`geoapp.admin.resolve`. Imports nothing of geoapp ou
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,9 +18,10 @@ import pandas as pd
 
 from geoapp.admin.counties import CountyPolygons
 from geoapp.admin.errors import AdminLookupError
+from geoapp.admin.history import CodeHistory
 from geoapp.admin.index import build_index
 from geoapp.admin.names import is_blank
-from geoapp.admin.records import LEVELS, Level, Resolution
+from geoapp.admin.records import LEVELS, Level, Resolution, Unit
 from geoapp.admin.resolve import lookup_scope, resolve_name
 from geoapp.admin.tables import (
     load_aliases,
@@ -55,6 +57,11 @@ class AdminRegistry:
         Layouts of ``admin_aliases.csv``, ``admin_code_changes.csv`` and
         ``development_zones.csv``; each is read from ``data/reference`` when omitted.
         Pass an empty frame with the right columns to use none.
+    history : CodeHistory or DataFrame, optional
+        The national code history (the layout of ``admin_code_history.csv``, read
+        when omitted): the source of old codes and names. A row of ``changes`` it
+        covers must agree with it and adds nothing. Pass an empty frame with the
+        right columns to use none.
 
     Notes
     -----
@@ -70,12 +77,16 @@ class AdminRegistry:
         aliases: pd.DataFrame | None = None,
         changes: pd.DataFrame | None = None,
         zones: pd.DataFrame | None = None,
+        history: CodeHistory | pd.DataFrame | None = None,
     ) -> None:
+        if not isinstance(history, CodeHistory):
+            history = CodeHistory.default() if history is None else CodeHistory(history)
         self._index = build_index(
             load_divisions() if divisions is None else divisions,
             aliases=load_aliases() if aliases is None else aliases,
             changes=load_code_changes() if changes is None else changes,
             zones=load_development_zones() if zones is None else zones,
+            history=history,
         )
         self._counties = (
             None
@@ -215,8 +226,9 @@ class AdminRegistry:
         -------
         DataFrame
             Indexed like ``frame``, one row per input row, with columns ``adcode, name,
-            prefecture_adcode, prefecture, province, via, note, error, error_type``.
-            ``adcode`` is NaN and ``error`` holds the message where a row failed.
+            prefecture_adcode, prefecture, province, via, note, error, error_type,
+            error_candidates``. ``adcode`` is NaN and ``error`` holds the (English) message
+            where a row failed, ``error_candidates`` the units it might mean.
 
         Raises
         ------
@@ -242,9 +254,34 @@ class AdminRegistry:
                 )
             rows.append(cache[cache_key])
         result = pd.DataFrame(
-            rows, columns=[*_OUT_COLUMNS, "note", "error", "error_type"], index=frame.index
+            rows,
+            columns=[*_OUT_COLUMNS, "note", "error", "error_type", "error_candidates"],
+            index=frame.index,
         )
         return result.astype(object).where(result.notna(), np.nan)
+
+    def spellings(self, adcodes: Iterable[str], *, level: Level = "county") -> dict[str, set[str]]:
+        """Every spelling the index knows for the units ``adcodes``: official names,
+        short forms, aliases and old names (normalised) -> the adcodes among them it
+        may mean. What an address scan looks for; the lookup itself stays
+        :meth:`resolve`'s.
+
+        Examples
+        --------
+        >>> found = AdminRegistry.default().spellings(["220623", "220721"])
+        >>> found["长白县"], found["前郭县"]
+        ({'220623'}, {'220721'})
+        """
+        _check_level(level)
+        wanted = set(adcodes)
+        out: dict[str, set[str]] = {}
+        for keys in self._index.hits[level].values():
+            for key, hits in keys.items():
+                for hit in hits:
+                    target = hit.target
+                    if isinstance(target, Unit) and target.adcode in wanted:
+                        out.setdefault(key, set()).add(target.adcode)
+        return out
 
     def _row(
         self, name: object, *, prefecture: object, province: object, point: object, level: Level
@@ -256,10 +293,19 @@ class AdminRegistry:
                 name, prefecture=prefecture, province=province, point=point, level=level
             )
         except AdminLookupError as exc:
-            row.update(note=None, error=str(exc), error_type=type(exc).__name__)
+            row.update(
+                note=None,
+                error=str(exc),
+                error_type=type(exc).__name__,
+                error_candidates=exc.candidates,
+            )
         else:
             row.update(
-                {c: getattr(r, c) for c in _OUT_COLUMNS}, note=r.note, error=None, error_type=None
+                {c: getattr(r, c) for c in _OUT_COLUMNS},
+                note=r.note,
+                error=None,
+                error_type=None,
+                error_candidates=None,
             )
         return row
 

@@ -3,8 +3,8 @@
 Owns how one register spelling becomes one current unit: the lookup scope
 (:func:`lookup_scope`), the tiers tried in order (codes, then exact names, aliases,
 short forms, old names), the prefixes read off ``吉林省长春市朝阳区``, placing a
-development zone by its point, and the error that explains a failure (with the closest
-names). :class:`~geoapp.admin.registry.AdminRegistry` calls these functions; they never
+development zone or a split old unit by its point, and the error that explains a
+failure (with the closest names; never for a split, whose successors are all named). :class:`~geoapp.admin.registry.AdminRegistry` calls these functions; they never
 import it. Imports nothing of geoapp outside :mod:`geoapp.admin`.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
+from typing import cast
 
 from geoapp.admin.counties import CountyPolygons, is_blank_point
 from geoapp.admin.errors import AdminLookupError, AmbiguousUnit, UndecidableUnit, UnknownUnit
@@ -24,6 +25,7 @@ from geoapp.admin.records import (
     Misses,
     Resolved,
     Scope,
+    Split,
     Unit,
     Zone,
     labels,
@@ -129,20 +131,20 @@ def _admit(hit: Hit, scope: Scope, point: object, misses: Misses) -> bool:
     return ok
 
 
-def _in_province(target: Unit | Zone, scope: Scope) -> bool:
+def _in_province(target: Unit | Zone | Split, scope: Scope) -> bool:
     if scope.province is None:
         return True
     code = scope.province.adcode
-    if isinstance(target, Zone):
+    if isinstance(target, (Zone, Split)):
         return code in target.province_adcodes
     return target.province_adcode == code
 
 
-def _in_prefecture(target: Unit | Zone, scope: Scope) -> bool:
+def _in_prefecture(target: Unit | Zone | Split, scope: Scope) -> bool:
     if scope.prefecture is None:
         return True
     code = scope.prefecture.adcode
-    if isinstance(target, Zone):
+    if isinstance(target, (Zone, Split)):
         return code in target.prefecture_adcodes
     return target.prefecture_adcode == code
 
@@ -158,14 +160,13 @@ def _decide(
     scope: Scope,
     point: object,
 ) -> Resolved:
-    first: dict[int, Hit] = {}
+    first: dict[object, Hit] = {}
     for hit in hits:
-        first.setdefault(id(hit.target), hit)
+        first.setdefault(_target_key(hit.target), hit)
     chosen = list(first.values())
-    units = [h for h in chosen if isinstance(h.target, Unit)]
     zones = [h for h in chosen if isinstance(h.target, Zone)]
     word = LEVEL_WORDS[level]
-    if zones and not units:
+    if zones and len(zones) == len(chosen):
         return _place_zone(index, counties, given, [h.target for h in zones], point)
     if len(chosen) > 1:
         found = labels(h.target for h in chosen)
@@ -174,11 +175,53 @@ def _decide(
             "give the prefecture (or province), or the full name, to choose"
         )
         raise AmbiguousUnit(msg, given=given, candidates=found)
-    hit = units[0]
-    unit = hit.target
+    hit = chosen[0]
+    if isinstance(hit.target, Split):
+        return _place_split(counties, given, hit, hit.target, point)
+    unit = cast(Unit, hit.target)  # zones were placed and splits settled above
     if level == "county" and hit.via == "short_form":
         _check_not_prefecture(index, given, key, unit, scope)
     return Resolved(unit, hit.via, hit.note)
+
+
+def _target_key(target: Unit | Zone | Split) -> object:
+    """Two hits on the same unit, or on splits into the same units, are one answer."""
+    if isinstance(target, Unit):
+        return ("unit", target.level, target.adcode)
+    if isinstance(target, Split):
+        return ("split", tuple(u.adcode for u in target.successors))
+    return ("zone", id(target))
+
+
+def _place_split(
+    counties: CountyPolygons | None, given: object, hit: Hit, split: Split, point: object
+) -> Resolved:
+    """An old unit now in several: the point chooses, or the lookup refuses.
+
+    Never one successor as "the closest": all are named, and the message asks for the
+    facility's coordinates or address.
+    """
+    found = labels(split.successors)
+    what = f"{given!r} is an old unit: {hit.note}"
+    if is_blank_point(point) or counties is None:
+        why = "" if is_blank_point(point) else " (this registry has no county polygons)"
+        msg = (
+            f"{what}; give the facility's coordinates (lon, lat) or its address to "
+            f"choose one of them{why}; none is assumed"
+        )
+        raise AmbiguousUnit(msg, given=given, candidates=found)
+    try:
+        county, lon, lat = counties.county_at(given, point)
+    except UndecidableUnit as exc:
+        msg = f"{what}; {str(exc).removeprefix(f'{given!r}: ')}"
+        raise AmbiguousUnit(msg, given=given, candidates=found) from None
+    if county.adcode not in {u.adcode for u in split.successors}:
+        msg = (
+            f"{what}; point ({lon}, {lat}) lies in {county.label}, in none of them: "
+            "check the coordinates and their datum"
+        )
+        raise AmbiguousUnit(msg, given=given, candidates=[*found, county.label])
+    return Resolved(county, hit.via, f"{hit.note}; point ({lon}, {lat}) lies in {county.label}")
 
 
 def _check_not_prefecture(
@@ -371,6 +414,9 @@ def _failure(
             return UnknownUnit(msg, given=given, candidates=found)
     if code:
         msg = f"no {word} has the code {given!r}{scope.text()}"
+        became = index.unplaced.get(level, {}).get(code)
+        if became:
+            msg += f": {became}, not a {word}; give the {word} the facility lies in"
         return UnknownUnit(msg, given=given)
     found = split_candidates or _closest(index, key, level, scope)
     shown = ", ".join(found) if found else "none"

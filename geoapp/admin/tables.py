@@ -1,8 +1,9 @@
 """The reference tables of the administrative registry, read from ``data/reference``.
 
 Owns reading ``admin_divisions.csv`` (the current units), ``admin_aliases.csv``,
-``admin_code_changes.csv`` and ``development_zones.csv`` as text frames, and the column
-checks every table (or a caller's replacement frame) must pass. What the columns mean is
+``admin_code_changes.csv``, ``admin_code_history.csv`` and ``development_zones.csv`` as
+text frames, and the column checks every table (or a caller's replacement frame) must
+pass. What the columns mean is
 documented in :mod:`geoapp.admin`. Imports :mod:`geoapp.paths` only.
 """
 
@@ -19,6 +20,7 @@ __all__ = [
     "code_column",
     "load_aliases",
     "load_code_changes",
+    "load_code_history",
     "load_development_zones",
     "load_divisions",
     "require_columns",
@@ -40,6 +42,18 @@ def load_code_changes() -> pd.DataFrame:
     """``admin_code_changes.csv``: ``old_code, old_name, old_prefecture, new_code,
     new_name, new_prefecture, year``."""
     return _read_reference("admin_code_changes.csv")
+
+
+def load_code_history() -> pd.DataFrame:
+    """``admin_code_history.csv``: the national code history, Chinese headers kept
+    (``代码, 一级行政区, 二级行政区, 名称, 级别, 状态, 启用时间, 变更/弃用时间, 新代码``);
+    read by :class:`geoapp.admin.history.CodeHistory`."""
+    return pd.read_csv(
+        reference_path("admin_code_history.csv"),
+        dtype=str,
+        keep_default_na=False,
+        encoding="utf-8-sig",  # the published file starts with a byte-order mark
+    )
 
 
 def load_development_zones() -> pd.DataFrame:

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from geoapp import ingest
+from geoapp import export, i18n, ingest
 from geoapp.analysis.coverage import compute_gaps
 from geoapp.facilities import FACILITY_TYPES
 from geoapp.policy import STRENGTHS, Policy
+from geoapp.schema import STATUSES
 
 __all__ = [
     "FIX_COLUMNS",
@@ -194,6 +195,67 @@ def rows_to_fix(report: pd.DataFrame) -> pd.DataFrame:
     rows = report[report["status"].isin(["rejected", "flagged"])]
     columns = [c for c in FIX_COLUMNS if c in rows.columns]
     return rows[columns].reset_index(drop=True)
+
+
+def reason_words(codes: pd.Series, lang: str) -> pd.Series:
+    """The short words of each row's reason codes (``duplicate;dms`` -> 重复；度分秒已转换)."""
+    sep = "；" if lang == "zh" else "; "
+    words = {c: ingest.reason_label(c, lang) for c in ingest.REASON_LABELS}
+    return codes.fillna("").map(
+        lambda text: sep.join(words.get(c, c) for c in str(text).split(";") if c)
+    )
+
+
+def report_table(report: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """An import report as people read it, in one language: a 原因 column of short
+    words beside the detailed reasons, row statuses as words, headings from the i18n
+    table; the reason codes themselves are left out. The row order is the file's."""
+    table = report.drop(columns=["codes"], errors="ignore").assign(
+        status=report["status"].map({s: i18n.t(f"row_status.{s}", lang) for s in STATUSES}),
+    )
+    table.insert(2, "problem", reason_words(report["codes"], lang))
+    return table.rename(columns={c: _report_heading(c, lang) for c in table.columns})
+
+
+def _report_heading(column: str, lang: str) -> str:
+    table = i18n.load_table()[lang]
+    return table.get(f"report.{column}", table.get(f"col.{column}", column))
+
+
+def fix_list_workbook(
+    imported: ingest.FacilityImport | ingest.CountImport,
+    *,
+    label: str,
+    dataset: str,
+    lang: str,
+    now: datetime | None = None,
+) -> bytes:
+    """The rows to fix (rejected and flagged) as an XLSX in one language: Excel row,
+    status, reason, the row as written; a 说明 sheet naming the file and how to use it."""
+    rows = imported.report[imported.report["status"].isin(["rejected", "flagged"])]
+    fix = rows_to_fix(imported.report).assign(
+        problem=reason_words(rows["codes"].reset_index(drop=True), lang)
+    )
+    first = ["row", "status", "problem", "reasons"]
+    columns = [*first, *[c for c in fix.columns if c not in first]]
+    when = (now or datetime.now(UTC)).astimezone().strftime("%Y-%m-%d %H:%M")
+    meta = {
+        i18n.t("fix.meta.file", lang): label,
+        i18n.t("fix.meta.dataset", lang): i18n.t(f"dataset.{dataset}", lang),
+        i18n.t("fix.meta.rows", lang): len(fix),
+        i18n.t("fix.meta.made", lang): when,
+        i18n.t("fix.meta.use", lang): i18n.t("fix.meta.use_text", lang),
+    }
+    return export.to_bytes(
+        "xlsx",
+        fix[columns],
+        headers={c: _report_heading(c, lang) for c in columns},
+        meta=meta,
+        sheet_name=i18n.t("fix.sheet", lang),
+        meta_sheet_name=i18n.t("fix.meta_sheet", lang),
+        value_labels={"status": {s: i18n.t(f"row_status.{s}", lang) for s in STATUSES}},
+        text_columns=("facility_id", "adcode"),
+    )
 
 
 def header_texts(data: bytes, file_name: str, *, rows: int = 30) -> list[str]:

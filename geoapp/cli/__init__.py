@@ -3,23 +3,31 @@
 The commands are the top of the import graph: they may import any package of geoapp
 (inside the command functions, so that ``geoapp --help`` starts fast), and nothing
 imports them. :mod:`~geoapp.cli.data` (run, data, resolve), :mod:`~geoapp.cli.analysis`
-(gaps, progress, access, site), :mod:`~geoapp.cli.store` (user, store) and
-:mod:`~geoapp.cli.common` (inputs and output they share).
+(gaps, progress, access, site), :mod:`~geoapp.cli.store` (user, store),
+:mod:`~geoapp.cli.template` (template) and :mod:`~geoapp.cli.common` (inputs and output
+they share).
 
 Subcommands:
 
-- ``geoapp run``: start the dashboard with ``streamlit_config.toml``.
+- ``geoapp run [--region R]``: start the dashboard with ``streamlit_config.toml``, on
+  region R when the address names none.
 - ``geoapp data boundaries --province 吉林省 [--city 长春市]``: build a region's layers.
 - ``geoapp data divisions``: rebuild the national table of unit names and codes.
 - ``geoapp data demo``: regenerate the embedded demo datasets (deterministic).
-- ``geoapp data info``: what is embedded.
-- ``geoapp resolve NAME [--prefecture P] [--lon X --lat Y]``: what a register's name means.
-- ``geoapp gaps [--policy ...] [--facilities PATH] [--unemployed PATH] ...``: the gap list.
-- ``geoapp progress [--policy ...]``: the province targets.
+- ``geoapp data boundaries --region 500116``: a province, prefecture or one county-level
+  unit by adcode or name; all or nothing, the simplification tolerance found and reported.
+- ``geoapp data info [--region R]``: what is embedded.
+- ``geoapp resolve NAME [--prefecture P] [--lon X --lat Y] [--region R]``: what a
+  register's name means.
+- ``geoapp gaps [--region R] [--policy ...] [--facilities PATH] [--unemployed PATH] ...``:
+  the gap list.
+- ``geoapp progress [--region R] [--policy ...]``: the region-wide targets.
 - ``geoapp access [--type T|all] [--radius-km 30] [--cell-km 5] [--circuity 1.0]``: people
   within reach of the nearest facility, mean/90th-percentile distance and 2SFCA per county.
 - ``geoapp site --type T --k N --radius-km R [--candidates seats|grid|both]``: suggested
   sites (mandatory gaps first, then the most people covered), optimal and greedy.
+- ``geoapp template facilities|unemployed [--region R] [--lang zh|en] --out F.xlsx``: a
+  blank register with drop-down lists (types, prefectures, counties, datums) and 填写说明.
 - ``geoapp user add NAME --role steward|viewer [--password-stdin] [--replace]``: an account.
 - ``geoapp store info|versions``: the versioned store (open to all).
 - ``geoapp store audit --user NAME``: the audit log (a data steward; asks the password).
@@ -32,6 +40,12 @@ Exit codes: 0 success (a register with some bad rows still gives its gap list; t
 import report goes beside the output or to stderr), 2 unusable input (the message on
 stderr says which file, key or value and what was expected; with ``--strict`` also any
 rejected row), 1 an unexpected failure.
+
+Every command that reads a region's data takes ``--region`` (a built region's adcode or
+full name: 211100, 盘锦市; default 220000 吉林省): gaps, progress, access, site, store *,
+template and run. ``--policy`` defaults to the region's own policy; a policy of another
+region is refused (exit 2, naming both regions). A region built without embedded data
+starts with an empty store; the commands say on stderr what data it still lacks.
 """
 
 from __future__ import annotations
@@ -40,7 +54,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from geoapp.cli import analysis, data, store
+from geoapp.cli import analysis, data, store, template
 from geoapp.cli.common import UsageError
 
 __all__ = ["UsageError", "build_parser", "main"]
@@ -55,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_parsers(sub)
     analysis.add_parsers(sub)
     store.add_parsers(sub)
+    template.add_parsers(sub)
     return parser
 
 

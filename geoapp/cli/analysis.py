@@ -44,11 +44,23 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     data = reports.gap_list_file(gaps, args.format, source=inp.source, lang=args.lang)
     prov = gaps.result.provenance()
-    note = f"{prov['policy_key']}: {len(gaps.rows)} rows; {prov['reading_text']}" + (
-        "; demo data" if gaps.demo else ""
+    note = f"{prov['policy_key']} ({prov['region']}): {len(gaps.rows)} rows; " + (
+        f"{prov['reading_text']}" + ("; demo data" if gaps.demo else "")
     )
     _emit(data, args.out, binary=args.format != "csv")
     print(note, file=sys.stderr)
+    if not inp.policy.rules:  # 盘锦's plan counts people only: say what it does set
+        from geoapp.policy import COMPARISON_TABLE
+
+        targets = "; ".join(
+            f"{t.label} {COMPARISON_TABLE[t.comparison].sign}{t.value:,} {t.unit}"
+            for t in inp.policy.people_targets
+        )
+        print(
+            f"{inp.policy.key} sets no facility rule, so there is no facility gap; its people "
+            f"targets (geoapp progress): {targets or 'none'}",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -58,9 +70,12 @@ def _cmd_progress(args: argparse.Namespace) -> int:
     inp = _load_inputs(args)
     _write_import_reports(inp.imports, args.out, strict=args.strict)
     sources = inp.sources
-    result = coverage.compute_gaps(
-        inp.policy, counties=inp.counties, facilities=inp.facilities, unemployed=inp.unemployed
-    )
+    try:
+        result = coverage.compute_gaps(
+            inp.policy, counties=inp.counties, facilities=inp.facilities, unemployed=inp.unemployed
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     if args.format == "text":
         text = reports.progress_text(result, lang=args.lang)
         if inp.demo:
@@ -224,7 +239,7 @@ def add_parsers(sub) -> None:
     g.add_argument("--format", choices=("csv", "xlsx", "geojson", "gpkg"), default="csv")
     g.set_defaults(func=_cmd_gaps)
 
-    pr = sub.add_parser("progress", help="province targets: actual against target")
+    pr = sub.add_parser("progress", help="region-wide targets: actual against target")
     _add_input_options(pr)
     pr.add_argument("--format", choices=("text", "csv", "xlsx"), default="text")
     pr.set_defaults(func=_cmd_progress)

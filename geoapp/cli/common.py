@@ -32,23 +32,65 @@ class _Inputs:
     info: Any
 
 
+def _region(args: argparse.Namespace) -> str:
+    """The adcode of the built region ``--region`` names (adcode or name; default 220000)."""
+    from geoapp import regions, scope
+
+    try:
+        return scope.find_region(getattr(args, "region", None) or regions.DEFAULT_REGION)
+    except scope.RegionError as exc:
+        raise UsageError(f"--region: {exc}") from exc
+
+
+def _region_policy(args: argparse.Namespace, region: str):
+    """The policy of ``--policy`` (default: the region's own), refused when it is about
+    another region; a note on stderr when the region is only part of the policy's."""
+    from geoapp import policy, scope
+
+    name = scope.region_names().get(region, region)
+    key = args.policy or scope.default_policy(region)
+    if key is None:
+        msg = f"no shipped policy names region {region} {name}; give --policy FILE.toml"
+        raise UsageError(msg)
+    try:
+        pol = policy.load_policy(key)
+        note = scope.check_policy_region(pol, region, name)
+    except ValueError as exc:  # PolicyError and PolicyRegionError included
+        raise UsageError(str(exc)) from exc
+    if note:
+        print(f"geoapp: note: {note}", file=sys.stderr)
+    return pol
+
+
+def _say_what_is_missing(info, facilities, unemployed, *, given: set[str]) -> None:
+    """A region that started empty: say on stderr which data the results lack."""
+    where = f"region {info.region_adcode} {info.region_name}"
+    if facilities.empty and "facilities" not in given:
+        print(
+            f"geoapp: note: {where} has no facilities yet: give --facilities PATH or import "
+            f"a register (geoapp store import --region {info.region_adcode} ...)",
+            file=sys.stderr,
+        )
+    if unemployed.empty and "unemployed" not in given:
+        print(
+            f"geoapp: note: {where} has no unemployed-disabled counts: demand columns stay "
+            "empty (give --unemployed PATH)",
+            file=sys.stderr,
+        )
+
+
 def _load_inputs(args: argparse.Namespace) -> _Inputs:
     """Policy, counties, facilities and counts for gaps/progress/access/site, with import reports."""
-    from geoapp import admin, datasource, ingest, policy
+    from geoapp import admin, datasource, ingest
 
-    source = datasource.default_source()
-    try:
-        pol = policy.load_policy(args.policy)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+    region = _region(args)
+    pol = _region_policy(args, region)
+    source = datasource.default_source(region)
     counties = source.counties()
     info = source.info()
     registry = admin.AdminRegistry.default(counties=counties)
-    province = (
-        info.region_name
-        if len(info.region_adcode) == 6 and info.region_adcode.endswith("0000")
-        else None
-    )
+    # Names in registers resolve within the region's province (盘锦市 -> 辽宁省).
+    province = str(source.province()["name"].iloc[0])
     reports, sources = [], []
     facilities, demo = source.facilities(), info.facilities_demo
     if args.facilities:
@@ -59,6 +101,7 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
                 registry=registry,
                 province=province,
                 default_datum=args.datum,
+                lang=getattr(args, "lang", "zh"),
             )
         except (ingest.RegisterError, OSError) as exc:
             raise UsageError(str(exc)) from exc
@@ -66,12 +109,22 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
         reports.append(("facilities", imp))
         sources.append(str(args.facilities))
     else:
-        sources.append("embedded demo facilities" if demo else "embedded facilities")
+        sources.append(
+            "embedded demo facilities"
+            if demo
+            else "no facilities yet"
+            if facilities.empty
+            else "stored facilities"
+        )
     unemployed, unemployed_demo = source.unemployed(), info.unemployed_demo
     if args.unemployed:
         try:
             imp = ingest.read_unemployed(
-                args.unemployed, counties=counties, registry=registry, province=province
+                args.unemployed,
+                counties=counties,
+                registry=registry,
+                province=province,
+                lang=getattr(args, "lang", "zh"),
             )
         except (ingest.RegisterError, OSError) as exc:
             raise UsageError(str(exc)) from exc
@@ -80,8 +133,14 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
         sources.append(str(args.unemployed))
     else:
         sources.append(
-            "embedded demo unemployed-disabled estimate" if unemployed_demo else "embedded counts"
+            "embedded demo unemployed-disabled estimate"
+            if unemployed_demo
+            else "no unemployed-disabled counts yet"
+            if unemployed.empty
+            else "stored counts"
         )
+    given = {kind for kind, _ in reports}
+    _say_what_is_missing(info, facilities, unemployed, given=given)
     return _Inputs(
         pol,
         source,
@@ -98,18 +157,23 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
 
 
 def _write_import_reports(reports, out: Path | None, *, strict: bool) -> None:
-    from geoapp import export
+    """Each import's summary on stderr, and its row report (in the import's language)
+    beside ``out``, or its rows that were not accepted on stderr when there is no ``out``."""
+    from geoapp import export, i18n
+    from geoapp.analysis import preview
 
     for kind, imp in reports:
         print(imp.summary(), file=sys.stderr)
         bad = imp.report[imp.report["status"] != "accepted"]
         if out is not None:
             path = out.with_name(f"{out.stem}.{kind}-import-report.csv")
-            export.to_csv(imp.report, path)
-            print(f"import report ({kind}): {path}", file=sys.stderr)
+            export.to_csv(preview.report_table(imp.report, imp.lang), path)
+            print(i18n.t("cli.import_report", imp.lang).format(path=path), file=sys.stderr)
         else:
+            line = i18n.t("cli.report_row", imp.lang)
             for r in bad.itertuples(index=False):
-                print(f"  row {r.row}: {r.status}: {r.reasons}", file=sys.stderr)
+                status = i18n.t(f"row_status.{r.status}", imp.lang)
+                print(line.format(row=r.row, status=status, reasons=r.reasons), file=sys.stderr)
         if strict and imp.rejected:
             msg = f"{imp.source}: {imp.rejected} row(s) rejected and --strict was given"
             raise UsageError(msg)
@@ -157,6 +221,7 @@ def _demand(args: argparse.Namespace, counties, registry, province, unemployed, 
             registry=registry,
             province=province,
             default_datum=args.datum,
+            lang=getattr(args, "lang", "zh"),
         )
     except (ingest.RegisterError, OSError) as exc:
         raise UsageError(str(exc)) from exc
@@ -182,11 +247,15 @@ def _emit(data: bytes, out: Path | None, *, binary: bool) -> None:
     print(f"wrote {out}", file=sys.stderr)
 
 
+REGION_HELP = "a built region: adcode or full name, e.g. 211100 or 盘锦市 (default: 220000 吉林省)"
+
+
 def _add_input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--region", help=REGION_HELP)
     p.add_argument(
         "--policy",
-        default="jilin-2025-2027",
-        help="policy name under data/policies, or a file path",
+        help="policy name under data/policies, or a file path (default: the region's own, "
+        "jilin-2025-2027 for 吉林省); a policy of another region is refused",
     )
     p.add_argument(
         "--facilities", type=Path, help="facility register (CSV or XLSX); default: embedded data"

@@ -7,7 +7,7 @@ import getpass
 import sys
 from pathlib import Path
 
-from geoapp.cli.common import UsageError
+from geoapp.cli.common import REGION_HELP, UsageError
 from geoapp.coords import DATUMS
 
 
@@ -34,9 +34,12 @@ def _sign_in(args: argparse.Namespace):
 
 
 def _open_store(args: argparse.Namespace):
-    from geoapp import datasource, regions, store
+    """The store of ``--region`` (adcode or name); a region without embedded data gets an
+    empty store on first use."""
+    from geoapp import datasource, store
+    from geoapp.cli.common import _region
 
-    region = args.region or regions.DEFAULT_REGION
+    region = _region(args)
     try:
         return store.Store.open(args.store, region=region, seed=datasource.EmbeddedSource(region))
     except store.StoreError as exc:
@@ -87,6 +90,7 @@ def _cmd_store_info(args: argparse.Namespace) -> int:
         print(
             f"{dataset}: {len(rows)} version(s); current {cur['version_id']} as of {cur['as_of']}, "
             f"{cur['row_count']} rows, by {cur['created_by']} at {cur['created_at']}"
+            + ("" if cur["row_count"] else " (empty: import a register with geoapp store import)")
         )
     print(f"integrity: {integrity}")
     return 0
@@ -197,7 +201,7 @@ def add_parsers(sub) -> None:
 
     def common(p: argparse.ArgumentParser, *, sign_in: bool) -> None:
         p.add_argument("--store", type=Path, help="store file (default: settings.store_path)")
-        p.add_argument("--region", help="region adcode (default: the embedded region, 220000)")
+        p.add_argument("--region", help=REGION_HELP)
         if sign_in:
             p.add_argument("--user", required=True, help="a data steward's account name")
             p.add_argument("--password-stdin", action="store_true", help=password_help)

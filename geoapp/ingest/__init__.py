@@ -18,6 +18,7 @@ importing only those listed before it:
 
 - ``gate``: the upload gate (:func:`check_upload`, :class:`UploadError`, the sheet budget).
 - ``tables``: a file to rows of cells (CSV decoding, ``.xlsx`` with merged cells).
+- ``headings``: what a heading says (compared forms, families, closest field, notes).
 - ``fields``: field synonyms and header detection.
 - ``rowlog``: the per-row status log and the words for its reason codes.
 - ``values``: facility types, datums and coordinates as written.
@@ -29,6 +30,8 @@ importing only those listed before it:
 - ``facilities``: :func:`read_facilities`.
 - ``counts``: :func:`read_unemployed` and :func:`read_demand`.
 - ``datum_hint``: guessing the datum of a register's coordinates.
+- ``template``: blank register templates to fill in (not imported here: it alone writes a
+  workbook, and borrows :mod:`geoapp.export`'s XLSX conventions).
 """
 
 from __future__ import annotations
@@ -37,7 +40,14 @@ from geoapp.ingest.counts import read_demand, read_unemployed
 from geoapp.ingest.datum_hint import CANDIDATES, DatumGuess, guess_datum, guess_datum_from_report
 from geoapp.ingest.duplicates import DUPLICATE_DISTANCE_M
 from geoapp.ingest.facilities import read_facilities
-from geoapp.ingest.fields import COUNT_FIELDS, DEMAND_FIELDS, FACILITY_FIELDS
+from geoapp.ingest.fields import (
+    COUNT_FIELDS,
+    COUNT_USEFUL,
+    DEMAND_FIELDS,
+    FACILITY_FIELDS,
+    FACILITY_USEFUL,
+    missing_fields,
+)
 from geoapp.ingest.gate import (
     MAX_COLUMNS,
     MAX_COMPRESSION_RATIO,
@@ -52,7 +62,7 @@ from geoapp.ingest.gate import (
     shape_problem,
 )
 from geoapp.ingest.results import CountImport, DemandImport, FacilityImport
-from geoapp.ingest.rowlog import REASON_LABELS
+from geoapp.ingest.rowlog import REASON_LABELS, reason_label
 from geoapp.ingest.tables import RegisterError, Table, read_table
 from geoapp.ingest.values import DATUM_HELP, parse_coordinate, parse_datum
 from geoapp.schema import STATUSES
@@ -60,10 +70,12 @@ from geoapp.schema import STATUSES
 __all__ = [
     "CANDIDATES",
     "COUNT_FIELDS",
+    "COUNT_USEFUL",
     "DATUM_HELP",
     "DEMAND_FIELDS",
     "DUPLICATE_DISTANCE_M",
     "FACILITY_FIELDS",
+    "FACILITY_USEFUL",
     "MAX_COLUMNS",
     "MAX_COMPRESSION_RATIO",
     "MAX_UNCOMPRESSED_BYTES",
@@ -84,11 +96,13 @@ __all__ = [
     "guess_datum",
     "guess_datum_from_report",
     "max_rows",
+    "missing_fields",
     "parse_coordinate",
     "parse_datum",
     "read_demand",
     "read_facilities",
     "read_table",
     "read_unemployed",
+    "reason_label",
     "shape_problem",
 ]

@@ -21,11 +21,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geoapp.i18n import DEFAULT_LANGUAGE
 from geoapp.ingest.fields import COUNT_FIELDS, COUNT_REQUIRED, DEMAND_FIELDS, DEMAND_REQUIRED
 from geoapp.ingest.placement import Positions, positions
 from geoapp.ingest.region import subtotal_rows, unit_results
 from geoapp.ingest.results import CountImport, DemandImport, import_fields
-from geoapp.ingest.rowlog import RowLog, cell_texts
+from geoapp.ingest.rowlog import RowLog, Sentences, cell_texts, msg
 from geoapp.ingest.rows import (
     Opened,
     flag_empty_formulas,
@@ -61,7 +62,7 @@ def people_counts(
     """
     count_txt = cell_texts(column)
     has_count = live & column.notna().to_numpy()
-    log.add("no_count", "rejected", live & ~has_count, "no count")
+    log.add("no_count", "rejected", live & ~has_count, msg("no_count"))
     cleaned = [
         None
         if v is None or isinstance(v, bool)
@@ -76,17 +77,15 @@ def people_counts(
         "bad_count",
         "rejected",
         has_count & ~finite,
-        lambda i: f"count {count_txt[i]!r} is not a number",
+        lambda i: msg("count_not_number", count=count_txt[i]),
     )
     fraction = has_count & finite & (number != np.round(number))
-    log.add(
-        "bad_count", "rejected", fraction, lambda i: f"count {count_txt[i]} is not a whole number"
-    )
+    log.add("bad_count", "rejected", fraction, lambda i: msg("count_not_whole", count=count_txt[i]))
     log.add(
         "bad_count",
         "rejected",
         has_count & finite & ~fraction & (number < 0),
-        lambda i: f"count {count_txt[i]} is negative",
+        lambda i: msg("count_negative", count=count_txt[i]),
     )
     return number, count_txt
 
@@ -102,6 +101,7 @@ def read_unemployed(
     province: object = None,
     columns: Mapping[str, str] | None = None,
     sheet: str | int | None = None,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> CountImport:
     """Read and validate a table of unemployed disabled people per county.
 
@@ -145,6 +145,7 @@ def read_unemployed(
         registry=registry,
         province=province,
         points=False,
+        lang=lang,
     )
     live = skip_count_rows(opened)
     number, count_txt = people_counts(opened.frame["count"], live, opened.log)
@@ -184,7 +185,7 @@ def resolve_units(opened: Opened, live: np.ndarray) -> Units:
     county_txt, code_txt = cell_texts(frame["county"]), cell_texts(frame["adcode"])
     has_code = live & (code_txt != "")
     has_name = live & (county_txt != "")
-    log.add("no_unit", "rejected", live & ~has_code & ~has_name, "no adcode and no county name")
+    log.add("no_unit", "rejected", live & ~has_code & ~has_name, msg("no_unit"))
     c_code, c_error = unit_results(region, frame, has_code, "adcode", None)
     n_code, n_error = unit_results(region, frame, has_name, "county", "city")
     unit = np.where(c_code != None, c_code, n_code)  # noqa: E711
@@ -195,7 +196,7 @@ def resolve_units(opened: Opened, live: np.ndarray) -> Units:
         "total_row",
         "skipped",
         subtotal,
-        lambda i: f"subtotal row of a prefecture or province ({county_txt[i] or code_txt[i]})",
+        lambda i: msg("subtotal_row", text=county_txt[i] or code_txt[i]),
     )
     live = live & ~subtotal
     label = np.array([region.label(u) if u in region.adcodes else u or "" for u in unit])
@@ -205,22 +206,21 @@ def resolve_units(opened: Opened, live: np.ndarray) -> Units:
         "unit_mismatch",
         "flagged",
         mismatch,
-        lambda i: (
-            f"adcode {code_txt[i]} is {label[i]} but the name {county_txt[i]!r} is {n_label[i]}; "
-            "the adcode is used"
+        lambda i: msg(
+            "unit_mismatch", code=code_txt[i], unit=label[i], name=county_txt[i], other=n_label[i]
         ),
     )
     log.add(
         "bad_adcode",
         "flagged",
         live & has_code & pd.isna(c_code) & pd.notna(n_code),
-        lambda i: f"adcode {code_txt[i]!r} not recognised ({c_error[i]}); the name is used",
+        lambda i: msg("bad_adcode", code=code_txt[i], error=c_error[i]),
     )
     log.add(
         "county_unresolved",
         "rejected",
         live & pd.isna(unit) & (has_code | has_name),
-        lambda i: "; ".join(str(e) for e in (c_error[i], n_error[i]) if e),
+        lambda i: msg("both", items=Sentences(e for e in (c_error[i], n_error[i]) if e)),
     )
     resolved = live & pd.notna(unit)
     foreign = resolved & ~np.isin(unit.astype(str), list(region.adcodes))
@@ -228,7 +228,7 @@ def resolve_units(opened: Opened, live: np.ndarray) -> Units:
         "county_outside_region",
         "rejected",
         foreign,
-        lambda i: f"{county_txt[i] or code_txt[i]} ({unit[i]}) is outside the region",
+        lambda i: msg("unit_outside_region", name=county_txt[i] or code_txt[i], code=unit[i]),
     )
     return Units(live, unit, label)
 
@@ -245,7 +245,7 @@ def reject_repeated_units(opened: Opened, units: Units) -> None:
         "duplicate",
         "rejected",
         duplicate >= 0,
-        lambda i: f"duplicate of row {opened.rows[duplicate[i]]} (same county {units.label[i]})",
+        lambda i: msg("duplicate_county", row=opened.rows[duplicate[i]], county=units.label[i]),
     )
 
 
@@ -255,7 +255,7 @@ def count_import(
     """The row report, the counts of the kept rows and the counties the table lacks."""
     frame, region = opened.frame, opened.region
     status = opened.log.status()
-    reasons, codes = opened.log.texts()
+    reasons, codes = opened.log.texts(opened.lang)
     kept = np.isin(status, ("accepted", "flagged"))
     report = pd.DataFrame(
         {
@@ -307,6 +307,7 @@ def read_demand(
     default_datum: str = "wgs84",
     columns: Mapping[str, str] | None = None,
     sheet: str | int | None = None,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> DemandImport:
     """Read demand points (towns, villages) with their counts of people.
 
@@ -337,6 +338,7 @@ def read_demand(
         registry=registry,
         province=province,
         points=True,
+        lang=lang,
     )
     content = "name" if "name" in opened.header.columns else "count"
     skipped = skip_structure(opened, content=content)
@@ -358,7 +360,7 @@ def demand_import(
     """The row report and the demand points of the kept rows."""
     region, adcode = opened.region, pos.adcode
     status = opened.log.status()
-    reasons, codes = opened.log.texts()
+    reasons, codes = opened.log.texts(opened.lang)
     kept = np.isin(status, ("accepted", "flagged"))
     label = np.array(
         [region.label(a) if k else "" for a, k in zip(adcode, kept, strict=True)], dtype=object

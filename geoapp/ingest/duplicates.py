@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from geoapp.ingest.rowlog import RowLog, cell_texts
+from geoapp.ingest.rowlog import Label, Msg, RowLog, cell_texts, msg
 
 __all__ = [
     "DUPLICATE_DISTANCE_M",
@@ -155,14 +155,11 @@ def flag_duplicates(
     found = find_duplicates(keep, name_keys, ftype, adcode, lon, lat, has_pt)
     duplicate_of, nearby = found.duplicate_of, found.nearby
 
-    def duplicate(j: int) -> str:
+    def duplicate(j: int) -> Msg:
         i, d = duplicate_of[j]
         if np.isnan(d):
-            return (
-                f"duplicate of row {rows[i]} (same name and type in the same county; "
-                "no coordinates to compare)"
-            )
-        return f"duplicate of row {rows[i]} (same name, {d:.0f} m apart)"
+            return msg("duplicate_same_county", row=rows[i])
+        return msg("duplicate_nearby", row=rows[i], metres=round(d))
 
     everything = np.arange(len(keep))
     log.add("duplicate", "rejected", np.isin(everything, list(duplicate_of)), duplicate)
@@ -170,9 +167,11 @@ def flag_duplicates(
         "same_name_nearby",
         "flagged",
         np.isin(everything, list(nearby)),
-        lambda j: (
-            f"same name as row {rows[nearby[j][0]]} ({ftype[nearby[j][0]]}), "
-            f"{nearby[j][1]:.0f} m apart: check it is not a duplicate"
+        lambda j: msg(
+            "same_name_nearby",
+            row=rows[nearby[j][0]],
+            type=Label(f"facility_type.{ftype[nearby[j][0]]}"),
+            metres=round(nearby[j][1]),
         ),
     )
 
@@ -198,13 +197,12 @@ def facility_ids(
         "F" + hashlib.sha1(f"{k}|{t}|{a}".encode()).hexdigest()[:11]
         for k, t, a in zip(name_keys[missing], ftype[missing], adcode[missing], strict=True)
     ]
-    first: dict[str, int] = {}
-    repeated = np.zeros(len(ids), dtype=bool)
-    for i in np.flatnonzero(kept):
-        if ids[i] in first:
-            repeated[i] = True
-        else:
-            first[ids[i]] = int(i)
+    # The first kept row of each id (np.unique gives each code's first position).
+    pos = np.flatnonzero(kept)
+    codes = pd.factorize(ids[pos])[0]
+    first = np.full(len(ids), -1)
+    first[pos] = pos[np.unique(codes, return_index=True)[1]][codes]
+    repeated = kept & (first != np.arange(len(ids)))
     generated_repeat = repeated & (given == "")
     seen: dict[str, int] = {}
     for i in np.flatnonzero(generated_repeat):  # same name, type and county, > 200 m apart
@@ -214,6 +212,6 @@ def facility_ids(
         "duplicate_id",
         "flagged",
         repeated & ~generated_repeat,
-        lambda i: f"facility_id {given[i]} also on row {rows[first[given[i]]]}",
+        lambda i: msg("duplicate_id", id=given[i], row=rows[first[i]]),
     )
     return ids

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geoapp.i18n import DEFAULT_LANGUAGE
 from geoapp.ingest.duplicates import facility_ids, flag_duplicates
 from geoapp.ingest.fields import FACILITY_FIELDS, FACILITY_REQUIRED
 from geoapp.ingest.placement import (
@@ -30,7 +31,7 @@ from geoapp.ingest.placement import (
     positions,
 )
 from geoapp.ingest.results import FacilityImport, import_fields
-from geoapp.ingest.rowlog import cell_text, cell_texts
+from geoapp.ingest.rowlog import cell_text, cell_texts, msg
 from geoapp.ingest.rows import Opened, flag_empty_formulas, open_register, skip_structure
 from geoapp.ingest.tables import Source
 from geoapp.ingest.values import check_default_datum, facility_types, match_key
@@ -59,6 +60,7 @@ def read_facilities(
     default_datum: str = "wgs84",
     columns: Mapping[str, str] | None = None,
     sheet: str | int | None = None,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> FacilityImport:
     """Read and validate a facility register.
 
@@ -83,6 +85,8 @@ def read_facilities(
         lon, lat, coords, datum, facility_id, note``.
     sheet : str or int, optional
         Workbook sheet (name or 0-based position); the first sheet when omitted.
+    lang : {"zh", "en"}
+        Language of the report's reasons (Chinese by default).
 
     Returns
     -------
@@ -116,6 +120,7 @@ def read_facilities(
         registry=registry,
         province=province,
         points=True,
+        lang=lang,
     )
     live, address = skip_rows(opened)
     named = name_and_type(opened, live)
@@ -156,17 +161,13 @@ def skip_rows(opened: Opened) -> tuple[np.ndarray, pd.Series]:
             "continuation",
             "skipped",
             continued,
-            lambda i: (
-                f"continuation of row {rows[anchor[i]]}: its text is joined to that row's address"
-            ),
+            lambda i: msg("continuation", row=rows[anchor[i]]),
         )
         log.add(
             "continued",
             "flagged",
             np.isin(np.arange(n), list(parts)),
-            lambda i: (
-                "address continued on row " + ", ".join(str(rows[j]) for j in parts[i]) + "; joined"
-            ),
+            lambda i: msg("continued", rows=[rows[j] for j in parts[i]]),
         )
         skipped = skipped | continued
     return ~skipped, pd.Series(address, index=frame.index, dtype=object)
@@ -198,10 +199,10 @@ def name_and_type(opened: Opened, live: np.ndarray) -> Named:
     """Reject live rows without a name, without a type or with a type not recognised."""
     frame, log = opened.frame, opened.log
     names = cell_texts(frame["name"])
-    log.add("no_name", "rejected", live & ~frame["name"].notna().to_numpy(), "no name")
+    log.add("no_name", "rejected", live & ~frame["name"].notna().to_numpy(), msg("no_name"))
     type_txt = cell_texts(frame["type"])
     has_type = frame["type"].notna().to_numpy()
-    log.add("no_type", "rejected", live & ~has_type, "no facility type")
+    log.add("no_type", "rejected", live & ~has_type, msg("no_type"))
     ftype, code, error = facility_types(type_txt, live & has_type)
     for reason in ("unknown_type", "ambiguous_type"):
         log.add(reason, "rejected", code == reason, lambda i: error[i])
@@ -212,8 +213,12 @@ def name_and_type(opened: Opened, live: np.ndarray) -> Named:
 def deduplicate(
     opened: Opened, live: np.ndarray, named: Named, pos: Positions, placement: Placement
 ) -> np.ndarray:
-    """Reject duplicates among the rows kept so far, flag the rows placed without
-    coordinates, and give every kept row its facility id (flagging repeated ones)."""
+    """Reject duplicates among the rows kept so far, flag the rows placed by their address
+    alone, and give every kept row its facility id (flagging repeated ones).
+
+    A row placed by the county it declares is not flagged: the register says where it
+    is, and nothing needs checking; its note says it is counted there but not on the map.
+    """
     log, region, adcode = opened.log, opened.region, placement.adcode
     keep = live & ~log.mask("rejected")
     flag_duplicates(
@@ -228,16 +233,17 @@ def deduplicate(
         pos.has_pt,
     )
     by_county = placement.by_county
+    placed = placement.placed & ~log.mask("rejected")
     log.add(
         "no_coordinates",
         "flagged",
-        placement.placed & ~log.mask("rejected"),
-        lambda i: (
-            f"no coordinates; placed in {region.label(adcode[i])} by its "
-            + ("declared county" if by_county[i] else "address")
-            + " (counted there, not on the map)"
-        ),
+        placed & ~by_county,
+        lambda i: msg("placed_by_address", county=region.label(adcode[i])),
     )
+    for i in np.flatnonzero(placed & by_county):
+        said = msg("placed_by_county", county=region.label(adcode[i])).text(opened.lang)
+        sep = "；" if opened.lang == "zh" else "; "
+        placement.note[i] = f"{placement.note[i]}{sep}{said}" if placement.note[i] else said
     kept = np.isin(log.status(), ("accepted", "flagged"))
     return facility_ids(log, opened.frame, kept, named.name_keys, named.ftype, adcode)
 
@@ -253,7 +259,7 @@ def assemble(
     """The row report and the facilities of the kept rows, from the finished row log."""
     log, frame = opened.log, opened.frame
     status = log.status()
-    reasons, codes = log.texts()
+    reasons, codes = log.texts(opened.lang)
     kept = np.isin(status, ("accepted", "flagged"))
     adcode = placement.adcode
     address_txt = cell_texts(address)

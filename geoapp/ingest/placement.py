@@ -18,10 +18,18 @@ import numpy as np
 import pandas as pd
 
 from geoapp import coords
-from geoapp.ingest.region import addresses, column_values, resolve, unit_results
-from geoapp.ingest.rowlog import cell_texts
+from geoapp.ingest.region import (
+    addresses,
+    column_values,
+    lookup_errors,
+    resolve,
+    unit_results,
+)
+from geoapp.ingest.rowlog import Label, Sentences, cell_texts, msg
 from geoapp.ingest.rows import Opened
-from geoapp.ingest.values import DATUM_HELP, coordinate_column, parse_datum, split_pair
+from geoapp.ingest.values import coordinate_column, parse_datum, split_pair
+
+_DATUM_LABELS = tuple(Label(f"datum.{d}") for d in coords.DATUMS)
 
 __all__ = [
     "Declared",
@@ -102,54 +110,53 @@ def _read_pairs(opened: Opened, live: np.ndarray, *, required: bool) -> _Pairs:
             "no_coordinates",
             "rejected",
             live & ~some,
-            "no coordinates: a demand point needs its position",
+            msg("demand_no_coordinates"),
         )
     bad = some & ((lon_kind == "bad") | (lat_kind == "bad"))
     log.add(
         "bad_coordinates",
         "rejected",
         bad,
-        lambda i: (
-            "coordinates not readable as decimal degrees or degrees-minutes(-seconds): "
-            f"lon {lon_txt[i]!r}, lat {lat_txt[i]!r}"
-        ),
+        lambda i: msg("bad_coordinates", lon=lon_txt[i], lat=lat_txt[i]),
     )
     half = some & ~bad & ((lon_kind == "blank") | (lat_kind == "blank"))
-    either = "give both" if required else "give both or neither"
+    either = "give_both" if required else "give_both_or_neither"
     log.add(
         "partial_coordinates",
         "rejected",
         half,
-        lambda i: (
-            f"only {'lat' if lon_kind[i] == 'blank' else 'lon'} given "
-            f"({lon_txt[i] or lat_txt[i]}); {either}"
+        lambda i: msg(
+            "only_lat" if lon_kind[i] == "blank" else "only_lon",
+            value=lon_txt[i] or lat_txt[i],
+            either=msg(either),
         ),
     )
     pair = some & ~bad & ~half
     zero = pair & (lon_raw == 0) & (lat_raw == 0)
     if required:
-        log.add("zero_coordinates", "rejected", zero, "coordinates 0, 0: no position")
+        log.add("zero_coordinates", "rejected", zero, msg("zero_rejected"))
     else:
-        log.add("zero_coordinates", "flagged", zero, "coordinates 0, 0 read as missing")
+        log.add("zero_coordinates", "flagged", zero, msg("zero_missing"))
     pair &= ~zero
     dms = pair & ((lon_kind == "dms") | (lat_kind == "dms"))
     log.add(
         "dms",
         "flagged",
         dms,
-        lambda i: (
-            f"coordinates given as degrees-minutes text (lon {lon_txt[i]!r}, lat {lat_txt[i]!r}), "
-            f"converted to {lon_raw[i]:.6f}, {lat_raw[i]:.6f}"
+        lambda i: msg(
+            "dms", lon=lon_txt[i], lat=lat_txt[i], x=f"{lon_raw[i]:.6f}", y=f"{lat_raw[i]:.6f}"
         ),
     )
     swap = pair & ~_in_box(lon_raw, lat_raw, box) & _in_box(lat_raw, lon_raw, box)
+    # One 坐标 column may be written "lat,lon" as well as "lon,lat": its order is a
+    # convention of the office, read from the values, not a mistake to flag.
+    one_column = "coords" in opened.header.columns
     log.add(
         "swapped",
         "flagged",
-        swap,
-        lambda i: (
-            f"lon and lat swapped (lon {lon_txt[i]!r}, lat {lat_txt[i]!r}); "
-            f"read as lon {lat_raw[i]:.6f}, lat {lon_raw[i]:.6f}"
+        swap & ~one_column,
+        lambda i: msg(
+            "swapped", lon=lon_txt[i], lat=lat_txt[i], x=f"{lat_raw[i]:.6f}", y=f"{lon_raw[i]:.6f}"
         ),
     )
     lon = np.where(swap, lat_raw, lon_raw)
@@ -171,7 +178,7 @@ def _locate(opened: Opened, pairs: _Pairs, *, datum_default: str) -> Positions:
         "unknown_datum",
         "rejected",
         bad_datum,
-        lambda i: f"unknown datum {datum_txt[i]!r}; accepted: {DATUM_HELP}",
+        lambda i: msg("unknown_datum", datum=datum_txt[i], accepted=_DATUM_LABELS),
     )
     pair = pairs.pair & ~bad_datum
     lon_w = np.full(n, np.nan)
@@ -188,10 +195,11 @@ def _locate(opened: Opened, pairs: _Pairs, *, datum_default: str) -> Positions:
         "outside_region",
         "rejected",
         pair & ~has_pt,
-        lambda i: (
-            f"coordinates outside the region: {lon_w[i]:.6f}, {lat_w[i]:.6f} (WGS84"
-            + ("" if datum[i] in ("wgs84", "cgcs2000") else f", converted from {datum[i]}")
-            + ")"
+        lambda i: msg(
+            "outside_region" if datum[i] in ("wgs84", "cgcs2000") else "outside_region_converted",
+            x=f"{lon_w[i]:.6f}",
+            y=f"{lat_w[i]:.6f}",
+            datum=Label(f"datum.{datum[i]}"),
         ),
     )
     adcode = np.where(has_pt, located, None).astype(object)
@@ -237,15 +245,19 @@ def check_declared(opened: Opened, live: np.ndarray, pos: Positions) -> Declared
         "county_mismatch",
         "flagged",
         mismatch,
-        lambda i: f"declared {county_txt[i]} but coordinates fall in {region.label(pos.adcode[i])}",
+        lambda i: msg(
+            "county_mismatch", declared=county_txt[i], county=region.label(pos.adcode[i])
+        ),
     )
     log.add(
         "declared_unresolved",
         "flagged",
         has_pt & declared & ~ok,
-        lambda i: (
-            f"declared county {county_txt[i]!r} not recognised ({error[i]}); "
-            f"placed by coordinates in {region.label(pos.adcode[i])}"
+        lambda i: msg(
+            "declared_unresolved_placed",
+            declared=county_txt[i],
+            error=error[i],
+            county=region.label(pos.adcode[i]),
         ),
     )
     _check_city(opened, has_pt & ~declared & frame["city"].notna().to_numpy(), pos)
@@ -282,7 +294,7 @@ def _declared_counties(
             lat=pos.lat_w[at],
         )
     code[declared] = column_values(res["adcode"])
-    error[declared] = column_values(res["error"])
+    error[declared] = lookup_errors(res, frame.loc[idx, "county"])
     note[declared] = column_values(res["note"])
     return code, error, note
 
@@ -301,15 +313,13 @@ def _check_city(opened: Opened, city_only: np.ndarray, pos: Positions) -> None:
         "city_mismatch",
         "flagged",
         city_only & known & (c_code != pref),
-        lambda i: (
-            f"declared city {city_txt[i]} but coordinates fall in {region.label(pos.adcode[i])}"
-        ),
+        lambda i: msg("city_mismatch", declared=city_txt[i], county=region.label(pos.adcode[i])),
     )
     log.add(
         "city_unresolved",
         "flagged",
         city_only & ~known,
-        lambda i: f"declared city {city_txt[i]!r} not recognised ({c_error[i]})",
+        lambda i: msg("city_unresolved", declared=city_txt[i], error=c_error[i]),
     )
 
 
@@ -347,7 +357,9 @@ def place_without_coordinates(
     a_code = np.full(n, None, dtype=object)
     a_error = np.full(n, None, dtype=object)
     if need_address.any():
-        a_code[need_address], a_error[need_address] = addresses(region, address[need_address])
+        a_code[need_address], a_error[need_address] = addresses(
+            region, address[need_address], opened.frame["city"][need_address]
+        )
     by_address = need_address & pd.notna(a_code)
     adcode[by_address] = a_code[by_address]
     failed = fallback & declared.declared & ~ok
@@ -356,27 +368,35 @@ def place_without_coordinates(
         "declared_unresolved",
         "flagged",
         failed & by_address,
-        lambda i: f"declared county {county_txt[i]!r} not recognised ({d_error[i]})",
+        lambda i: msg("declared_unresolved", declared=county_txt[i], error=d_error[i]),
     )
     log.add(
         "county_unresolved",
         "rejected",
         failed & ~by_address,
-        lambda i: (
-            str(d_error[i]) + (f"; address {address_txt[i]!r}: {a_error[i]}" if a_error[i] else "")
+        lambda i: msg(
+            "both",
+            items=Sentences(
+                [d_error[i]]
+                + (
+                    [msg("address_error", address=address_txt[i], error=a_error[i])]
+                    if a_error[i]
+                    else []
+                )
+            ),
         ),
     )
     log.add(
         "address_unresolved",
         "rejected",
         need_address & ~declared.declared & ~by_address,
-        lambda i: f"address {address_txt[i]!r}: {a_error[i]}",
+        lambda i: msg("address_error", address=address_txt[i], error=a_error[i]),
     )
     log.add(
         "no_location",
         "rejected",
         fallback & ~declared.declared & ~has_address,
-        "no coordinates, county or address: the facility cannot be placed",
+        msg("no_location"),
     )
     placed = fallback & pd.notna(adcode)
     foreign = placed & ~np.isin(adcode.astype(str), list(region.adcodes))
@@ -384,9 +404,10 @@ def place_without_coordinates(
         "county_outside_region",
         "rejected",
         foreign,
-        lambda i: (
-            f"{'county ' + repr(county_txt[i]) if by_county[i] else 'address ' + repr(address_txt[i])}"
-            f" is {adcode[i]}, outside the region"
+        lambda i: msg(
+            "county_outside_region" if by_county[i] else "address_outside_region",
+            text=county_txt[i] if by_county[i] else address_txt[i],
+            code=adcode[i],
         ),
     )
     return Placement(adcode, note, by_county, placed)

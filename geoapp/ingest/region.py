@@ -10,13 +10,15 @@ the registry).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from geoapp.admin import AdminRegistry, as_adcode, normalise_name
+from geoapp.admin import AdminRegistry, as_adcode, normalise_name, short_forms
+from geoapp.ingest.rowlog import Msg, msg
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -26,7 +28,9 @@ __all__ = [
     "addresses",
     "build_region",
     "column_values",
+    "lookup_errors",
     "resolve",
+    "scan_addresses",
     "subtotal_rows",
     "unit_results",
 ]
@@ -153,8 +157,35 @@ def unit_results(
             region, frame.loc[idx, col], frame.loc[idx, context] if context else None, level=level
         )
         codes[mask] = column_values(res["adcode"])
-        errors[mask] = column_values(res["error"])
+        errors[mask] = lookup_errors(res, frame.loc[idx, col])
     return codes, errors
+
+
+def lookup_errors(res: pd.DataFrame, given: pd.Series) -> np.ndarray:
+    """The failed lookups of a ``resolve_many`` result as reasons (None where it resolved).
+
+    English keeps the registry's own detailed message; Chinese says the same in the
+    words of the i18n table: not recognised (with the closest names), ambiguous (with
+    every unit it might mean) or a zone only coordinates can place.
+    """
+    out = np.full(len(res), None, dtype=object)
+    kinds = res["error_type"].to_numpy(dtype=object)
+    texts = res["error"].to_numpy(dtype=object)
+    options = res["error_candidates"].to_numpy(dtype=object)
+    values = given.to_numpy(dtype=object)
+    for i in np.flatnonzero(pd.notna(res["error"]).to_numpy()):
+        out[i] = lookup_error(kinds[i], values[i], options[i], texts[i])
+    return out
+
+
+def lookup_error(kind: object, given: object, candidates: object, english: object) -> Msg:
+    """One failed lookup as a reason; see :func:`lookup_errors`."""
+    found = list(candidates) if isinstance(candidates, (list, tuple)) else []
+    key = {
+        "AmbiguousUnit": "lookup_ambiguous",
+        "UndecidableUnit": "lookup_undecidable",
+    }.get(str(kind), "lookup_unknown_closest" if found else "lookup_unknown")
+    return msg(key, given="" if given is None else str(given), candidates=found, en=english)
 
 
 def subtotal_rows(region: Region, frame: pd.DataFrame, mask: np.ndarray, col: str) -> np.ndarray:
@@ -177,9 +208,77 @@ def subtotal_rows(region: Region, frame: pd.DataFrame, mask: np.ndarray, col: st
     return out
 
 
-def addresses(region: Region, texts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """County adcodes (or errors) of addresses: cpca reads them, the registry resolves
-    the district it finds, with cpca's city as prefecture context."""
+def addresses(
+    region: Region, texts: pd.Series, prefectures: pd.Series | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """County adcodes (or errors) of addresses, read inside the region.
+
+    First the address is scanned for the region's own units: after an optional province
+    and prefecture name, a county-level name, short form, alias or old name that the
+    registry knows (``长白县长白镇新华街12号`` -> 长白县), resolved by the registry with the
+    declared prefecture (else the one the address names) as context. Only the addresses
+    that name no unit of the region go to ``cpca``; a reading of cpca's in another
+    province counts only when the address writes that province, so an address without
+    a province never lands outside the region.
+    """
+    codes = np.full(len(texts), None, dtype=object)
+    errors = np.full(len(texts), None, dtype=object)
+    found = scan_addresses(region, texts)
+    hit = found["county"].notna().to_numpy()
+    if hit.any():
+        context = found["prefecture"]
+        if prefectures is not None:
+            declared = pd.Series(prefectures.to_numpy(dtype=object), index=texts.index)
+            context = declared.where(declared.notna(), context)
+        res = resolve(region, found.loc[hit, "county"], context[hit])
+        codes[hit] = column_values(res["adcode"])
+        errors[hit] = lookup_errors(res, found.loc[hit, "county"])
+    rest = ~hit
+    if rest.any():
+        codes[rest], errors[rest] = _cpca_addresses(region, texts[rest])
+    return codes, errors
+
+
+def scan_addresses(region: Region, texts: pd.Series) -> pd.DataFrame:
+    """The prefecture and county-level unit an address starts with, as written (NaN
+    where it names none of the region's), one vectorised regex over the addresses.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from geoapp.datasource import default_source
+    >>> region = build_region(default_source().counties(), None, None, points=False)
+    >>> scan_addresses(region, pd.Series(["吉林省白山市长白县新华街", "前郭县平凤乡"])).values.tolist()
+    [['白山市', '长白县'], [nan, '前郭县']]
+    """
+    pattern = _address_pattern(region)
+    text = texts.map(normalise_name, na_action="ignore").astype(object)
+    found = text.str.extract(pattern)
+    return found.reindex(columns=["prefecture", "county"])
+
+
+def _address_pattern(region: Region) -> str:
+    """``^(province)?(prefecture)?(county)``: every spelling the registry knows for the
+    region's units, longest first so that 通化县 wins over 通化."""
+    registry = region.registry
+    counties = registry.spellings(region.adcodes, level="county")
+    prefectures = registry.spellings(set(region.prefecture_adcode.values()), level="prefecture")
+    provinces = registry.spellings({f"{c[:2]}0000" for c in region.adcodes}, level="province")
+
+    def alternation(keys) -> str:
+        keys = sorted((k for k in keys if len(k) >= 2), key=lambda k: (-len(k), k))
+        return "|".join(re.escape(k) for k in keys) or "(?!)"
+
+    return (
+        f"^(?:{alternation(provinces)})?"
+        f"(?P<prefecture>{alternation(prefectures)})?"
+        f"(?P<county>{alternation(counties)})"
+    )
+
+
+def _cpca_addresses(region: Region, texts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """cpca's reading of addresses that name no unit of the region, resolved by the
+    registry; a reading in a province the address does not write is no reading."""
     # Imported here: cpca loads its address dictionaries on import (about half a
     # second), and most registers have coordinates and never need it.
     import cpca
@@ -194,10 +293,32 @@ def addresses(region: Region, texts: pd.Series) -> tuple[np.ndarray, np.ndarray]
     district = column_values(parsed["区"])
     codes = np.full(len(text), None, dtype=object)
     errors = np.full(len(text), None, dtype=object)
+    own = _province_names(region)
+    guessed = np.array(
+        [
+            p is not None
+            and p not in own
+            and not any(t.startswith(s) for s in [*short_forms(p), p])
+            for p, t in zip(province, text, strict=True)
+        ],
+        dtype=bool,
+    )
+    elsewhere = [
+        "".join(v for v in (p, c if c != "市辖区" else None, d) if v)
+        for p, c, d in zip(province, city, district, strict=True)
+    ]
+    guessed_unit = guessed & pd.notna(district)  # cpca named a county-level unit elsewhere
+    province[guessed] = city[guessed] = district[guessed] = None  # cpca's guess, not the text
     has = pd.notna(district)
     for i in np.flatnonzero(~has):
         read = "".join(v for v in (province[i], city[i]) if v)
-        errors[i] = "names no county-level unit" + (f" (read as {read})" if read else "")
+        errors[i] = (
+            msg("address_elsewhere", read=elsewhere[i])
+            if guessed_unit[i]
+            else msg("address_read_as", read=read)
+            if read
+            else msg("address_no_unit")
+        )
     if has.any():
         idx = texts.index[has]
         context = np.where(city == "市辖区", None, city)
@@ -207,5 +328,11 @@ def addresses(region: Region, texts: pd.Series) -> tuple[np.ndarray, np.ndarray]
             pd.Series(context[has], index=idx, dtype=object),
         )
         codes[has] = column_values(res["adcode"])
-        errors[has] = column_values(res["error"])
+        errors[has] = lookup_errors(res, pd.Series(district[has], index=idx, dtype=object))
     return codes, errors
+
+
+def _province_names(region: Region) -> set[str]:
+    """The names of the region's province(s), as cpca writes them."""
+    index = region.registry.spellings({f"{c[:2]}0000" for c in region.adcodes}, level="province")
+    return set(index)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from geoapp.ingest.headings import HeaderNote
 from geoapp.ingest.rowlog import REASON_LABELS
 from geoapp.ingest.rows import Opened
 from geoapp.schema import STATUSES
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 __all__ = ["CountImport", "DemandImport", "FacilityImport", "RegisterImport", "import_fields"]
+
+# Header notes the summary repeats: what a steward should check (the others are on the page).
+_TOLD_NOTES = ("header.note.values", "header.note.closest", "header.note.duplicate")
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,8 +44,11 @@ class RegisterImport:
     flagged: int
     rejected: int
     skipped: int
+    header_notes: tuple[HeaderNote, ...] = ()
+    lang: str = "zh"  # of the report's reasons and of the summary
 
-    def _summary_lines(self, what_zh: str, what_en: str) -> list[str]:
+    def _summary_lines(self, what_zh: str, what_en: str) -> list[tuple[str, str]]:
+        """The summary as (Chinese, English) pairs of lines."""
         where_zh = f"工作表 {self.sheet}，" if self.sheet else f"编码 {self.encoding}，"
         where_en = f"sheet {self.sheet}" if self.sheet else f"encoding {self.encoding}"
         rows = "–".join(str(r) for r in (self.header_rows[0], self.header_rows[-1]))
@@ -50,21 +57,26 @@ class RegisterImport:
         lines = [
             (
                 f"{what_zh} {self.source}（{where_zh}表头第 {rows} 行）：共 {n} 行，接受 "
-                f"{self.accepted}，标记 {self.flagged}，拒绝 {self.rejected}，跳过 {self.skipped}。"
-            ),
-            (
+                f"{self.accepted}，标记 {self.flagged}，拒绝 {self.rejected}，跳过 {self.skipped}。",
                 f"{what_en} {self.source} ({where_en}, header row {rows}): {n} rows, "
                 f"{self.accepted} accepted, {self.flagged} flagged, {self.rejected} rejected, "
-                f"{self.skipped} skipped."
-            ),
+                f"{self.skipped} skipped.",
+            )
         ]
         codes = self.report["codes"].str.split(";").explode()
         top = codes[codes != ""].value_counts().head(6)
         if len(top):
             zh = "，".join(f"{REASON_LABELS.get(c, (c, c))[0]} {k}" for c, k in top.items())
             en = ", ".join(f"{REASON_LABELS.get(c, (c, c))[1]} {k}" for c, k in top.items())
-            lines += [f"主要问题：{zh}。", f"Most frequent: {en}."]
+            lines.append((f"主要问题：{zh}。", f"Most frequent: {en}."))
+        for note in self.header_notes:  # columns read by their values, headings unused
+            if note.key in _TOLD_NOTES:
+                lines.append((f"表头：{note.text('zh')}", f"Header: {note.text('en')}"))
         return lines
+
+    def _pick(self, lines: list[tuple[str, str]], lang: str | None) -> str:
+        side = 0 if (lang or self.lang) == "zh" else 1
+        return "\n".join(pair[side] for pair in lines)
 
 
 def import_fields(opened: Opened, report: pd.DataFrame, status: np.ndarray) -> dict[str, Any]:
@@ -80,6 +92,8 @@ def import_fields(opened: Opened, report: pd.DataFrame, status: np.ndarray) -> d
         header_rows=tuple(r + 1 for r in header.rows),
         column_map=dict(header.labels),
         ignored_columns=header.ignored,
+        header_notes=header.notes,
+        lang=opened.lang,
         **by_status,
     )
 
@@ -108,20 +122,29 @@ class FacilityImport(RegisterImport):
         Field -> header text it was read from.
     ignored_columns : tuple of str
         Header texts not used.
+    header_notes : tuple of HeaderNote
+        One per column with a heading: how it was read (synonym, family, values, by
+        hand) or that it is unused and the field it resembles;
+        ``note.text(lang)`` renders one.
     accepted, flagged, rejected, skipped : int
         Row counts by status.
     """
 
     facilities: gpd.GeoDataFrame = field(default=None)  # type: ignore[assignment]
 
-    def summary(self) -> str:
-        """A short report in Chinese and English."""
+    def summary(self, lang: str | None = None) -> str:
+        """A short report in ``lang`` (the language the register was read in)."""
         lines = self._summary_lines("设施登记表", "Facility register")
         placed = len(self.facilities)
         on_map = int(self.facilities.geometry.notna().sum()) if placed else 0
-        lines.insert(2, f"入库设施 {placed} 个，其中有坐标 {on_map} 个。")
-        lines.insert(3, f"{placed} facilities imported, {on_map} with coordinates.")
-        return "\n".join(lines)
+        lines.insert(
+            1,
+            (
+                f"入库设施 {placed} 个，其中有坐标 {on_map} 个。",
+                f"{placed} facilities imported, {on_map} with coordinates.",
+            ),
+        )
+        return self._pick(lines, lang)
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,22 +168,30 @@ class CountImport(RegisterImport):
     missing_units: tuple[str, ...] = ()
     missing_labels: tuple[str, ...] = ()
 
-    def summary(self) -> str:
-        """A short report in Chinese and English."""
+    def summary(self, lang: str | None = None) -> str:
+        """A short report in ``lang`` (the language the table was read in)."""
         lines = self._summary_lines("未就业残疾人数表", "Unemployed-disabled table")
         total = int(self.counts["unemployed_disabled"].sum()) if len(self.counts) else 0
-        lines.insert(2, f"入库 {len(self.counts)} 个县级单位，合计 {total:,} 人。")
-        lines.insert(3, f"{len(self.counts)} county-level units imported, {total:,} people.")
+        n = len(self.counts)
+        lines.insert(
+            1,
+            (
+                f"入库 {n} 个县级单位，合计 {total:,} 人。",
+                f"{n} county-level units imported, {total:,} people.",
+            ),
+        )
         if self.missing_units:
             shown = "、".join(self.missing_labels[:10])
             more = f" 等 {len(self.missing_units)} 个" if len(self.missing_units) > 10 else ""
-            lines.append(f"表中缺少的县级单位：{shown}{more}。")
             lines.append(
-                f"{len(self.missing_units)} county-level units of the region are not in the "
-                f"table: {', '.join(self.missing_labels[:10])}"
-                + (" ..." if len(self.missing_units) > 10 else "")
+                (
+                    f"表中缺少的县级单位：{shown}{more}。",
+                    f"{len(self.missing_units)} county-level units of the region are not in the "
+                    f"table: {', '.join(self.missing_labels[:10])}"
+                    + (" ..." if len(self.missing_units) > 10 else ""),
+                )
             )
-        return "\n".join(lines)
+        return self._pick(lines, lang)
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,10 +214,16 @@ class DemandImport(RegisterImport):
 
     demand: gpd.GeoDataFrame = field(default=None)  # type: ignore[assignment]
 
-    def summary(self) -> str:
-        """A short report in Chinese and English."""
+    def summary(self, lang: str | None = None) -> str:
+        """A short report in ``lang`` (the language the table was read in)."""
         lines = self._summary_lines("需求点表", "Demand points")
         total = float(self.demand["demand"].sum()) if len(self.demand) else 0.0
-        lines.insert(2, f"入库需求点 {len(self.demand)} 个，合计 {total:,.0f} 人。")
-        lines.insert(3, f"{len(self.demand)} demand points imported, {total:,.0f} people.")
-        return "\n".join(lines)
+        n = len(self.demand)
+        lines.insert(
+            1,
+            (
+                f"入库需求点 {n} 个，合计 {total:,.0f} 人。",
+                f"{n} demand points imported, {total:,.0f} people.",
+            ),
+        )
+        return self._pick(lines, lang)

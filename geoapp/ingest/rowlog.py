@@ -17,50 +17,43 @@ codes (:data:`REASON_LABELS`) and how a cell reads as text (:func:`cell_text`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["REASON_LABELS", "RowLog", "cell_text", "cell_texts"]
+from geoapp import i18n
 
-# Chinese and English words for the reason codes, used by the summaries.
-REASON_LABELS: dict[str, tuple[str, str]] = {
-    "blank_row": ("空行", "blank row"),
-    "heading_row": ("标题行", "heading row"),
-    "continuation": ("续行", "continuation row"),
-    "continued": ("地址跨行", "address continued"),
-    "formula_no_value": ("公式无值", "formula without value"),
-    "no_name": ("缺名称", "no name"),
-    "no_type": ("缺类型", "no type"),
-    "unknown_type": ("类型无法识别", "unknown type"),
-    "ambiguous_type": ("类型不明确", "ambiguous type"),
-    "bad_coordinates": ("坐标无法识别", "unreadable coordinates"),
-    "partial_coordinates": ("坐标不完整", "half a coordinate pair"),
-    "zero_coordinates": ("坐标为0", "0, 0 coordinates"),
-    "dms": ("度分秒已转换", "degrees-minutes converted"),
-    "swapped": ("经纬度颠倒", "lon/lat swapped"),
-    "unknown_datum": ("坐标系无法识别", "unknown datum"),
-    "outside_region": ("坐标在区域外", "outside the region"),
-    "county_mismatch": ("县区与坐标不符", "county contradicts coordinates"),
-    "city_mismatch": ("市州与坐标不符", "city contradicts coordinates"),
-    "declared_unresolved": ("县区无法识别", "declared county not recognised"),
-    "city_unresolved": ("市州无法识别", "declared city not recognised"),
-    "county_unresolved": ("县区无法识别", "county not recognised"),
-    "county_outside_region": ("县区在区域外", "county outside the region"),
-    "address_unresolved": ("地址无法定位", "address gives no county"),
-    "no_location": ("无位置信息", "no location"),
-    "no_coordinates": ("无坐标", "no coordinates"),
-    "duplicate": ("重复", "duplicate"),
-    "same_name_nearby": ("同名邻近", "same name nearby"),
-    "duplicate_id": ("编号重复", "duplicate id"),
-    "total_row": ("合计行", "total row"),
-    "no_unit": ("缺县区", "no county"),
-    "bad_adcode": ("代码无效", "invalid adcode"),
-    "unit_mismatch": ("代码与名称不符", "code and name disagree"),
-    "no_count": ("缺人数", "no count"),
-    "bad_count": ("人数无效", "invalid count"),
-}
+__all__ = [
+    "REASON_LABELS",
+    "Label",
+    "Msg",
+    "RowLog",
+    "Sentences",
+    "cell_text",
+    "cell_texts",
+    "msg",
+    "reason_label",
+]
+
+
+def reason_label(code: str, lang: str = i18n.DEFAULT_LANGUAGE) -> str:
+    """The short word for a reason code (``duplicate`` -> 重复), the code itself if unknown."""
+    return i18n.load_table()[lang].get(f"reason_code.{code}", code)
+
+
+def _reason_labels() -> dict[str, tuple[str, str]]:
+    table = i18n.load_table()
+    start = "reason_code."
+    return {
+        k[len(start) :]: (v, table["en"][k]) for k, v in table["zh"].items() if k.startswith(start)
+    }
+
+
+# Code -> (Chinese, English) short words, from the i18n table (kept for the summaries).
+REASON_LABELS: dict[str, tuple[str, str]] = _reason_labels()
 
 
 def cell_text(value: Any) -> str:
@@ -83,11 +76,66 @@ def cell_texts(series: pd.Series) -> np.ndarray:
     return np.array([cell_text(v) for v in series.to_numpy()], dtype=object)
 
 
+@dataclass(frozen=True)
+class Msg:
+    """A reason as data: an i18n key under ``reason.`` and its parameters.
+
+    It is rendered in the reader's language only when the report is made, so that the
+    same row log gives a Chinese or an English report. A parameter may itself be a
+    :class:`Msg` (rendered in the same language) or a list (joined with 、 or a comma).
+
+    Examples
+    --------
+    >>> Msg("duplicate_county", {"row": 7, "county": "长白县"}).text("zh")
+    '与第 7 行重复（同一县：长白县）'
+    >>> msg("address_error", address="长白县", error=msg("lookup_unknown", given="x")).text("zh")
+    '地址“长白县”：无法识别“x”'
+    """
+
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def text(self, lang: str = i18n.DEFAULT_LANGUAGE) -> str:
+        values = {k: _param(v, lang) for k, v in self.params.items()}
+        return i18n.t(f"reason.{self.key}", lang).format_map(values)
+
+
+@dataclass(frozen=True)
+class Label:
+    """A parameter that is itself a label of the i18n table (a facility type's name)."""
+
+    key: str
+
+
+class Sentences(tuple):
+    """A parameter of several reasons, joined as sentences (； or ;) rather than as a list."""
+
+    __slots__ = ()
+
+
+def msg(key: str, **params: Any) -> Msg:
+    """A :class:`Msg`; ``msg("no_name")`` is the reason "缺少名称" / "no name"."""
+    return Msg(key, params)
+
+
+def _param(value: Any, lang: str) -> Any:
+    if isinstance(value, Msg):
+        return value.text(lang)
+    if isinstance(value, Label):
+        return i18n.t(value.key, lang)
+    if isinstance(value, Sentences):
+        return ("；" if lang == "zh" else "; ").join(str(_param(v, lang)) for v in value)
+    if isinstance(value, (list, tuple)):
+        return ("、" if lang == "zh" else ", ").join(str(_param(v, lang)) for v in value)
+    return value
+
+
 class RowLog:
     """Reasons per row: (code, severity, mask, messages) entries, combined at the end.
 
-    A message is one string for all rows, or a function of the row position evaluated
-    at once for the rows of the mask only.
+    A message is one :class:`Msg` for all rows, a function of the row position (called
+    for the rows of the mask only) or an object array of them; it is rendered in the
+    report's language by :meth:`texts`.
     """
 
     SEVERITIES = ("skipped", "rejected", "flagged")
@@ -105,6 +153,9 @@ class RowLog:
             for i in np.flatnonzero(mask):
                 texts[i] = message(int(i))
             message = texts
+        elif not isinstance(message, (Msg, np.ndarray)):
+            msg_ = f"a reason is a Msg, a function or an array of Msg, not {message!r}"
+            raise TypeError(msg_)
         self.entries.append((code, severity, mask, message))
 
     def mask(self, severity: str) -> np.ndarray:
@@ -120,13 +171,33 @@ class RowLog:
             status[self.mask(severity)] = severity
         return status
 
-    def texts(self) -> tuple[list[str], list[str]]:
-        reasons: list[list[str]] = [[] for _ in range(self.n)]
-        codes: list[list[str]] = [[] for _ in range(self.n)]
+    def texts(self, lang: str = i18n.DEFAULT_LANGUAGE) -> tuple[list[str], list[str]]:
+        """The reasons (in ``lang``, joined with "; ") and the codes of every row.
+
+        Works per entry over its mask, not per row: a constant reason is rendered once.
+        """
+        reasons = np.full(self.n, "", dtype=object)
+        codes = np.full(self.n, "", dtype=object)
+        seen: dict[str, np.ndarray] = {}
+        joiner = "；" if lang == "zh" else "; "
         ordered = sorted(self.entries, key=lambda e: self.SEVERITIES.index(e[1]))  # stable
         for code, _, mask, message in ordered:  # what rejects a row comes before flags
-            constant = isinstance(message, str)
-            for i in np.flatnonzero(mask):
-                reasons[i].append(message if constant else message[i])
-                codes[i].append(code)
-        return ["; ".join(r) for r in reasons], [";".join(dict.fromkeys(c)) for c in codes]
+            rows = np.flatnonzero(mask)
+            if isinstance(message, Msg):
+                rendered: Any = message.text(lang)
+            else:
+                rendered = np.array([_render(m, lang) for m in message[rows]], dtype=object)
+            head = reasons[rows]
+            reasons[rows] = np.where(head == "", rendered, head + joiner + rendered)
+            new = ~seen.setdefault(code, np.zeros(self.n, dtype=bool))[rows]
+            fresh = rows[new]
+            head = codes[fresh]
+            codes[fresh] = np.where(head == "", code, head + ";" + code)
+            seen[code][fresh] = True
+        return reasons.tolist(), codes.tolist()
+
+
+def _render(message: Any, lang: str) -> str:
+    if isinstance(message, Msg):
+        return message.text(lang)
+    return "" if message is None else str(message)

@@ -12,15 +12,16 @@ it are the end of the sheet (:mod:`geoapp.ingest.tables` drops them).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from geoapp.ingest.fields import Header, find_header, header_key
+from geoapp.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from geoapp.ingest.fields import Header, find_header, header_key, region_units
 from geoapp.ingest.region import Region, build_region
-from geoapp.ingest.rowlog import RowLog, cell_text
+from geoapp.ingest.rowlog import RowLog, cell_text, msg
 from geoapp.ingest.tables import RegisterError, Source, Table, read_table
 
 if TYPE_CHECKING:
@@ -44,13 +45,14 @@ _TOTAL_WORDS = ("合计", "总计", "小计", "全省", "全市", "总数", "tot
 class Opened:
     """A register read up to its data rows: what every reader starts from."""
 
-    table: Table
+    table: Table  # its rows down to the header: the data rows are in frame
     header: Header
     region: Region
     frame: pd.DataFrame  # one column per field (None where absent), index: Excel row
     blank: np.ndarray  # rows with no value in any column
     rows: np.ndarray  # Excel row numbers
     log: RowLog
+    lang: str = DEFAULT_LANGUAGE  # of the report's reasons
 
 
 def open_register(
@@ -65,15 +67,29 @@ def open_register(
     registry: AdminRegistry | None,
     province: object,
     points: bool,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> Opened:
     """Read the sheet, find its header, resolve the region and start the row log."""
     table = read_table(source, sheet=sheet)
     if not table.rows:
         raise RegisterError(f"{table.name}: the sheet is empty")
-    header = find_header(table, fields, columns, required=required, what=what)
     region = build_region(counties, registry, province, points=points)
+    units = region_units(
+        region.registry,
+        province=region.province,
+        counties=region.adcodes,
+        prefectures=[p for p in region.prefecture_adcode.values() if p],
+    )
+    header = find_header(table, fields, columns, required=required, what=what, units=units)
     frame, blank = data_frame(table, header, tuple(fields))
-    return Opened(table, header, region, frame, blank, frame.index.to_numpy(), RowLog(len(frame)))
+    # The frame holds the data rows now; the table keeps those down to its header, so
+    # that a long register's row lists are freed (about 130 MB a million rows).
+    table = replace(table, rows=table.rows[: header.rows[-1] + 1])
+    if lang not in LANGUAGES:
+        msg_ = f"unknown language {lang!r}; expected one of {LANGUAGES}"
+        raise ValueError(msg_)
+    rows = frame.index.to_numpy()
+    return Opened(table, header, region, frame, blank, rows, RowLog(len(frame)), lang)
 
 
 def data_frame(
@@ -90,10 +106,24 @@ def data_frame(
     else:
         grid = np.empty((0, len(table.rows[0]) if table.rows else 0), dtype=object)
     none = np.full(len(body), None, dtype=object)
-    data = {f: grid[:, header.columns[f]] if f in header.columns else none for f in fields}
+    data = {f: _shared(grid[:, header.columns[f]]) if f in header.columns else none for f in fields}
     frame = pd.DataFrame(data, index=pd.Index(rows, name="row"), dtype=object)
     blank = pd.isna(grid).all(axis=1) if grid.size else np.ones(len(body), bool)
     return frame, blank
+
+
+def _shared(values: np.ndarray) -> np.ndarray:
+    """A column of text that repeats (type, city, county) with one string object per
+    distinct text: the readers make one for every cell, a sixth of a register's memory.
+    Other columns are returned as they are."""
+    if len(set(values[:1000].tolist())) > 500:
+        return values  # mostly distinct (names, coordinates): nothing to share
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":
+        return values  # numbers too: factorize would take 1, 1.0 and True as one
+    codes, distinct = pd.factorize(values)
+    shared = np.asarray(distinct, dtype=object)[codes]
+    shared[codes < 0] = values[codes < 0]  # None stays None, NaN stays NaN
+    return shared
 
 
 def skip_structure(opened: Opened, *, content: str) -> np.ndarray:
@@ -108,7 +138,7 @@ def skip_structure(opened: Opened, *, content: str) -> np.ndarray:
         opened.blank,
         opened.log,
     )
-    log.add("blank_row", "skipped", blank, "blank row")
+    log.add("blank_row", "skipped", blank, msg("blank_row"))
     first, last = min(header.columns.values()), max(header.columns.values())
     start = header.rows[-1] + 1
     heading = np.zeros(len(frame), dtype=bool)
@@ -121,7 +151,7 @@ def skip_structure(opened: Opened, *, content: str) -> np.ndarray:
         "heading_row",
         "skipped",
         heading,
-        lambda i: f"heading row merged across the table: {cell_text(values[i])!r}",
+        lambda i: msg("heading_row", text=cell_text(values[i])),
     )
     return blank | heading
 
@@ -137,12 +167,10 @@ def flag_empty_formulas(opened: Opened) -> None:
     for r, c in sorted(table.empty_formulas):
         if r >= start and r - start < len(frame) and c in used:
             cell = f"{_column_letters(c)}{r + 1}"
-            text = (
-                f"cell {cell} ({header.labels[used[c]]}) holds a formula without a saved "
-                "value and was read as blank; open and save the file in Excel"
-            )
             i = r - start
-            messages[i] = text if messages[i] is None else f"{messages[i]}; {text}"
+            cells = [] if messages[i] is None else messages[i].params["cells"]
+            cells = [*cells, msg("cell", cell=cell, label=header.labels[used[c]])]
+            messages[i] = msg("formula_no_value", cells=cells)
     log.add("formula_no_value", "flagged", messages != None, messages)  # noqa: E711
 
 
@@ -159,5 +187,5 @@ def skip_totals(labels: np.ndarray, live: np.ndarray, log: RowLog) -> np.ndarray
     """Skip total and subtotal rows (合计, 小计 ...); returns the rows still live."""
     words = tuple(header_key(w) for w in _TOTAL_WORDS)
     total = live & np.array([header_key(t).startswith(words) for t in labels], dtype=bool)
-    log.add("total_row", "skipped", total, lambda i: f"total row ({labels[i]})")
+    log.add("total_row", "skipped", total, lambda i: msg("total_row", text=labels[i]))
     return live & ~total

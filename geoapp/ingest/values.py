@@ -21,6 +21,7 @@ import pandas as pd
 from geoapp import i18n
 from geoapp.admin import normalise_name
 from geoapp.facilities import load_types
+from geoapp.ingest.rowlog import Label, Msg, msg
 
 __all__ = [
     "DATUM_HELP",
@@ -28,6 +29,7 @@ __all__ = [
     "coordinate_column",
     "facility_types",
     "match_key",
+    "match_keys",
     "match_type",
     "parse_coordinate",
     "parse_datum",
@@ -63,9 +65,38 @@ def match_key(value: Any) -> str:
     return text.translate(_BRACKETS)
 
 
+def match_keys(values: Any) -> np.ndarray:
+    """:func:`match_key` of every value, worked out once per distinct value.
+
+    Examples
+    --------
+    >>> match_keys(["长春（经开）", "长春（经开）", " Ab "]).tolist()
+    ['长春(经开)', '长春(经开)', 'ab']
+    """
+    values = np.asarray(values, dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        # not all text: factorize would take 1, 1.0 and True (or None and NaN) as one
+        return np.array([match_key(v) for v in values], dtype=object)
+    codes, distinct = pd.factorize(values)
+    return np.array([_text_key(v) for v in distinct], dtype=object)[codes]
+
+
+_BRACKET_RE = re.compile("[" + re.escape("".join(map(chr, _BRACKETS))) + "]")
+
+
+def _text_key(text: str) -> str:
+    """:func:`match_key` of a string, three times faster when, as in most names, the
+    NFKC text holds no bracket to change and no zero-width character to drop."""
+    key = "".join(unicodedata.normalize("NFKC", text).split()).lower()
+    # Zero-width characters are format characters, never printable.
+    if key.isprintable() and not _BRACKET_RE.search(key):
+        return key
+    return match_key(text)
+
+
 @lru_cache(maxsize=1)
-def _type_lookup() -> tuple[dict[str, str], tuple[tuple[str, str], ...], str]:
-    """Exact spellings -> type key; (synonym, key) pairs for containment; help text."""
+def _type_lookup() -> tuple[dict[str, str], tuple[tuple[str, str], ...], tuple[Label, ...]]:
+    """Exact spellings -> type key; (synonym, key) pairs for containment; type labels."""
     exact: dict[str, str] = {}
     pairs: list[tuple[str, str]] = []
     help_parts = []
@@ -74,11 +105,11 @@ def _type_lookup() -> tuple[dict[str, str], tuple[tuple[str, str], ...], str]:
         for spelling in (key, key.replace("_", " "), *ftype.synonyms, *labels):
             exact.setdefault(match_key(spelling), key)
         pairs += [(match_key(s), key) for s in ftype.synonyms]
-        help_parts.append(f"{key} ({'/'.join(ftype.synonyms[:2])})")
-    return exact, tuple(pairs), ", ".join(help_parts)
+        help_parts.append(Label(f"facility_type.{key}"))
+    return exact, tuple(pairs), tuple(help_parts)
 
 
-def match_type(value: str) -> tuple[str | None, str | None, str | None]:
+def match_type(value: str) -> tuple[str | None, str | None, Msg | None]:
     """(type key, None, None) or (None, reason code, message) for one normalised type.
 
     Exact spellings first (keys, synonyms, labels); else the synonyms the text contains,
@@ -91,9 +122,9 @@ def match_type(value: str) -> tuple[str | None, str | None, str | None]:
     if len(found) == 1:
         return found[0], None, None
     if found:
-        msg = f"facility type {value!r} fits several types ({', '.join(found)}); write one of them"
-        return None, "ambiguous_type", msg
-    return None, "unknown_type", f"unknown facility type {value!r}; accepted: {accepted}"
+        types = [Label(f"facility_type.{k}") for k in found]
+        return None, "ambiguous_type", msg("ambiguous_type", value=value, types=types)
+    return None, "unknown_type", msg("unknown_type", value=value, accepted=list(accepted))
 
 
 def facility_types(
@@ -105,7 +136,7 @@ def facility_types(
     where there is nothing to say).
     """
     n = len(type_txt)
-    type_keys = np.array([match_key(t) for t in type_txt], dtype=object)
+    type_keys = match_keys(type_txt)
     ftype = np.full(n, None, dtype=object)
     code = np.full(n, None, dtype=object)
     error = np.full(n, None, dtype=object)
@@ -259,7 +290,12 @@ def coordinate_column(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """
     values = series.to_numpy(dtype=object)
     blank = pd.isna(series).to_numpy()
-    plain = np.array([isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values])
+    # Numbers and text only (a bool or a date is no coordinate): decided once per type.
+    types = pd.Series(values, dtype=object).map(type)
+    plain_type = {
+        t: issubclass(t, (str, int, float)) and not issubclass(t, bool) for t in set(types)
+    }
+    plain = types.map(plain_type).to_numpy(dtype=bool)
     numeric = pd.to_numeric(
         pd.Series(np.where(plain, values, None), dtype=object), errors="coerce"
     ).to_numpy(dtype=float, copy=True)

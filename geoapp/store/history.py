@@ -167,14 +167,17 @@ def read_facility_counts(
     """Inside a read transaction: the facility versions to show (``version_id, as_of,
     is_current, is_demo``; per ``as_of`` the current version, else the latest, unless
     ``all_versions``) and their facilities per county and type (``version_id, adcode,
-    facility_type, n``)."""
+    facility_type, n``). The empty first version of a region that started without data
+    is left out once another version is current: it records no past, only a start."""
     versions = pd.read_sql_query(
         "SELECT v.version_id, v.as_of, (c.version_id IS NOT NULL) AS is_current, "
         "(SELECT COALESCE(MAX(is_demo), 0) FROM facilities f "
         " WHERE f.version_id = v.version_id) AS is_demo "
         'FROM versions v LEFT JOIN "current" c '
         "ON c.dataset = v.dataset AND c.version_id = v.version_id "
-        "WHERE v.dataset = 'facilities' ORDER BY v.version_id",
+        "WHERE v.dataset = 'facilities' "
+        "AND NOT (v.parent IS NULL AND v.row_count = 0 AND c.version_id IS NULL) "
+        "ORDER BY v.version_id",
         con,
     )
     if not all_versions:

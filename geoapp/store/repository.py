@@ -4,7 +4,10 @@ One GeoPackage file (:func:`geoapp.settings.store_path`, default ``var/geoapp.gp
 holds every version of the facility register and of the unemployed-disabled counts, a
 pointer to the current version of each, and an audit log. It is created on first open
 from the seed data the caller hands to :meth:`Store.open` (version 1 of both datasets,
-``as_of`` = the seed's ``info().data_date``, audit event ``init`` by ``system``).
+``as_of`` = the seed's ``info().data_date``, audit event ``init`` by ``system``). A
+region without embedded data starts empty: version 1 of both has no row and is dated
+the day the store was created. The seed is read before the file is made, so a seed that
+cannot be read leaves no file behind.
 
 The file is a real GeoPackage (the tables are in :mod:`geoapp.store.encoding`), so GDAL
 and QGIS open it:
@@ -60,6 +63,7 @@ a label in the audit log, never a path.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import sqlite3
 from collections.abc import Iterator, Mapping
@@ -205,6 +209,7 @@ class Store(ReadingMixin, UploadsMixin, HistoryMixin):
         """Check an existing store (a read: never waits for a writer) or create one."""
         if seed is None and not self.path.exists():
             raise self._no_seed()
+        seeded = self._read_seed(seed) if seed is not None and not self.path.exists() else None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -214,7 +219,7 @@ class Store(ReadingMixin, UploadsMixin, HistoryMixin):
         try:
             meta = self._meta(con)
             if meta is None:
-                meta = self._create_once(con, seed)
+                meta = self._create_once(con, seed, seeded)
         except sqlite3.Error as exc:
             raise self._failure(exc, "open the store") from exc
         finally:
@@ -229,7 +234,12 @@ class Store(ReadingMixin, UploadsMixin, HistoryMixin):
         )
         return StoreError(msg)
 
-    def _create_once(self, con: sqlite3.Connection, seed: DataSource | None) -> dict[str, str]:
+    def _create_once(
+        self,
+        con: sqlite3.Connection,
+        seed: DataSource | None,
+        seeded: tuple[dict[str, pd.DataFrame], str] | None = None,
+    ) -> dict[str, str]:
         """Create the store, unless another process won the race; one writer at a time."""
         if seed is None:
             raise self._no_seed()
@@ -241,7 +251,7 @@ class Store(ReadingMixin, UploadsMixin, HistoryMixin):
         try:
             meta = self._meta(con)
             if meta is None:
-                self._create(con, seed)
+                self._create(con, seed, seeded or self._read_seed(seed))
                 meta = {"region": self.region, "schema_version": SCHEMA_VERSION}
             con.execute("COMMIT")
         except BaseException:
@@ -287,6 +297,8 @@ class Store(ReadingMixin, UploadsMixin, HistoryMixin):
             }
         except ValueError as exc:
             raise StoreError(f"{where}: {exc}") from exc
+        if all(frame.empty for frame in frames.values()):
+            return frames, dt.date.today().isoformat()  # nothing known before this day
         data_date = seed.info().data_date
         try:
             as_of = parse_as_of(data_date)
@@ -295,8 +307,13 @@ class Store(ReadingMixin, UploadsMixin, HistoryMixin):
             raise StoreError(msg) from exc
         return frames, as_of
 
-    def _create(self, con: sqlite3.Connection, seed: DataSource) -> None:
-        frames, as_of = self._read_seed(seed)
+    def _create(
+        self,
+        con: sqlite3.Connection,
+        seed: DataSource,
+        seeded: tuple[dict[str, pd.DataFrame], str],
+    ) -> None:
+        frames, as_of = seeded
         label, files = (
             seed.seed_provenance() if isinstance(seed, SeedProvenance) else (repr(seed), {})
         )
@@ -314,7 +331,7 @@ class Store(ReadingMixin, UploadsMixin, HistoryMixin):
                 file_name=path.name if path is not None and content is not None else label,
                 file_bytes=content,
                 counts=(len(frame), 0, 0),
-                note=f"created from the {label}",
+                note=f"created from the {label}" if len(frame) else f"created empty: {label}",
             )
 
     # -- writing -------------------------------------------------------------------------------

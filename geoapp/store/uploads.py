@@ -263,6 +263,8 @@ class UploadsMixin:
         default_datum: str = "wgs84",
         note: str = "",
         max_bytes: int | None = None,
+        columns: Mapping[str, str] | None = None,
+        lang: str = "zh",
     ) -> UploadResult:
         """Check, read and store an uploaded register: the dashboard's one call.
 
@@ -281,6 +283,9 @@ class UploadsMixin:
             unreadable as a register; the message says why.
         ValueError
             A bad ``as_of``, ``dataset`` or ``default_datum``.
+
+        ``columns`` maps fields to headers the detection misses (as the reader's
+        ``columns``); ``lang`` is the language of the row reasons kept with the version.
         """
         return self.upload_many(
             {dataset: (file_name, data)},
@@ -291,6 +296,8 @@ class UploadsMixin:
             default_datum=default_datum,
             note=note,
             max_bytes=max_bytes,
+            columns={dataset: columns} if columns else None,
+            lang=lang,
         )[dataset]
 
     def upload_many(
@@ -304,6 +311,8 @@ class UploadsMixin:
         default_datum: str = "wgs84",
         note: str = "",
         max_bytes: int | None = None,
+        columns: Mapping[str, Mapping[str, str]] | None = None,
+        lang: str = "zh",
     ) -> dict[str, UploadResult]:
         """Check, read and store the registers of one import together: all or nothing.
 
@@ -316,8 +325,10 @@ class UploadsMixin:
         ----------
         files : mapping
             Dataset (``"facilities"``, ``"unemployed"``) -> ``(file_name, data)``.
-        as_of, user, counties, registry, default_datum, note, max_bytes
+        as_of, user, counties, registry, default_datum, note, max_bytes, lang
             As :meth:`upload`; one ``as_of`` and ``note`` for all the files.
+        columns : mapping, optional
+            Dataset -> the reader's ``columns`` (field -> header) for that file.
 
         Returns
         -------
@@ -340,17 +351,13 @@ class UploadsMixin:
         """
         steward, day = self._check_import(files, as_of=as_of, user=user)
         read, refused = {}, {}
+        options = {"counties": counties, "registry": registry, "default_datum": default_datum}
+        options.update(note=note, max_bytes=max_bytes, lang=lang)
         for dataset, (file_name, data) in files.items():
+            mapped = (columns or {}).get(dataset)
             try:
                 read[dataset] = self._read_upload(
-                    dataset,
-                    file_name,
-                    bytes(data),
-                    counties=counties,
-                    registry=registry,
-                    default_datum=default_datum,
-                    note=note,
-                    max_bytes=max_bytes,
+                    dataset, file_name, bytes(data), columns=mapped, **options
                 )
             except UploadError as exc:
                 refused[dataset] = str(exc)
@@ -401,6 +408,8 @@ class UploadsMixin:
         counties: gpd.GeoDataFrame,
         registry: AdminRegistry | None,
         default_datum: str,
+        columns: Mapping[str, str] | None = None,
+        lang: str = "zh",
         note: str,
         max_bytes: int | None,
     ) -> tuple[str, FacilityImport | CountImport, Pending]:
@@ -413,11 +422,18 @@ class UploadsMixin:
         try:
             if dataset == "facilities":
                 imported: FacilityImport | CountImport = ingest.read_facilities(
-                    buffer, counties=counties, registry=registry, default_datum=default_datum
+                    buffer,
+                    counties=counties,
+                    registry=registry,
+                    default_datum=default_datum,
+                    columns=columns,
+                    lang=lang,
                 )
                 frame = imported.facilities
             else:
-                imported = ingest.read_unemployed(buffer, counties=counties, registry=registry)
+                imported = ingest.read_unemployed(
+                    buffer, counties=counties, registry=registry, columns=columns, lang=lang
+                )
                 frame = imported.counts
         except ingest.RegisterError as exc:
             raise UploadError(str(exc)) from exc

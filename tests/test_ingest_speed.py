@@ -1,0 +1,212 @@
+"""The vectorised paths of reading a register and writing its report (issue 11, part 5).
+
+Each test builds a tiny table by hand and checks the fast path gives exactly what the
+cell-by-cell code gave: the CSV bytes pandas writes, the cells the csv module reads,
+the keys :func:`~geoapp.ingest.values.match_key` gives, the ids and flags of
+:func:`~geoapp.ingest.duplicates.facility_ids`; and that writing CSV needs no openpyxl.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geoapp import export
+from geoapp.csvtext import csv_chunks
+from geoapp.ingest import RegisterError, read_table
+from geoapp.ingest.duplicates import facility_ids
+from geoapp.ingest.rowlog import RowLog
+from geoapp.ingest.values import coordinate_column, match_key, match_keys
+
+
+def pandas_csv(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_csv(buffer, index=False, encoding="utf-8", lineterminator="\r\n")
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------ CSV writing
+
+
+def test_csv_text_quotes_like_the_csv_module() -> None:
+    frame = pd.DataFrame(
+        {
+            "名称": ["a,b", 'say "x"', "two\nlines", "cr\ronly", "", None, "=1+1"],
+            "row": [2, 3, 4, 5, 6, 7, 8],
+        }
+    )
+    text = b"".join(csv_chunks(frame)).decode()
+    assert text.split("\r\n")[:3] == ["名称,row", '"a,b",2', '"say ""x""",3']
+    assert '"two\nlines",4\r\n"cr\ronly",5\r\n,6\r\n,7\r\n=1+1,8\r\n' in text
+    assert text.encode() == pandas_csv(frame)
+
+
+def test_csv_text_of_one_column_writes_an_empty_field_as_two_quotes() -> None:
+    frame = pd.DataFrame({"note": ["a", "", None]})
+    assert b"".join(csv_chunks(frame)) == b'note\r\na\r\n""\r\n""\r\n' == pandas_csv(frame)
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series(["x", None, "y,z"], dtype="str"),
+        pd.Series([1, None, -3], dtype="Int64"),
+        pd.Series([10**12, -5, 0]),
+        pd.Series([None, None, None], dtype=object),
+    ],
+    ids=["str", "Int64", "int64", "all-missing"],
+)
+def test_csv_text_matches_pandas_for_text_and_whole_numbers(column) -> None:
+    frame = pd.DataFrame({"a": ["1", '"', "\r\n"], "b": column})
+    assert b"".join(csv_chunks(frame)) == pandas_csv(frame)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame({"x": [0.5]}),
+        pd.DataFrame({"x": [True]}),
+        pd.DataFrame({"x": ["a", 1]}),
+        pd.DataFrame({"x": []}),
+        pd.DataFrame({0: ["a"]}),
+    ],
+    ids=["float", "bool", "mixed", "no rows", "label not text"],
+)
+def test_csv_text_leaves_other_tables_to_pandas(frame) -> None:
+    assert csv_chunks(frame) is None
+
+
+def test_to_csv_writes_what_pandas_would(tmp_path) -> None:
+    report = pd.DataFrame({"row": [2, 3], "reasons": ["=cmd", "a, b"], "lon": ["-1", None]})
+    export.to_csv(report, tmp_path / "report.csv")
+    written = (tmp_path / "report.csv").read_bytes()
+    assert written == "\ufeffrow,reasons,lon\r\n2,'=cmd,'-1\r\n3,\"a, b\",\r\n".encode()
+    assert written == "\ufeff".encode() + pandas_csv(export.neutralise(report))
+
+
+# ------------------------------------------------------------------ neutralise
+
+
+def test_neutralise_keeps_dtypes_missing_values_and_other_objects() -> None:
+    frame = pd.DataFrame(
+        {
+            "obj": pd.Series(["=1", None, 5, b"=b", float("nan"), "ok"], dtype=object),
+            "text": pd.Series(["-2", "x", None, "@a", "\tb", "+"], dtype="str"),
+            "n": [-1, 2, 3, 4, 5, 6],
+        }
+    ).set_axis([7, 7, 8, 8, 9, 9])  # repeated labels
+    out = export.neutralise(frame)
+    assert out["obj"].tolist()[:4] == ["'=1", None, 5, b"=b"]
+    assert out["obj"].dtype == object and np.isnan(out["obj"].iloc[4])
+    assert out["text"].tolist()[:2] == ["'-2", "x"] and pd.isna(out["text"].iloc[2])
+    assert out["text"].tolist()[3:] == ["'@a", "'\tb", "'+"]
+    assert out["text"].dtype == frame["text"].dtype
+    assert out["n"].tolist() == [-1, 2, 3, 4, 5, 6]
+    assert frame["obj"].iloc[0] == "=1"  # the input is untouched
+
+
+def test_writing_csv_needs_no_openpyxl() -> None:
+    code = (
+        "import sys, io, pandas as pd\n"
+        "from geoapp import export\n"
+        "export.to_csv(pd.DataFrame({'a': ['=x', 'y']}), io.BytesIO())\n"
+        "print('openpyxl' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_header_fill_and_illegal_characters_are_openpyxl_s() -> None:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    assert export.HEADER_FILL.fgColor.rgb == "00DDEBF7"
+    assert export._ILLEGAL_CHARACTERS_RE.pattern == ILLEGAL_CHARACTERS_RE.pattern
+
+
+# ------------------------------------------------------------------ CSV reading
+
+
+def test_csv_blank_cells_are_none_whitespace_or_empty() -> None:
+    text = 'a,b,c\r\n1,,x y\r\n"",\u3000, z \r\n"" ,"\t",中\r\n'
+    table = read_table(text.encode(), sheet=None)
+    assert table.rows == [
+        ["a", "b", "c"],
+        ["1", None, "x y"],
+        [None, None, " z "],
+        [None, None, "中"],
+    ]
+
+
+def test_csv_over_the_column_budget_names_the_first_wide_row() -> None:
+    rows = ["a,b", "1,2", ",".join(["x"] * 300), ",".join(["y"] * 400)]
+    with pytest.raises(RegisterError, match=r"row 3: 300 columns, over the limit of 256"):
+        read_table("\n".join(rows).encode(), sheet=None)
+
+
+def test_csv_over_the_row_budget_is_refused(monkeypatch) -> None:
+    monkeypatch.setenv("GEOAPP_MAX_UPLOAD_BYTES", "1000")  # 10 rows
+    data = "\n".join(["名称,类型", *["甲,乙"] * 11]).encode()
+    with pytest.raises(RegisterError, match=r"at least 11 rows, over the limit of 10 rows"):
+        read_table(data, sheet=None)
+
+
+# ------------------------------------------------------------------ values and ids
+
+
+def test_match_keys_are_match_key_once_per_spelling() -> None:
+    values = ["长春（经开）", "长春（经开）", "【美丽】工坊", " Ab\u3000C ", "a\u200bb", "ＡＢ"]
+    assert match_keys(values).tolist() == [
+        "长春(经开)",
+        "长春(经开)",
+        "(美丽)工坊",
+        "abc",
+        "ab",
+        "ab",
+    ]
+    mixed = np.array(["1", 1, 1.0, True, None], dtype=object)  # 1 == 1.0 == True as keys
+    assert match_keys(mixed).tolist() == [match_key(v) for v in mixed]
+
+
+def test_coordinate_column_reads_numbers_and_text_but_no_bools() -> None:
+    column = pd.Series(["125.5", 43, 43.5, True, None, "43°30'", "x"], dtype=object)
+    values, kinds = coordinate_column(column)
+    assert kinds.tolist() == ["number", "number", "number", "bad", "blank", "dms", "bad"]
+    assert values[[0, 1, 2, 5]].tolist() == [125.5, 43.0, 43.5, 43.5]
+
+
+def test_facility_ids_flag_a_repeated_given_id_and_number_generated_ones() -> None:
+    frame = pd.DataFrame(
+        {"facility_id": ["A", None, "A", None, "B", "A", None]},
+        index=pd.Index([5, 6, 7, 8, 9, 10, 11], name="row"),
+        dtype=object,
+    )
+    kept = np.array([1, 1, 1, 1, 0, 1, 1], dtype=bool)  # row 9 (B) was rejected
+    keys = np.array(["甲", "乙", "甲", "乙", "丙", "甲", "乙"], dtype=object)
+    log = RowLog(7)
+    ids = facility_ids(log, frame, kept, keys, np.full(7, "t", object), np.full(7, "220102"))
+    generated = ids[1]
+    assert generated.startswith("F") and len(generated) == 12
+    assert ids.tolist() == ["A", generated, "A", f"{generated}-2", "B", "A", f"{generated}-3"]
+    assert log.status().tolist() == ["accepted", "accepted", "flagged"] + ["accepted"] * 2 + [
+        "flagged",
+        "accepted",
+    ]
+    reasons, codes = log.texts("en")
+    assert codes[2] == codes[5] == "duplicate_id"
+    assert "A" in reasons[2] and "5" in reasons[2] and reasons[2] == reasons[5]
+
+
+def test_repeated_texts_share_one_string_and_keep_their_values() -> None:
+    from geoapp.ingest.rows import _shared
+
+    county = np.array(["".join(["南关", "区"]) for _ in range(6)] + [None, np.nan], dtype=object)
+    shared = _shared(county)
+    assert shared[:6].tolist() == ["南关区"] * 6 and shared[6] is None and np.isnan(shared[7])
+    assert len({id(v) for v in shared[:6]}) == 1 < len({id(v) for v in county[:6]})
+    numbers = np.array([1, 1.0, True, "1"], dtype=object)  # equal as keys, not as cells
+    assert _shared(numbers) is numbers
