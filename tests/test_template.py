@@ -389,7 +389,7 @@ def test_command_in_english_for_the_counts(tmp_path):
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["--region", "999999"], "--region: '999999' is not a built region; built: 220000"),
+        (["--region", "999999"], "--region: '999999' is not a built region; built: "),
         (["--region", "吉林"], "is not a built region"),
     ],
 )
