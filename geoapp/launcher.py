@@ -98,7 +98,35 @@ def run(*, region: str | None = None, **overrides: object) -> int:
     }
     if region:
         env[REGION_VARIABLE] = region
-    return subprocess.call(streamlit_command(**overrides), cwd=ROOT, env=env)
+    child = subprocess.Popen(streamlit_command(**overrides), cwd=ROOT, env=env)
+    return _wait_forwarding(child)
+
+
+#: Signals ``geoapp run`` passes on to the server rather than dying of them, so that a
+#: service manager's stop or a terminal's Ctrl-C never leaves Streamlit holding the port.
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _wait_forwarding(child: subprocess.Popen) -> int:
+    """Wait for ``child``, passing on the signals of :data:`FORWARDED_SIGNALS`; its exit
+    code (128 + the signal's number when a signal ended it, as a shell reports it)."""
+
+    def forward(signum: int, _frame: object) -> None:
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    previous = {s: signal.signal(s, forward) for s in FORWARDED_SIGNALS}
+    try:
+        while True:
+            try:
+                code = child.wait()
+                break
+            except KeyboardInterrupt:  # a handler replaced by a library: keep waiting
+                forward(signal.SIGINT, None)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 128 - code if code < 0 else code
 
 
 # --- a server in the background (end-to-end tests and benchmarks) ----------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import subprocess
 import sys
 import tomllib
@@ -73,3 +76,22 @@ def test_command_runs_the_entry_script_with_the_config():
     cmd = launcher.streamlit_command()
     assert cmd[1:4] == ["-m", "pages.serve", "run"]
     assert cmd[4].endswith("streamlit_app.py")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_geoapp_run_passes_a_stop_signal_on_and_frees_the_port(tmp_path, sig):
+    """SIGTERM or Ctrl-C to ``geoapp run`` stops Streamlit too: the port is free after."""
+    port = launcher.free_port()
+    log = tmp_path / "run.log"
+    cmd = [sys.executable, "-m", "geoapp.cli", "run", "--port", str(port)]
+    process = launcher.start_background(cmd, log=log)
+    try:
+        launcher.wait_healthy(port, process, log, timeout=120)
+        os.kill(process.pid, sig)  # the launcher alone, not its process group
+        code = process.wait(timeout=60)
+    finally:
+        launcher.stop(process)
+    assert code == 0, log.read_text()[-2000:]  # Streamlit stops cleanly on either signal
+    with socket.socket() as s:  # nothing listens any more: the child is gone
+        assert s.connect_ex(("127.0.0.1", port)) != 0
+    assert "Traceback" not in log.read_text()
