@@ -30,11 +30,12 @@ import os
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
 
-from geoapp import display, regions
+from geoapp import regions
 from geoapp.paths import DEMO_DIR, REFERENCE_DIR, REGIONS_DIR
 from geoapp.schema import (
     DEMO_AS_OF,
@@ -43,8 +44,9 @@ from geoapp.schema import (
     DataSource,
     SourceInfo,
 )
-from geoapp.store import Store
-from geoapp.store.encoding import facility_frame, unemployed_frame
+
+if TYPE_CHECKING:
+    from geoapp.store import Store
 
 __all__ = [
     "FACILITY_COLUMNS",
@@ -89,10 +91,14 @@ class EmbeddedSource:
         return regions.read_layer(self.region_adcode, "province", directory=self._regions_dir)
 
     def display_topology(self) -> dict:
+        from geoapp import display  # the topojson reader: not for a CSV run of the CLI
+
         return display.read_display(self.region_adcode, directory=self._regions_dir)
 
     def display_layer(self, name: str) -> gpd.GeoDataFrame:
         """The simplified ``counties`` or ``prefectures`` as polygons (for light exports)."""
+        from geoapp import display
+
         path = display.display_path(self.region_adcode, directory=self._regions_dir)
         return display.read_topojson_layer(path, name)
 
@@ -106,6 +112,8 @@ class EmbeddedSource:
         """The region's demo facilities; none (an empty frame) for a region without."""
         path = self._demo_file("facilities")
         if path is None:
+            from geoapp.store.encoding import facility_frame  # the store: only when needed
+
             return facility_frame([])
         frame = pd.read_csv(path, dtype=_TEXT, keep_default_na=False)
         frame["is_demo"] = frame["is_demo"].astype(str).str.lower().eq("true")
@@ -118,6 +126,8 @@ class EmbeddedSource:
         """The region's demo counts; none (an empty frame) for a region without."""
         path = self._demo_file("unemployed_disabled")
         if path is None:
+            from geoapp.store.encoding import unemployed_frame
+
             return unemployed_frame([])
         frame = pd.read_csv(path, dtype={"adcode": str})
         frame["is_demo"] = frame["is_demo"].astype(str).str.lower().eq("true")
@@ -219,6 +229,8 @@ class StoreSource(EmbeddedSource):
         """The versioned store behind this source (opened, or created, on first use)."""
         with self._lock:
             if self._store is None:
+                from geoapp.store import Store
+
                 seed = EmbeddedSource(
                     self.region_adcode, regions_dir=self._regions_dir, demo_dir=self._demo_dir
                 )

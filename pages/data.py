@@ -66,7 +66,7 @@ def _read(
                     buffer, counties=counties, columns=overrides or None, lang=lang
                 )
         except ingest.RegisterError as exc:
-            error = str(exc)
+            error = ingest.problem_text(exc, lang)
         status.update(
             label=ui.t("data.read_done" if error is None else "data.read_failed"),
             state="complete" if error is None else "error",
@@ -149,7 +149,10 @@ def _accept(
                 )
         except (store_mod.UploadError, PermissionError, ValueError) as exc:
             status.update(label=ui.t("data.write_failed"), state="error")
-            st.error(ui.plain(exc))
+            text = (
+                ingest.problem_text(exc, ui.lang()) if isinstance(exc, ingest.FileProblem) else exc
+            )
+            st.error(ui.plain(text))
             return
         bar.progress(100, text=ui.t("data.step_done"))
         status.update(label=ui.t("data.written").format(version=vid), state="complete")
@@ -196,7 +199,8 @@ def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
         store_mod.check_upload(label, data)
     except store_mod.UploadError as exc:
         _record_refusal(store, user, dataset, label, data, as_of, counties)
-        st.error(ui.t("data.refused").format(reason=ui.plain(exc)), icon=":material/block:")
+        reason = ui.plain(ingest.problem_text(exc, ui.lang()))
+        st.error(ui.t("data.refused").format(reason=reason), icon=":material/block:")
         return
 
     digest = hashlib.sha256(data).hexdigest()[:12]
@@ -335,7 +339,10 @@ def _rollback(store, user, versions: pd.DataFrame) -> None:
         try:
             store.rollback(dataset, int(version), user=user)
         except (store_mod.StoreError, PermissionError) as exc:
-            st.error(ui.plain(exc))
+            text = (
+                ingest.problem_text(exc, ui.lang()) if isinstance(exc, ingest.FileProblem) else exc
+            )
+            st.error(ui.plain(text))
             return
         st.session_state[_MESSAGE] = ui.t("data.rolled_back").format(
             dataset=datasets[dataset], version=version

@@ -338,10 +338,10 @@ def _downloaded(manager: MediaFileManager, button) -> bytes:
 @pytest.mark.parametrize(
     ("name", "says"),
     [
-        ("zip_bomb.xlsx", "zip bomb"),
-        ("really_a_zip.csv", "named .csv but it is a zip archive"),
-        ("external_link.xlsx", "links to other workbooks"),
-        ("oversized.csv", "over the upload limit"),
+        ("zip_bomb.xlsx", "可能是压缩炸弹"),
+        ("really_a_zip.csv", "扩展名是 .csv，但内容不是文本"),
+        ("external_link.xlsx", "工作簿链接了其他工作簿"),
+        ("oversized.csv", "超过上传上限 50.0 KB"),
     ],
 )
 def test_hostile_files_are_refused_plainly_and_make_no_version(monkeypatch, name, says):

@@ -206,7 +206,7 @@ def test_cli_demand_unusable_file_exits_2(tmp_path, capsysbinary):
         )
         == 2
     )
-    assert "no header row of a table of demand points" in capsysbinary.readouterr().err.decode()
+    assert "找不到需求点表的表头" in capsysbinary.readouterr().err.decode()
     assert cli.main(["access", "--demand", str(tmp_path / "missing.csv")]) == 2
     csv = tmp_path / "all_bad.csv"
     csv.write_text("name,demand,lon,lat\nx,5,116.4,39.9\n", encoding="utf-8")

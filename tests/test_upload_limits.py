@@ -312,6 +312,8 @@ def test_a_zip_bomb_is_refused_by_geoapp_gaps(tmp_path):
     path.write_bytes(bomb)
     done = run_geoapp("gaps", "--facilities", str(path))
     assert done.returncode == 2, done.stderr
+    assert "bomb.xlsx：工作簿结构异常（可能是压缩炸弹" in done.stderr
+    done = run_geoapp("gaps", "--facilities", str(path), "--lang", "en")
     assert "bomb.xlsx: refused as a possible zip bomb: it would unpack to 120 MB" in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -322,6 +324,9 @@ def test_a_workbook_linking_to_another_is_refused_by_the_cli(tmp_path, command):
     path = tmp_path / "登记表.xlsx"
     path.write_bytes(link)
     done = run_geoapp(command, "--facilities", str(path))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("geoapp: error: 登记表.xlsx：工作簿链接了其他工作簿")
+    done = run_geoapp(command, "--facilities", str(path), "--lang", "en")
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(
         "geoapp: error: 登记表.xlsx: the workbook links to other workbooks"

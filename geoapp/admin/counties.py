@@ -66,18 +66,24 @@ class CountyPolygons:
         finite = np.isfinite(x) & np.isfinite(y)
         if not finite.any():
             return out
-        points = shapely.points(x[finite], y[finite])
-        where = np.flatnonzero(finite)
-        # Query the county polygons against a tree of the points: GEOS prepares each
-        # polygon once, which is ~20x faster than testing every point against raw
-        # polygons. "contains" leaves out points on a border, which stay undecided.
-        poly_pos, point_pos = shapely.STRtree(points).query(
-            self.frame.geometry.to_numpy(), predicate="contains"
-        )
-        hits = np.bincount(point_pos, minlength=len(points))
-        single = hits[point_pos] == 1
+        # Points sorted by longitude: each prepared county polygon tests only the points
+        # of its bounding box. contains_xy, like the "contains" predicate, leaves out
+        # points on a border, which stay undecided, as do points two polygons contain.
+        order = np.flatnonzero(finite)[np.argsort(x[finite], kind="stable")]
+        xs, ys = x[order], y[order]
+        geoms = self.frame.geometry.to_numpy()
+        shapely.prepare(geoms)  # GEOS keeps it with the geometry: once per polygon
+        hits = np.zeros(len(order), dtype=np.int32)
+        found = np.full(len(order), -1)
+        for g, (x0, y0, x1, y1) in enumerate(shapely.bounds(geoms)):
+            lo, hi = np.searchsorted(xs, x0, "left"), np.searchsorted(xs, x1, "right")
+            near = lo + np.flatnonzero((ys[lo:hi] >= y0) & (ys[lo:hi] <= y1))
+            inside = near[shapely.contains_xy(geoms[g], xs[near], ys[near])]
+            hits[inside] += 1
+            found[inside] = g
         codes = np.array([u.adcode for u in self.units], dtype=object)
-        out[where[point_pos[single]]] = codes[poly_pos[single]]
+        single = hits == 1
+        out[order[single]] = codes[found[single]]
         return out
 
     def county_at(self, given: object, point: object) -> tuple[Unit, float, float]:

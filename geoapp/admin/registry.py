@@ -238,26 +238,24 @@ class AdminRegistry:
         """
         _check_many_arguments(frame, name_col, prefecture_col, lon_col, lat_col, level)
         lookup_scope(self._index, prefecture=None, province=province, level=level)  # fail fast
-        n = len(frame)
-        names = frame[name_col].tolist()
-        prefectures = frame[prefecture_col].tolist() if prefecture_col else [None] * n
-        lons = frame[lon_col].tolist() if lon_col else [None] * n
-        lats = frame[lat_col].tolist() if lat_col else [None] * n
-        cache: dict[tuple[Any, ...], dict[str, Any]] = {}
-        rows: list[dict[str, Any]] = []
-        for name, prefecture, lon, lat in zip(names, prefectures, lons, lats, strict=True):
-            point = None if is_blank(lon) or is_blank(lat) else (lon, lat)
-            cache_key = (_hashable(name), _hashable(prefecture), _hashable(point))
-            if cache_key not in cache:
-                cache[cache_key] = self._row(
-                    name, prefecture=prefecture, province=province, point=point, level=level
-                )
-            rows.append(cache[cache_key])
-        result = pd.DataFrame(
-            rows,
-            columns=[*_OUT_COLUMNS, "note", "error", "error_type", "error_candidates"],
-            index=frame.index,
+        # Each distinct (name, prefecture, point) is resolved once, for its first row.
+        cols = [name_col, prefecture_col, lon_col, lat_col]
+        key, first = distinct_rows([None if c is None else frame[c].to_numpy() for c in cols])
+        values = [[None] * len(first) if c is None else frame[c].iloc[first].tolist() for c in cols]
+        rows = [
+            self._row(
+                name,
+                prefecture=prefecture,
+                province=province,
+                point=None if is_blank(lon) or is_blank(lat) else (lon, lat),
+                level=level,
+            )
+            for name, prefecture, lon, lat in zip(*values, strict=True)
+        ]
+        distinct = pd.DataFrame(
+            rows, columns=[*_OUT_COLUMNS, "note", "error", "error_type", "error_candidates"]
         )
+        result = distinct.take(key).set_axis(frame.index)
         return result.astype(object).where(result.notna(), np.nan)
 
     def spellings(self, adcodes: Iterable[str], *, level: Level = "county") -> dict[str, set[str]]:
@@ -331,6 +329,55 @@ def _check_many_arguments(
         msg = "give both lon_col and lat_col, or neither"
         raise ValueError(msg)
     _check_level(level)
+
+
+def distinct_rows(columns: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of ``(name, prefecture, lon, lat)`` are the same lookup: a key per row
+    (0, 1, ... in order of first appearance) and the first row of each key.
+
+    Rows share a key only if their values are equal and of the same type (``1`` and
+    ``1.0`` differ), blank values (see :func:`~geoapp.admin.names.is_blank`) being all
+    one; a point is blank when either coordinate is. A column given as None is blank.
+
+    Examples
+    --------
+    >>> key, first = distinct_rows([np.array(["a", "b", "a", " "], dtype=object),
+    ...                             None, np.array([1.0, 1.0, 1.0, np.nan]),
+    ...                             np.array([2.0, 2.0, 2.0, 2.0])])
+    >>> key.tolist(), first.tolist()
+    ([0, 1, 0, 2], [0, 1, 3])
+    """
+    name, prefecture, lon, lat = (_value_codes(c) for c in columns)
+    point = np.where((lon < 0) | (lat < 0), -1, _pair_codes(lon, lat))
+    key = _pair_codes(_pair_codes(name, prefecture), point)
+    _, first = np.unique(key, return_index=True)
+    return key, first
+
+
+def _value_codes(values: np.ndarray | None) -> np.ndarray:
+    """Codes equal exactly where :func:`_hashable` keys are: -1 for blank values."""
+    if values is None:
+        return np.full(0, -1, dtype=np.int64)
+    if values.dtype.kind in "fiub":  # numpy numbers: NaN is the only blank
+        return pd.factorize(values)[0].astype(np.int64)
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        # text and missing values (None, NaN, pd.NA: all blank); blank text joins them
+        codes, distinct = pd.factorize(values)
+        blank = np.array([*(is_blank(v) for v in distinct), True], dtype=bool)
+        return np.where(blank[codes], -1, codes).astype(np.int64)  # code -1: the last
+    seen: dict[object, int] = {}
+    keys = (_hashable(v) for v in values)
+    return np.array([-1 if k is None else seen.setdefault(k, len(seen)) for k in keys], np.int64)
+
+
+def _pair_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One code per distinct pair of codes, in order of first appearance (an empty ``a``
+    or ``b`` is a column of blanks)."""
+    n = max(len(a), len(b))
+    a = a if len(a) else np.full(n, -1, dtype=np.int64)
+    b = b if len(b) else np.full(n, -1, dtype=np.int64)
+    pair = (a + 1) * (int(b.max(initial=-1)) + 2) + (b + 1)
+    return pd.factorize(pair)[0].astype(np.int64)
 
 
 def _hashable(value: object) -> object:

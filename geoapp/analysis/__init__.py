@@ -19,23 +19,54 @@ module path (``from geoapp.analysis.coverage import ...``), never through this
 ``__init__``.
 """
 
-from geoapp.analysis import (
-    access,
-    candidate_sites,
-    coverage,
-    covering,
-    preview,
-    profile,
-    reports,
-    siting,
-    siting_result,
+import importlib
+from typing import Any
+
+# Submodules and names load on first use (PEP 562), so that a command that needs only
+# the gap list does not import the siting's solvers or the access engine's SciPy.
+_SUBMODULES = (
+    "access",
+    "candidate_sites",
+    "coverage",
+    "covering",
+    "preview",
+    "profile",
+    "reports",
+    "siting",
+    "siting_result",
 )
-from geoapp.analysis.access import county_access, demand_grid
-from geoapp.analysis.coverage import GapResult, assign_counties, compute_gaps, filter_units
-from geoapp.analysis.preview import diff_gap_tables, gap_changes
-from geoapp.analysis.profile import CountyProfile, county_profile
-from geoapp.analysis.reports import GapList, build_gap_list, gap_list_file
-from geoapp.analysis.siting import SitingError, SitingResult, suggest_sites
+_NAMES = {
+    "county_access": "access",
+    "demand_grid": "access",
+    "GapResult": "coverage",
+    "assign_counties": "coverage",
+    "compute_gaps": "coverage",
+    "filter_units": "coverage",
+    "diff_gap_tables": "preview",
+    "gap_changes": "preview",
+    "CountyProfile": "profile",
+    "county_profile": "profile",
+    "GapList": "reports",
+    "build_gap_list": "reports",
+    "gap_list_file": "reports",
+    "SitingError": "siting",
+    "SitingResult": "siting",
+    "suggest_sites": "siting",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _NAMES:
+        return getattr(importlib.import_module(f"{__name__}.{_NAMES[name]}"), name)
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "CountyProfile",

@@ -201,9 +201,15 @@ def reason_words(codes: pd.Series, lang: str) -> pd.Series:
     """The short words of each row's reason codes (``duplicate;dms`` -> 重复；度分秒已转换)."""
     sep = "；" if lang == "zh" else "; "
     words = {c: ingest.reason_label(c, lang) for c in ingest.REASON_LABELS}
-    return codes.fillna("").map(
-        lambda text: sep.join(words.get(c, c) for c in str(text).split(";") if c)
-    )
+
+    def said(text: object) -> str:
+        return sep.join(words.get(c, c) for c in str(text).split(";") if c)
+
+    filled = codes.fillna("")
+    if pd.api.types.infer_dtype(filled, skipna=False) not in ("string", "empty"):
+        return filled.map(said)  # numbers too: 1 and 1.0 are two texts
+    said_once = {text: said(text) for text in pd.unique(filled)}  # a few distinct texts
+    return filled.map(said_once.__getitem__)  # as map(said) would type it
 
 
 def report_table(report: pd.DataFrame, lang: str) -> pd.DataFrame:

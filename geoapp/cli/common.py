@@ -104,7 +104,7 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
                 lang=getattr(args, "lang", "zh"),
             )
         except (ingest.RegisterError, OSError) as exc:
-            raise UsageError(str(exc)) from exc
+            raise UsageError(ingest.problem_text(exc, getattr(args, "lang", "zh"))) from exc
         facilities, demo = imp.facilities, False
         reports.append(("facilities", imp))
         sources.append(str(args.facilities))
@@ -127,7 +127,7 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
                 lang=getattr(args, "lang", "zh"),
             )
         except (ingest.RegisterError, OSError) as exc:
-            raise UsageError(str(exc)) from exc
+            raise UsageError(ingest.problem_text(exc, getattr(args, "lang", "zh"))) from exc
         unemployed, unemployed_demo = imp.counts, False
         reports.append(("unemployed", imp))
         sources.append(str(args.unemployed))
@@ -224,7 +224,7 @@ def _demand(args: argparse.Namespace, counties, registry, province, unemployed, 
             lang=getattr(args, "lang", "zh"),
         )
     except (ingest.RegisterError, OSError) as exc:
-        raise UsageError(str(exc)) from exc
+        raise UsageError(ingest.problem_text(exc, getattr(args, "lang", "zh"))) from exc
     _write_import_reports([("demand", imp)], args.out, strict=args.strict)
     if imp.demand.empty or imp.demand["demand"].sum() <= 0:
         raise UsageError(f"{args.demand}: no usable demand point (every row rejected or 0 people)")

@@ -54,6 +54,7 @@ from geoapp.ingest.gate import (
     MAX_UNCOMPRESSED_BYTES,
     MAX_ZIP_MEMBERS,
     ROW_BYTES,
+    FileProblem,
     UploadError,
     check_size,
     check_upload,
@@ -62,7 +63,7 @@ from geoapp.ingest.gate import (
     shape_problem,
 )
 from geoapp.ingest.results import CountImport, DemandImport, FacilityImport
-from geoapp.ingest.rowlog import REASON_LABELS, reason_label
+from geoapp.ingest.rowlog import REASON_LABELS, problem_text, reason_label
 from geoapp.ingest.tables import RegisterError, Table, read_table
 from geoapp.ingest.values import DATUM_HELP, parse_coordinate, parse_datum
 from geoapp.schema import STATUSES
@@ -87,6 +88,7 @@ __all__ = [
     "DatumGuess",
     "DemandImport",
     "FacilityImport",
+    "FileProblem",
     "RegisterError",
     "Table",
     "UploadError",
@@ -99,6 +101,7 @@ __all__ = [
     "missing_fields",
     "parse_coordinate",
     "parse_datum",
+    "problem_text",
     "read_demand",
     "read_facilities",
     "read_table",

@@ -34,7 +34,13 @@ from geoapp.ingest.results import FacilityImport, import_fields
 from geoapp.ingest.rowlog import cell_text, cell_texts, msg
 from geoapp.ingest.rows import Opened, flag_empty_formulas, open_register, skip_structure
 from geoapp.ingest.tables import Source
-from geoapp.ingest.values import check_default_datum, facility_types, match_key
+from geoapp.ingest.values import (
+    check_default_datum,
+    facility_types,
+    join_texts,
+    match_keys,
+    per_distinct,
+)
 from geoapp.schema import FACILITY_COLUMNS, FACILITY_TEXT_COLUMNS
 
 if TYPE_CHECKING:
@@ -198,15 +204,15 @@ class Named:
 def name_and_type(opened: Opened, live: np.ndarray) -> Named:
     """Reject live rows without a name, without a type or with a type not recognised."""
     frame, log = opened.frame, opened.log
-    names = cell_texts(frame["name"])
+    names = opened.texts("name")
     log.add("no_name", "rejected", live & ~frame["name"].notna().to_numpy(), msg("no_name"))
-    type_txt = cell_texts(frame["type"])
+    type_txt = opened.texts("type")
     has_type = frame["type"].notna().to_numpy()
     log.add("no_type", "rejected", live & ~has_type, msg("no_type"))
     ftype, code, error = facility_types(type_txt, live & has_type)
     for reason in ("unknown_type", "ambiguous_type"):
         log.add(reason, "rejected", code == reason, lambda i: error[i])
-    name_keys = np.array([match_key(v) for v in names], dtype=object)
+    name_keys = match_keys(names)
     return Named(names, name_keys, type_txt, ftype)
 
 
@@ -257,16 +263,13 @@ def assemble(
     address: pd.Series,
 ) -> FacilityImport:
     """The row report and the facilities of the kept rows, from the finished row log."""
-    log, frame = opened.log, opened.frame
+    log = opened.log
     status = log.status()
     reasons, codes = log.texts(opened.lang)
     kept = np.isin(status, ("accepted", "flagged"))
     adcode = placement.adcode
     address_txt = cell_texts(address)
-    assigned = np.array(
-        [opened.region.label(a) if k else "" for a, k in zip(adcode, kept, strict=True)],
-        dtype=object,
-    )
+    assigned = np.where(kept, per_distinct(adcode, opened.region.label), "")
     report = pd.DataFrame(
         {
             "row": opened.rows,
@@ -276,8 +279,8 @@ def assemble(
             "note": placement.note,
             "name": named.names,
             "type": named.type_txt,
-            "city": cell_texts(frame["city"]),
-            "county": cell_texts(frame["county"]),
+            "city": opened.texts("city"),
+            "county": opened.texts("county"),
             "address": address_txt,
             "lon": pos.lon_txt,
             "lat": pos.lat_txt,
@@ -289,14 +292,8 @@ def assemble(
         }
     )
     report = report.astype({c: str for c in report.columns if c != "row"})
-    given_note = cell_texts(frame["note"])
-    notes = np.array(
-        [
-            "; ".join(p for p in (g, z, r if s == "flagged" else "") if p)
-            for g, z, r, s in zip(given_note, placement.note, reasons, status, strict=True)
-        ],
-        dtype=object,
-    )
+    flagged = np.where(status == "flagged", np.asarray(reasons, dtype=object), "")
+    notes = join_texts([opened.texts("note"), placement.note, flagged], "; ")
     facilities = facility_frame(
         opened,
         kept=kept,
@@ -336,9 +333,9 @@ def facility_frame(
             "facility_id": ids[k],
             "name": named.names[k],
             "facility_type": named.ftype[k],
-            "subtype": cell_texts(opened.frame["subtype"])[k],
-            "prefecture": [region.prefecture.get(a, "") for a in codes],
-            "county": [region.name.get(a, "") for a in codes],
+            "subtype": opened.texts("subtype")[k],
+            "prefecture": per_distinct(codes, lambda a: region.prefecture.get(a, "")),
+            "county": per_distinct(codes, lambda a: region.name.get(a, "")),
             "adcode": codes,
             "address": address[k],
             "lon": x,

@@ -411,7 +411,13 @@ def _no_header(
         extra = f"; the columns given ({overrides}) must all be in the header row"
     return RegisterError(
         f"{table.name}: no header row of a {what} found in the first {searched} rows "
-        f"({seen}); a header needs {need}{extra}. Accepted headings: {accepted}"
+        f"({seen}); a header needs {need}{extra}. Accepted headings: {accepted}",
+        key={
+            "table of unemployed disabled people": "no_header_counts",
+            "table of demand points": "no_header_demand",
+        }.get(what, "no_header"),
+        file=table.name,
+        rows=searched,
     )
 
 

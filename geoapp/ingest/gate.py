@@ -53,7 +53,19 @@ MAX_COLUMNS = 256
 ROW_BYTES = 100
 
 
-class UploadError(ValueError):
+class FileProblem(ValueError):
+    """A file that cannot be used at all. The message (English, for logs) names the file
+    and the problem; ``key`` and ``params``, where the raise site gives them, say the
+    same as a ``file.<key>`` entry of the i18n table, which is what users read
+    (:func:`geoapp.ingest.rowlog.problem_text`)."""
+
+    def __init__(self, message: str, *, key: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = params
+
+
+class UploadError(FileProblem):
     """An upload refused: too large, of the wrong kind, dangerous, or without valid rows."""
 
 
@@ -171,7 +183,13 @@ def check_size(file_name: str, size: int, *, max_bytes: int | None = None) -> No
             f"{_human(limit)}; split the register, or ask the administrator to raise "
             "GEOAPP_MAX_UPLOAD_BYTES"
         )
-        raise UploadError(msg)
+        raise UploadError(
+            msg,
+            key="too_large",
+            file=display_name(file_name),
+            size=_human(size),
+            limit=_human(limit),
+        )
 
 
 def check_upload(
@@ -215,17 +233,17 @@ def check_upload(
     size = len(data)
     check_size(label, size, max_bytes=limit)
     if size == 0:
-        raise UploadError(f"{label}: the file is empty")
+        raise UploadError(f"{label}: the file is empty", key="empty", file=label)
     suffix = f".{kind}" if kind else PurePosixPath(label).suffix.lower()
     if suffix == ".xls":
         msg = f"{label}: Excel 97-2003 .xls workbooks are not accepted; save it as .xlsx or .csv"
-        raise UploadError(msg)
+        raise UploadError(msg, key="xls", file=label)
     if suffix not in (".csv", ".xlsx"):
         msg = (
             f"{label}: unsupported file type {suffix or '(no extension)'}; "
             "upload a .csv or .xlsx register"
         )
-        raise UploadError(msg)
+        raise UploadError(msg, key="unsupported", file=label, suffix=suffix or "—")
     what = _sniff(data)
     if suffix == ".xlsx":
         if not data.startswith(b"PK\x03\x04"):
@@ -234,20 +252,22 @@ def check_upload(
                 f"{label}: named .xlsx but it is {found}, not an Excel .xlsx workbook "
                 "(.xlsx is a zip archive)"
             )
-            raise UploadError(msg)
+            raise UploadError(msg, key="not_xlsx", file=label)
         _check_workbook(label, data, max_bytes=limit)
         return "xlsx"
     if what is not None:
         hint = " (perhaps an .xlsx workbook renamed to .csv)" if what == "a zip archive" else ""
         msg = f"{label}: named .csv but it is {what}{hint}, not a CSV text file"
-        raise UploadError(msg)
+        raise UploadError(msg, key="csv_not_text", file=label)
     if b"\x00" in data[:65536] and not data.startswith(_UTF16_BOMS):
         msg = f"{label}: named .csv but it holds binary data (NUL bytes), not text"
-        raise UploadError(msg)
+        raise UploadError(msg, key="csv_not_text", file=label)
     # Lines bound the rows (a quoted cell may span lines, so never fewer lines than rows).
     problem = shape_problem(rows=data.count(b"\n") - 1, max_bytes=limit)
     if problem:
-        raise UploadError(f"{label}: {problem.replace('rows', 'lines', 1)}")
+        raise UploadError(
+            f"{label}: {problem.replace('rows', 'lines', 1)}", key="too_big_sheet", file=label
+        )
     return "csv"
 
 
@@ -256,7 +276,7 @@ def _check_workbook(label: str, data: bytes, *, max_bytes: int | None = None) ->
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
         msg = f"{label}: cannot be read as an Excel workbook (damaged zip archive: {exc})"
-        raise UploadError(msg) from None
+        raise UploadError(msg, key="not_xlsx", file=label) from None
     with archive:
         infos = archive.infolist()
         if len(infos) > MAX_ZIP_MEMBERS:
@@ -264,7 +284,7 @@ def _check_workbook(label: str, data: bytes, *, max_bytes: int | None = None) ->
                 f"{label}: {len(infos):,} parts in the archive; a workbook has far fewer "
                 f"(limit {MAX_ZIP_MEMBERS:,})"
             )
-            raise UploadError(msg)
+            raise UploadError(msg, key="dangerous", file=label)
         names = {i.filename for i in infos}
         if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
             msg = (
@@ -272,7 +292,7 @@ def _check_workbook(label: str, data: bytes, *, max_bytes: int | None = None) ->
                 "(no [Content_Types].xml and xl/workbook.xml); "
                 "save the register from Excel as .xlsx"
             )
-            raise UploadError(msg)
+            raise UploadError(msg, key="not_xlsx", file=label)
         total = sum(i.file_size for i in infos)
         packed = sum(i.compress_size for i in infos)
         if total > MAX_UNCOMPRESSED_BYTES:
@@ -281,7 +301,7 @@ def _check_workbook(label: str, data: bytes, *, max_bytes: int | None = None) ->
                 f"{total / 1e6:,.0f} MB "
                 f"(limit {MAX_UNCOMPRESSED_BYTES / 1e6:,.0f} MB)"
             )
-            raise UploadError(msg)
+            raise UploadError(msg, key="dangerous", file=label)
         for info in [*infos, None]:
             size, small = (info.file_size, info.compress_size) if info else (total, packed)
             if size > _RATIO_MIN_BYTES and size > MAX_COMPRESSION_RATIO * max(small, 1):
@@ -291,7 +311,7 @@ def _check_workbook(label: str, data: bytes, *, max_bytes: int | None = None) ->
                     f"{size / max(small, 1):,.0f} times "
                     f"(limit {MAX_COMPRESSION_RATIO})"
                 )
-                raise UploadError(msg)
+                raise UploadError(msg, key="dangerous", file=label)
         links = sorted(n for n in names if n.startswith("xl/externalLinks/"))
         if links:
             msg = (
@@ -299,13 +319,13 @@ def _check_workbook(label: str, data: bytes, *, max_bytes: int | None = None) ->
                 "followed and not accepted: break them (Excel: Data > Edit Links > Break Link) "
                 "or paste the values, then upload again"
             )
-            raise UploadError(msg)
+            raise UploadError(msg, key="links", file=label)
         if any(n.lower().endswith("vbaproject.bin") for n in names):
             msg = f"{label}: the workbook contains macros; save it as a plain .xlsx without macros"
-            raise UploadError(msg)
+            raise UploadError(msg, key="macros", file=label)
         if any(i.flag_bits & 0x1 for i in infos):
             msg = f"{label}: the workbook has encrypted parts; save it without a password"
-            raise UploadError(msg)
+            raise UploadError(msg, key="encrypted", file=label)
         for info in infos:
             if info.filename.endswith((".xml", ".rels", ".vml")):
                 try:
@@ -313,13 +333,13 @@ def _check_workbook(label: str, data: bytes, *, max_bytes: int | None = None) ->
                         head = part.read(4096)
                 except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
                     msg = f"{label}: part {info.filename} cannot be read ({exc})"
-                    raise UploadError(msg) from None
+                    raise UploadError(msg, key="not_xlsx", file=label) from None
                 if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
                     msg = (
                         f"{label}: part {info.filename} declares a DTD, which Excel never "
                         "writes; refused"
                     )
-                    raise UploadError(msg)
+                    raise UploadError(msg, key="dangerous", file=label)
                 if info.filename.startswith("xl/worksheets/"):
                     _check_dimension(label, info.filename, head, max_bytes=max_bytes)
                     _check_columns(label, archive, info, max_bytes=max_bytes)
@@ -338,7 +358,11 @@ def _check_dimension(label: str, part: str, head: bytes, *, max_bytes: int | Non
     problem = shape_problem(rows=row, columns=columns, max_bytes=max_bytes)
     if problem:
         ref = match.group(0).split(b'"')[1].decode("ascii")
-        raise UploadError(f"{label}: the worksheet {part} declares {ref}: {problem}")
+        raise UploadError(
+            f"{label}: the worksheet {part} declares {ref}: {problem}",
+            key="too_big_sheet",
+            file=label,
+        )
 
 
 def _column_number(letters: bytes) -> int:
@@ -368,11 +392,15 @@ def _check_columns(
                 column = _column_number(match.group(1).rstrip(b"0123456789"))
                 problem = shape_problem(columns=column, at_least=True)
                 msg = f"{label}: the worksheet {info.filename} has cell {ref}: {problem}"
-                raise UploadError(msg)
+                raise UploadError(msg, key="too_big_sheet", file=label)
             # <row> elements, counted so that an undeclared long sheet is refused here
             # (and recorded as a refusal) rather than part-way through reading it.
             rows += len(_ROW_RE.findall(chunk))
             if rows > limit:
                 problem = shape_problem(rows=rows, at_least=True, max_bytes=max_bytes)
-                raise UploadError(f"{label}: the worksheet {info.filename} has {problem}")
+                raise UploadError(
+                    f"{label}: the worksheet {info.filename} has {problem}",
+                    key="too_big_sheet",
+                    file=label,
+                )
             tail = chunk[-32:]  # a reference cut in two by the chunk boundary

@@ -168,7 +168,7 @@ def _locate(opened: Opened, pairs: _Pairs, *, datum_default: str) -> Positions:
     """Read each row's datum, convert its pair to WGS84 and find its county."""
     frame, log, region = opened.frame, opened.log, opened.region
     n = len(frame)
-    datum_txt = cell_texts(frame["datum"])
+    datum_txt = opened.texts("datum")
     datum = np.full(n, datum_default, dtype=object)
     named = frame["datum"].notna().to_numpy()
     for value in set(datum_txt[named]):
@@ -236,7 +236,7 @@ def check_declared(opened: Opened, live: np.ndarray, pos: Positions) -> Declared
     not recognised, and declared cities that contradict them."""
     frame, log, region = opened.frame, opened.log, opened.region
     has_pt = pos.has_pt
-    county_txt = cell_texts(frame["county"])
+    county_txt = opened.texts("county")
     declared = live & frame["county"].notna().to_numpy()
     code, error, note = _declared_counties(opened, declared, pos)
     ok = pd.notna(code)
@@ -305,7 +305,7 @@ def _check_city(opened: Opened, city_only: np.ndarray, pos: Positions) -> None:
     if not city_only.any():
         return
     frame, log, region = opened.frame, opened.log, opened.region
-    city_txt = cell_texts(frame["city"])
+    city_txt = opened.texts("city")
     c_code, c_error = unit_results(region, frame, city_only, "city", None, level="prefecture")
     pref = np.array([region.prefecture_adcode.get(a or "", "") for a in pos.adcode], dtype=object)
     known = pd.notna(c_code)
@@ -343,7 +343,7 @@ def place_without_coordinates(
     reject those that cannot be placed or fall outside the region."""
     log, region = opened.log, opened.region
     n = len(opened.frame)
-    county_txt, address_txt = cell_texts(opened.frame["county"]), cell_texts(address)
+    county_txt, address_txt = opened.texts("county"), cell_texts(address)
     ok = pd.notna(declared.code)
     fallback = (live & ~pos.some) | pos.zero
     by_county = fallback & ok

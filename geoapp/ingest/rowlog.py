@@ -39,6 +39,22 @@ __all__ = [
 ]
 
 
+def problem_text(exc: BaseException, lang: str = i18n.DEFAULT_LANGUAGE) -> str:
+    """What a user reads about a file that cannot be used, in ``lang``.
+
+    English is the exception's own message, which carries every detail (the part of the
+    archive, the sizes, the limits). Chinese is the ``file.<key>`` text of the i18n table
+    for a :class:`~geoapp.ingest.gate.FileProblem` that gives a key, and the message
+    with a Chinese lead-in otherwise.
+    """
+    key = getattr(exc, "key", None)
+    if lang == "en":
+        return str(exc)
+    if key:
+        return i18n.t(f"file.{key}", lang).format_map(getattr(exc, "params", {}))
+    return i18n.t("file.other", lang).format(detail=exc)
+
+
 def reason_label(code: str, lang: str = i18n.DEFAULT_LANGUAGE) -> str:
     """The short word for a reason code (``duplicate`` -> 重复), the code itself if unknown."""
     return i18n.load_table()[lang].get(f"reason_code.{code}", code)
@@ -71,9 +87,31 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+_strip = np.frompyfunc(str.strip, 1, 1)  # str.strip of every cell, in one ufunc loop
+
+
 def cell_texts(series: pd.Series) -> np.ndarray:
-    """:func:`cell_text` of every cell of a column, as an object array."""
-    return np.array([cell_text(v) for v in series.to_numpy()], dtype=object)
+    """:func:`cell_text` of every cell of a column, as an object array.
+
+    Text cells are stripped in one ufunc loop, missing cells (None, NaN ...) read one
+    by one; a column holding anything else (numbers from a workbook) cell by cell.
+
+    Examples
+    --------
+    >>> cell_texts(pd.Series([" 长春 ", None, "x", float("nan")], dtype=object)).tolist()
+    ['长春', '', 'x', 'nan']
+    """
+    values = series.to_numpy(dtype=object)
+    out = np.empty(len(values), dtype=object)
+    missing = pd.isna(values)
+    if missing.any():
+        out[missing] = ["" if v is None else cell_text(v) for v in values[missing]]
+    rest = values[~missing]
+    if pd.api.types.infer_dtype(rest, skipna=False) in ("string", "empty"):
+        out[~missing] = _strip(rest)
+    else:
+        out[~missing] = [cell_text(v) for v in rest]
+    return out
 
 
 @dataclass(frozen=True)

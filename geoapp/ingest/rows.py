@@ -12,7 +12,7 @@ it are the end of the sheet (:mod:`geoapp.ingest.tables` drops them).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,7 +21,7 @@ import pandas as pd
 from geoapp.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from geoapp.ingest.fields import Header, find_header, header_key, region_units
 from geoapp.ingest.region import Region, build_region
-from geoapp.ingest.rowlog import RowLog, cell_text, msg
+from geoapp.ingest.rowlog import RowLog, cell_text, cell_texts, msg
 from geoapp.ingest.tables import RegisterError, Source, Table, read_table
 
 if TYPE_CHECKING:
@@ -53,6 +53,14 @@ class Opened:
     rows: np.ndarray  # Excel row numbers
     log: RowLog
     lang: str = DEFAULT_LANGUAGE  # of the report's reasons
+    _texts: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+
+    def texts(self, column: str) -> np.ndarray:
+        """:func:`~geoapp.ingest.rowlog.cell_texts` of a column of ``frame``, worked out
+        once for all the steps that report it (read-only: copy before changing it)."""
+        if column not in self._texts:
+            self._texts[column] = cell_texts(self.frame[column])
+        return self._texts[column]
 
 
 def open_register(
@@ -72,7 +80,7 @@ def open_register(
     """Read the sheet, find its header, resolve the region and start the row log."""
     table = read_table(source, sheet=sheet)
     if not table.rows:
-        raise RegisterError(f"{table.name}: the sheet is empty")
+        raise RegisterError(f"{table.name}: the sheet is empty", key="empty", file=table.name)
     region = build_region(counties, registry, province, points=points)
     units = region_units(
         region.registry,

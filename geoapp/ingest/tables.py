@@ -32,6 +32,7 @@ from typing import IO, Any
 from geoapp.admin import normalise_name
 from geoapp.ingest.gate import (
     MAX_COLUMNS,
+    FileProblem,
     UploadError,
     check_size,
     check_upload,
@@ -46,7 +47,7 @@ Source = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes]
 EXTENSIONS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 
 
-class RegisterError(ValueError):
+class RegisterError(FileProblem):
     """A register that cannot be used at all; the message names the file and the problem."""
 
 
@@ -76,7 +77,7 @@ def read_table(source: Source, *, sheet: str | int | None) -> Table:
     """
     data, name, suffix = _source_bytes(source)
     if not data.strip():
-        raise RegisterError(f"{name}: the file is empty")
+        raise RegisterError(f"{name}: the file is empty", key="empty", file=name)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # OLE2: .xls or encrypted .xlsx
         raise RegisterError(
             f"{name}: this is an Excel 97-2003 workbook or a password-protected one; "
@@ -85,7 +86,11 @@ def read_table(source: Source, *, sheet: str | int | None) -> Table:
     if data[:4] == b"PK\x03\x04":
         return _read_xlsx(data, name, sheet=sheet)
     if suffix in (".xlsx", ".xlsm"):
-        raise RegisterError(f"{name}: not an Excel .xlsx workbook (the file is no zip archive)")
+        raise RegisterError(
+            f"{name}: not an Excel .xlsx workbook (the file is no zip archive)",
+            key="not_xlsx",
+            file=name,
+        )
     if sheet is not None:
         raise RegisterError(f"{name}: sheet={sheet!r} given, but a CSV file has no sheets")
     return _read_csv(data, name)
@@ -105,7 +110,7 @@ def _source_bytes(source: Source) -> tuple[bytes, str, str]:
         path = Path(source)
         name = path.name or str(path)
         if not path.exists():
-            raise RegisterError(f"{path}: no such file")
+            raise RegisterError(f"{path}: no such file", key="missing", file=str(path))
         if not path.is_file():
             raise RegisterError(f"{path}: not a file")
         suffix = path.suffix.lower()
@@ -117,7 +122,7 @@ def _source_bytes(source: Source) -> tuple[bytes, str, str]:
             kind = EXTENSIONS.get(suffix) or ("xlsx" if data[:4] == b"PK\x03\x04" else "csv")
             check_upload(name, data, kind=kind)
         except UploadError as exc:
-            raise RegisterError(str(exc)) from None
+            raise RegisterError(str(exc), key=exc.key, **exc.params) from None
         except OSError as exc:
             raise RegisterError(f"{path}: cannot be read ({exc.strerror or exc})") from None
         return data, name, suffix
@@ -171,7 +176,9 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         except UnicodeDecodeError:
             pass
     elif b"\x00" in data[:4096]:
-        raise RegisterError(f"{name}: binary content, not a CSV text file")
+        raise RegisterError(
+            f"{name}: binary content, not a CSV text file", key="csv_not_text", file=name
+        )
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return data.decode("utf-8-sig"), "utf-8-sig"
@@ -280,7 +287,9 @@ def _read_xlsx(data: bytes, name: str, *, sheet: str | int | None) -> Table:
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zip, XML, key errors alike
-        raise RegisterError(f"{name}: cannot be read as an Excel workbook ({exc})") from None
+        raise RegisterError(
+            f"{name}: cannot be read as an Excel workbook ({exc})", key="not_xlsx", file=name
+        ) from None
     try:
         ws = _pick_sheet(wb, name, sheet)
         title = ws.title
@@ -299,7 +308,7 @@ def _pick_sheet(wb: Any, name: str, sheet: str | int | None) -> Any:
     """The worksheet asked for: the first, one by 0-based position, or one by name."""
     names = list(wb.sheetnames)
     if not wb.worksheets:
-        raise RegisterError(f"{name}: the workbook has no worksheet")
+        raise RegisterError(f"{name}: the workbook has no worksheet", key="no_sheet", file=name)
     if sheet is None:
         return wb.worksheets[0]
     if isinstance(sheet, int):

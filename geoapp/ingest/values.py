@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,16 +23,21 @@ from geoapp.admin import normalise_name
 from geoapp.facilities import load_types
 from geoapp.ingest.rowlog import Label, Msg, msg
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = [
     "DATUM_HELP",
     "check_default_datum",
     "coordinate_column",
     "facility_types",
+    "join_texts",
     "match_key",
     "match_keys",
     "match_type",
     "parse_coordinate",
     "parse_datum",
+    "per_distinct",
     "split_pair",
 ]
 
@@ -79,6 +84,43 @@ def match_keys(values: Any) -> np.ndarray:
         return np.array([match_key(v) for v in values], dtype=object)
     codes, distinct = pd.factorize(values)
     return np.array([_text_key(v) for v in distinct], dtype=object)[codes]
+
+
+def per_distinct(values: Any, function: Callable[[Any], Any]) -> np.ndarray:
+    """``function`` of every value, called once per distinct value (and once per
+    missing value: None, NaN ... are not taken as one), as an object array.
+
+    Examples
+    --------
+    >>> per_distinct(["220104", "220104", None], lambda a: f"<{a}>").tolist()
+    ['<220104>', '<220104>', '<None>']
+    """
+    values = np.asarray(values, dtype=object)
+    out = np.empty(len(values), dtype=object)
+    missing = pd.isna(values)
+    codes, distinct = pd.factorize(values[~missing])
+    results = np.empty(len(distinct), dtype=object)
+    results[:] = [function(v) for v in distinct]
+    out[~missing] = results[codes]
+    out[missing] = [function(v) for v in values[missing]]
+    return out
+
+
+def join_texts(parts: list[Any], sep: str) -> np.ndarray:
+    """Per row, the non-empty texts of ``parts`` (arrays of str, one per part) joined
+    with ``sep``: ``sep.join(p for p in row if p)`` without a loop over rows.
+
+    Examples
+    --------
+    >>> join_texts([["a", "", ""], ["b", "c", ""]], "; ").tolist()
+    ['a; b', 'c', '']
+    """
+    out = np.asarray(parts[0], dtype=object)
+    for part in parts[1:]:
+        part = np.asarray(part, dtype=object)
+        has, more = out != "", part != ""
+        out = np.where(has & more, out + sep + part, np.where(has, out, part))
+    return out.astype(object)
 
 
 _BRACKET_RE = re.compile("[" + re.escape("".join(map(chr, _BRACKETS))) + "]")

@@ -436,7 +436,7 @@ class UploadsMixin:
                 )
                 frame = imported.counts
         except ingest.RegisterError as exc:
-            raise UploadError(str(exc)) from exc
+            raise UploadError(str(exc), key=exc.key, **exc.params) from exc
         counts = (imported.accepted, imported.flagged, imported.rejected)
         item = pending(dataset, frame, file_name=label, file_bytes=raw, counts=counts, note=note)
         return kind, imported, item
