@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -270,7 +270,7 @@ def assemble(
     adcode = placement.adcode
     address_txt = cell_texts(address)
     assigned = np.where(kept, per_distinct(adcode, opened.region.label), "")
-    report = pd.DataFrame(
+    report = _text_frame(
         {
             "row": opened.rows,
             "status": status,
@@ -291,18 +291,10 @@ def assemble(
             "facility_id": np.where(kept, ids, ""),
         }
     )
-    report = report.astype({c: str for c in report.columns if c != "row"})
     flagged = np.where(status == "flagged", np.asarray(reasons, dtype=object), "")
     notes = join_texts([opened.texts("note"), placement.note, flagged], "; ")
     facilities = facility_frame(
-        opened,
-        kept=kept,
-        ids=ids,
-        named=named,
-        adcode=adcode,
-        address=address_txt,
-        pos=pos,
-        notes=notes,
+        opened, kept=kept, report=report, named=named, adcode=adcode, pos=pos, notes=notes
     )
     return FacilityImport(**import_fields(opened, report, status), facilities=facilities)
 
@@ -311,16 +303,23 @@ def facility_frame(
     opened: Opened,
     *,
     kept: np.ndarray,
-    ids: np.ndarray,
+    report: pd.DataFrame,
     named: Named,
     adcode: np.ndarray,
-    address: np.ndarray,
     pos: Positions,
     notes: np.ndarray,
 ) -> gpd.GeoDataFrame:
     """The kept rows in the :data:`~geoapp.schema.FACILITY_COLUMNS` schema, with a point
-    geometry where the row has coordinates (EPSG:4326)."""
+    geometry where the row has coordinates (EPSG:4326).
+
+    The id, name and address columns are the report's own (text the same for kept
+    rows), taken without a second copy of their strings."""
     k, region = kept, opened.region
+
+    def _reported(column: str) -> Any:
+        values = report[column].array
+        return values if k.all() else values[k]
+
     datum = np.where(pos.has_pt, pos.datum, "")
     codes = adcode[k].astype(str)
     on_map = pos.has_pt[k]
@@ -328,24 +327,39 @@ def facility_frame(
     y = np.where(on_map, pos.lat_w[k], np.nan)
     geometry = np.full(len(codes), None, dtype=object)
     geometry[on_map] = shapely.points(x[on_map], y[on_map])
-    out = pd.DataFrame(
+    out = _text_frame(
         {
-            "facility_id": ids[k],
-            "name": named.names[k],
+            "facility_id": _reported("facility_id"),
+            "name": _reported("name"),
             "facility_type": named.ftype[k],
             "subtype": opened.texts("subtype")[k],
             "prefecture": per_distinct(codes, lambda a: region.prefecture.get(a, "")),
             "county": per_distinct(codes, lambda a: region.name.get(a, "")),
             "adcode": codes,
-            "address": address[k],
+            "address": _reported("address"),
             "lon": x,
             "lat": y,
             "datum": datum[k],
             "is_demo": np.zeros(len(codes), dtype=bool),
             "note": notes[k],
-        }
+        },
+        text=FACILITY_TEXT_COLUMNS,
     )
-    out = out.astype(dict.fromkeys(FACILITY_TEXT_COLUMNS, str))
     return gpd.GeoDataFrame(
         out[list(FACILITY_COLUMNS)], geometry=gpd.GeoSeries(geometry, crs="EPSG:4326")
+    )
+
+
+def _text_frame(columns: dict[str, Any], text: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """A frame whose ``text`` columns (all but ``row`` when not given) are ``str``, as
+    ``DataFrame.astype(str)`` makes them, each converted on its own: no block of object
+    pointers holding every column at once (a million-row register's peak memory)."""
+    text = tuple(c for c in columns if c != "row") if text is None else text
+    return pd.DataFrame(
+        {
+            c: pd.Series(np.asarray(v, dtype=object), copy=False).astype(str).array
+            if c in text and not isinstance(v, pd.api.extensions.ExtensionArray)
+            else v
+            for c, v in columns.items()
+        }
     )
