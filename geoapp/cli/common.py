@@ -94,17 +94,15 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
     reports, sources = [], []
     facilities, demo = source.facilities(), info.facilities_demo
     if args.facilities:
-        try:
-            imp = ingest.read_facilities(
-                args.facilities,
-                counties=counties,
-                registry=registry,
-                province=province,
-                default_datum=args.datum,
-                lang=getattr(args, "lang", "zh"),
-            )
-        except (ingest.RegisterError, OSError) as exc:
-            raise UsageError(ingest.problem_text(exc, getattr(args, "lang", "zh"))) from exc
+        imp = _read_register(
+            ingest.read_facilities,
+            args.facilities,
+            args,
+            counties=counties,
+            registry=registry,
+            province=province,
+            default_datum=args.datum,
+        )
         facilities, demo = imp.facilities, False
         reports.append(("facilities", imp))
         sources.append(str(args.facilities))
@@ -118,16 +116,14 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
         )
     unemployed, unemployed_demo = source.unemployed(), info.unemployed_demo
     if args.unemployed:
-        try:
-            imp = ingest.read_unemployed(
-                args.unemployed,
-                counties=counties,
-                registry=registry,
-                province=province,
-                lang=getattr(args, "lang", "zh"),
-            )
-        except (ingest.RegisterError, OSError) as exc:
-            raise UsageError(ingest.problem_text(exc, getattr(args, "lang", "zh"))) from exc
+        imp = _read_register(
+            ingest.read_unemployed,
+            args.unemployed,
+            args,
+            counties=counties,
+            registry=registry,
+            province=province,
+        )
         unemployed, unemployed_demo = imp.counts, False
         reports.append(("unemployed", imp))
         sources.append(str(args.unemployed))
@@ -154,6 +150,18 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
         sources,
         info,
     )
+
+
+def _read_register(reader, path, args: argparse.Namespace, **options):
+    """``reader(path, ...)`` in the language of ``--lang``; an unusable file is a
+    :class:`UsageError` (exit 2) saying why in that language."""
+    from geoapp import ingest
+
+    lang = getattr(args, "lang", "zh")
+    try:
+        return reader(path, lang=lang, **options)
+    except (ingest.RegisterError, OSError) as exc:
+        raise UsageError(ingest.problem_text(exc, lang)) from exc
 
 
 def _write_import_reports(reports, out: Path | None, *, strict: bool) -> None:
@@ -214,17 +222,15 @@ def _demand(args: argparse.Namespace, counties, registry, province, unemployed, 
             return access.demand_grid(counties, unemployed, cell_km=args.cell_km), sources
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
-    try:
-        imp = ingest.read_demand(
-            args.demand,
-            counties=counties,
-            registry=registry,
-            province=province,
-            default_datum=args.datum,
-            lang=getattr(args, "lang", "zh"),
-        )
-    except (ingest.RegisterError, OSError) as exc:
-        raise UsageError(ingest.problem_text(exc, getattr(args, "lang", "zh"))) from exc
+    imp = _read_register(
+        ingest.read_demand,
+        args.demand,
+        args,
+        counties=counties,
+        registry=registry,
+        province=province,
+        default_datum=args.datum,
+    )
     _write_import_reports([("demand", imp)], args.out, strict=args.strict)
     if imp.demand.empty or imp.demand["demand"].sum() <= 0:
         raise UsageError(f"{args.demand}: no usable demand point (every row rejected or 0 people)")
