@@ -59,7 +59,7 @@ UNEMPLOYED_COLUMNS = ("adcode", "prefecture", "county", "unemployed_disabled", "
 #: The datasets the store versions, in the order they are shown.
 DATASETS = ("facilities", "unemployed")
 #: What the store's audit log records.
-ACTIONS = ("init", "upload", "rollback", "rejected_upload")
+ACTIONS = ("init", "upload", "rollback", "rejected_upload", "submit", "approve", "return")
 #: The date the embedded demo datasets describe.
 DEMO_AS_OF = "2025-09-30"
 #: What a register's row can become, in the order they are reported.

@@ -26,6 +26,13 @@ MAX_UPLOAD_BYTES : int
     Uploaded registers larger than this are refused before they are parsed.
     Environment ``GEOAPP_MAX_UPLOAD_BYTES``, bytes or with a unit (``20MB``, ``512 KiB``);
     default 20 MB (20,000,000 bytes).
+REVIEW_REQUIRED : bool
+    Whether a submission waits for a reviewer of the area above it (县级填报、市级审核、
+    省级汇总) before it changes the current data. Environment ``GEOAPP_REVIEW`` (yes/no
+    as above); default True. Off, a submission is approved when it is accepted.
+DUE_DAYS : int
+    Days after a quarter's last day that its reports are due (reporting status says
+    "late" after that). Environment ``GEOAPP_DUE_DAYS``; default 15.
 """
 
 from __future__ import annotations
@@ -41,8 +48,10 @@ from geoapp.paths import ROOT
 __all__ = [
     "ACCOUNTS_PATH",
     "DEFAULTS",
+    "DUE_DAYS",
     "ENVIRONMENT",
     "MAX_UPLOAD_BYTES",
+    "REVIEW_REQUIRED",
     "STORE_PATH",
     "VAR_DIR",
     "VIEW_REQUIRES_SIGNIN",
@@ -58,6 +67,8 @@ ENVIRONMENT = {
     "ACCOUNTS_PATH": "GEOAPP_ACCOUNTS",
     "VIEW_REQUIRES_SIGNIN": "GEOAPP_VIEW_REQUIRES_SIGNIN",
     "MAX_UPLOAD_BYTES": "GEOAPP_MAX_UPLOAD_BYTES",
+    "REVIEW_REQUIRED": "GEOAPP_REVIEW",
+    "DUE_DAYS": "GEOAPP_DUE_DAYS",
 }
 
 #: Setting -> value when its variable is not set.
@@ -66,6 +77,8 @@ DEFAULTS: dict[str, Any] = {
     "ACCOUNTS_PATH": VAR_DIR / "accounts.toml",
     "VIEW_REQUIRES_SIGNIN": False,
     "MAX_UPLOAD_BYTES": 20_000_000,
+    "REVIEW_REQUIRED": True,
+    "DUE_DAYS": 15,
 }
 
 if TYPE_CHECKING:  # what the module attributes are; __getattr__ computes them
@@ -73,6 +86,8 @@ if TYPE_CHECKING:  # what the module attributes are; __getattr__ computes them
     ACCOUNTS_PATH: Path
     VIEW_REQUIRES_SIGNIN: bool
     MAX_UPLOAD_BYTES: int
+    REVIEW_REQUIRED: bool
+    DUE_DAYS: int
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -115,11 +130,20 @@ def _bytes(text: str, var: str) -> int:
     return int(float(match.group(1)) * _UNITS[unit])
 
 
+def _days(text: str, var: str) -> int:
+    if not re.fullmatch(r"\s*\d{1,3}\s*", text):
+        msg = f"{var}={text!r} is not a number of days (0-999)"
+        raise ValueError(msg)
+    return int(text)
+
+
 _PARSERS = {
     "STORE_PATH": lambda text, var: _path(text),
     "ACCOUNTS_PATH": lambda text, var: _path(text),
     "VIEW_REQUIRES_SIGNIN": _bool,
     "MAX_UPLOAD_BYTES": _bytes,
+    "REVIEW_REQUIRED": _bool,
+    "DUE_DAYS": _days,
 }
 
 

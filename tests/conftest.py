@@ -27,3 +27,11 @@ def _isolated_state(tmp_path_factory):
             os.environ.pop(variable, None)
         else:
             os.environ[variable] = value
+
+
+@pytest.fixture
+def review_off(monkeypatch):
+    """Submissions are approved when accepted (``GEOAPP_REVIEW=off``), here and in the
+    subprocesses a test starts: for tests of versioning, uploads and pages that are not
+    about review."""
+    monkeypatch.setenv("GEOAPP_REVIEW", "off")

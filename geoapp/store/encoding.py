@@ -22,6 +22,11 @@ import pandas as pd
 
 from geoapp.facilities import FACILITY_TYPES
 from geoapp.schema import DATASETS, FACILITY_COLUMNS, FACILITY_TEXT_COLUMNS, UNEMPLOYED_COLUMNS
+from geoapp.store.reporting_schema import (
+    audit_sql,
+    create_reporting_tables,
+    facility_columns_sql,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -37,7 +42,7 @@ __all__ = [
     "unemployed_records",
 ]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 _APPLICATION_ID = 0x47504B47  # "GPKG"
 _GPKG_VERSION = 10300  # GeoPackage 1.3
@@ -67,11 +72,6 @@ _WGS84_WKT = (
     'AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],'
     'AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]'
 )
-
-
-def _facility_columns_sql() -> str:
-    types = {"lon": "REAL", "lat": "REAL", "is_demo": "BOOLEAN NOT NULL"}
-    return ",\n  ".join(f"{c} {types.get(c, 'TEXT NOT NULL')}" for c in FACILITY_COLUMNS)
 
 
 _APPEND_ONLY = ("versions", "facilities", "unemployed", "audit", "geoapp_meta")
@@ -118,7 +118,7 @@ CREATE TABLE facilities (
   fid INTEGER PRIMARY KEY AUTOINCREMENT,
   geom POINT,
   version_id INTEGER NOT NULL,
-  {_facility_columns_sql()});
+  {facility_columns_sql()});
 CREATE INDEX facilities_version ON facilities (version_id);
 CREATE TABLE unemployed (
   fid INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -126,16 +126,7 @@ CREATE TABLE unemployed (
   adcode TEXT NOT NULL, prefecture TEXT NOT NULL, county TEXT NOT NULL,
   unemployed_disabled INTEGER NOT NULL, is_demo BOOLEAN NOT NULL, method TEXT NOT NULL);
 CREATE INDEX unemployed_version ON unemployed (version_id);
-CREATE TABLE audit (
-  event_id INTEGER PRIMARY KEY AUTOINCREMENT,
-  at DATETIME NOT NULL,
-  who TEXT NOT NULL,
-  action TEXT NOT NULL CHECK (action IN ('init', 'upload', 'rollback', 'rejected_upload')),
-  dataset TEXT,
-  file_name TEXT, file_size INTEGER, file_sha256 TEXT,
-  accepted INTEGER, flagged INTEGER, rejected INTEGER,
-  version_id INTEGER, previous_version INTEGER,
-  note TEXT NOT NULL DEFAULT '');
+{audit_sql()};
 CREATE VIEW current_facilities AS
   SELECT f.fid AS fid, f.geom AS geom, f.version_id AS version_id,
          {", ".join(f"f.{c} AS {c}" for c in FACILITY_COLUMNS)}
@@ -191,6 +182,7 @@ def create_schema(con: sqlite3.Connection, *, region: str, at: str) -> None:
         "INSERT INTO geoapp_meta (key, value) VALUES (?, ?)",
         [("region", region), ("schema_version", SCHEMA_VERSION), ("created_at", at)],
     )
+    create_reporting_tables(con, at=at)
 
 
 # --- frames in and out -------------------------------------------------------------------------

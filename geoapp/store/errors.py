@@ -11,7 +11,7 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
-__all__ = ["StoreError", "rollback_quietly", "sqlite_failure"]
+__all__ = ["ConfirmationNeeded", "StoreError", "rollback_quietly", "sqlite_failure"]
 
 
 class StoreError(ValueError):
@@ -59,3 +59,18 @@ def rollback_quietly(con: sqlite3.Connection) -> None:
     if con.in_transaction:
         with contextlib.suppress(sqlite3.Error):
             con.execute("ROLLBACK")
+
+
+class ConfirmationNeeded(StoreError):
+    """A submission would close facilities (or drop counts) of its area that it does not
+    list, and the caller has not confirmed that number.
+
+    ``closes`` holds them (the current rows of the area the submission leaves out),
+    ``count`` their number: show them, then submit again with
+    ``confirm_closures=count``.
+    """
+
+    def __init__(self, message: str, closes: object, count: int) -> None:
+        super().__init__(message)
+        self.closes = closes
+        self.count = int(count)

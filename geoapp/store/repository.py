@@ -66,7 +66,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -89,7 +89,10 @@ from geoapp.store.encoding import (
 from geoapp.store.errors import StoreError, rollback_quietly, sqlite_failure
 from geoapp.store.history import HistoryMixin
 from geoapp.store.reading import ReadingMixin
-from geoapp.store.uploads import Pending, UploadsMixin
+from geoapp.store.reporting_schema import upgrade_to_2
+from geoapp.store.review import ReviewMixin
+from geoapp.store.submissions import SubmissionsMixin
+from geoapp.store.uploads import UploadsMixin
 
 __all__ = ["SeedProvenance", "Store"]
 
@@ -107,7 +110,16 @@ class SeedProvenance(Protocol):
     def seed_provenance(self) -> tuple[str, Mapping[str, Path]]: ...
 
 
-class Store(ReadingMixin, UploadsMixin, HistoryMixin):
+def _count(frame: pd.DataFrame | None, row_count: int | None) -> int:
+    if row_count is not None:
+        return int(row_count)
+    if frame is None:  # pragma: no cover - a programming error
+        msg = "a version needs its rows: a frame, or fill and row_count"
+        raise TypeError(msg)
+    return len(frame)
+
+
+class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMixin):
     """A versioned GeoPackage store of one region's facilities and unemployed counts.
 
     Open it with :meth:`Store.open`; see the module docstring for the layout and the
@@ -220,11 +232,28 @@ class Store(ReadingMixin, UploadsMixin, HistoryMixin):
             meta = self._meta(con)
             if meta is None:
                 meta = self._create_once(con, seed, seeded)
+            elif meta.get("schema_version") == "1" and meta.get("region") == self.region:
+                meta = self._upgrade(con)
         except sqlite3.Error as exc:
             raise self._failure(exc, "open the store") from exc
         finally:
             con.close()
         self._check_meta(meta)
+
+    def _upgrade(self, con: sqlite3.Connection) -> dict[str, str]:
+        """Bring a schema-1 store to schema 2 (one transaction; another process may have
+        done it already)."""
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            meta = self._meta(con) or {}
+            if meta.get("schema_version") == "1":
+                upgrade_to_2(con, at=timestamp())
+                meta["schema_version"] = SCHEMA_VERSION
+            con.execute("COMMIT")
+        except BaseException:
+            rollback_quietly(con)
+            raise
+        return meta
 
     def _no_seed(self) -> StoreError:
         msg = (
@@ -340,7 +369,7 @@ class Store(ReadingMixin, UploadsMixin, HistoryMixin):
         self,
         con: sqlite3.Connection,
         dataset: str,
-        frame: pd.DataFrame,
+        frame: pd.DataFrame | None,
         *,
         as_of: str,
         who: str,
@@ -349,12 +378,23 @@ class Store(ReadingMixin, UploadsMixin, HistoryMixin):
         file_bytes: bytes | None,
         counts: tuple[int, int, int],
         note: str,
+        row_count: int | None = None,
+        fill: Callable[[int], None] | None = None,
+        audit_extra: Mapping[str, object] | None = None,
+        file_digest: tuple[int | None, str | None] | None = None,
     ) -> int:
         """Inside an open write transaction: the version row, its rows, the pointer, the
-        audit event. Returns the new version id."""
+        audit event. Returns the new version id.
+
+        The rows are ``frame``'s, or (an approved submission) whatever ``fill(vid)``
+        inserts, ``row_count`` of them: the version row is written first and never
+        updated.
+        """
         now = timestamp()
         sha = hashlib.sha256(file_bytes).hexdigest() if file_bytes is not None else None
         size = len(file_bytes) if file_bytes is not None else None
+        if file_digest is not None:  # the file was kept with its submission
+            size, sha = file_digest
         row = con.execute(
             'SELECT version_id FROM "current" WHERE dataset = ?', (dataset,)
         ).fetchone()
@@ -369,19 +409,13 @@ class Store(ReadingMixin, UploadsMixin, HistoryMixin):
             "INSERT INTO versions (dataset, version_id, as_of, created_at, created_by, "
             "source_file, source_sha256, row_count, parent, note) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (dataset, vid, as_of, now, who, file_name, sha, len(frame), parent, note),
+            (dataset, vid, as_of, now, who, file_name, sha, _count(frame, row_count), parent, note),
         )
-        self._insert_rows(con, dataset, frame, vid)
-        if parent is None:
-            con.execute(
-                'INSERT INTO "current" (dataset, version_id, updated_at) VALUES (?, ?, ?)',
-                (dataset, vid, now),
-            )
+        if fill is not None:
+            fill(vid)
         else:
-            con.execute(
-                'UPDATE "current" SET version_id = ?, updated_at = ? WHERE dataset = ?',
-                (vid, now, dataset),
-            )
+            self._insert_rows(con, dataset, frame, vid)
+        self._point(con, dataset, vid, now, first=parent is None)
         self._audit(
             con,
             at=now,
@@ -395,19 +429,28 @@ class Store(ReadingMixin, UploadsMixin, HistoryMixin):
             version_id=vid,
             previous_version=parent,
             note=note,
-        )
-        con.execute(
-            "UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?, ?, ?, ?)",
-            (
-                now,
-                dataset,
-                "versions",
-                "current",
-                "audit",
-                "current_facilities" if dataset == "facilities" else "unemployed",
-            ),
+            **(audit_extra or {}),
         )
         return vid
+
+    @staticmethod
+    def _point(con: sqlite3.Connection, dataset: str, vid: int, now: str, *, first: bool) -> None:
+        """Make ``vid`` the current version of ``dataset`` and date the tables it touched."""
+        if first:
+            con.execute(
+                'INSERT INTO "current" (dataset, version_id, updated_at) VALUES (?, ?, ?)',
+                (dataset, vid, now),
+            )
+        else:
+            con.execute(
+                'UPDATE "current" SET version_id = ?, updated_at = ? WHERE dataset = ?',
+                (vid, now, dataset),
+            )
+        view = "current_facilities" if dataset == "facilities" else "unemployed"
+        con.execute(
+            "UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?, ?, ?, ?)",
+            (now, dataset, "versions", "current", "audit", view),
+        )
 
     @staticmethod
     def _insert_rows(con: sqlite3.Connection, dataset: str, frame: pd.DataFrame, vid: int) -> None:
@@ -442,12 +485,15 @@ class Store(ReadingMixin, UploadsMixin, HistoryMixin):
         version_id: int | None = None,
         previous_version: int | None = None,
         note: str = "",
+        area: str | None = None,
+        period: str | None = None,
+        submission_id: int | None = None,
     ) -> None:
         accepted, flagged, rejected = counts if counts is not None else (None, None, None)
         con.execute(
             "INSERT INTO audit (at, who, action, dataset, file_name, file_size, file_sha256, "
-            "accepted, flagged, rejected, version_id, previous_version, note) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "accepted, flagged, rejected, version_id, previous_version, note, area, period, "
+            "submission_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 at,
                 who,
@@ -462,6 +508,9 @@ class Store(ReadingMixin, UploadsMixin, HistoryMixin):
                 version_id,
                 previous_version,
                 note,
+                area,
+                period,
+                submission_id,
             ),
         )
 
@@ -491,27 +540,6 @@ class Store(ReadingMixin, UploadsMixin, HistoryMixin):
                     previous_version=self._current(con, dataset),
                     note=note,
                 )
-
-    def _write_versions(self, who: str, as_of: str, pending: list[Pending]) -> list[int]:
-        """Every pending version, its pointer and audit event in ONE transaction: all of
-        them become current, or (on any failure) none. Returns their version ids."""
-        vids = []
-        with self._transaction(write=True) as con:
-            for p in pending:
-                vid = self._insert_version(
-                    con,
-                    p.dataset,
-                    p.frame,
-                    as_of=as_of,
-                    who=who,
-                    action="upload",
-                    file_name=p.file_name,
-                    file_bytes=p.file_bytes,
-                    counts=p.counts,
-                    note=p.note,
-                )
-                vids.append(vid)
-        return vids
 
     def rollback(self, dataset: str, version_id: int, *, user: object, note: str = "") -> None:
         """Make an earlier (or any other) version current again; recorded in the audit log.
@@ -556,7 +584,7 @@ class Store(ReadingMixin, UploadsMixin, HistoryMixin):
         """The audit log, oldest first (a data steward only): ``event_id, at, who, action,
         dataset, file_name, file_size, file_sha256, accepted, flagged, rejected,
         version_id, previous_version, note``."""
-        auth.require_steward(user, action="read the audit log")
+        auth.require_role(user, auth.EDITING_ROLES, action="read the audit log")
         with self._transaction() as con:
             frame = pd.read_sql_query("SELECT * FROM audit ORDER BY event_id", con)
         for c in ("file_size", "accepted", "flagged", "rejected", "version_id", "previous_version"):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -20,8 +19,11 @@ import pandas as pd
 
 from geoapp import auth, ingest
 from geoapp.ingest import CountImport, FacilityImport, UploadError, check_upload, display_name
+from geoapp.store.areas import Period
 from geoapp.store.asof import AsOfWarning, as_of_note, parse_as_of
-from geoapp.store.encoding import check_dataset, check_facility_frame, check_unemployed_frame
+from geoapp.store.encoding import check_dataset
+from geoapp.store.outcomes import Pending, UploadResult, pending
+from geoapp.store.submissions import Part, Submission
 
 if TYPE_CHECKING:
     from geoapp.admin import AdminRegistry
@@ -31,96 +33,14 @@ __all__ = ["ALL_OR_NOTHING", "Pending", "UploadResult", "UploadsMixin", "pending
 ALL_OR_NOTHING = "the files of one import are stored together or not at all"
 
 
-@dataclass(frozen=True, eq=False)
-class UploadResult:
-    """What :meth:`Store.upload` did with a file.
-
-    ``version_id`` is None when the register had no valid row (no version was made; the
-    attempt is in the audit log), or, in :meth:`Store.upload_many`, when another file of
-    the same import was not usable: ``withheld`` then says which. ``imported`` is the
-    reader's result, with its row-by-row ``report`` and ``summary()``; ``as_of_note``
-    says when the date is unusual.
-    """
-
-    dataset: str
-    file_name: str
-    kind: str
-    version_id: int | None
-    as_of: str
-    as_of_note: str | None
-    imported: FacilityImport | CountImport
-    withheld: str | None = None
-
-    @property
-    def accepted(self) -> bool:
-        return self.version_id is not None
-
-    def summary(self) -> str:
-        lines = [self.imported.summary()]
-        if self.version_id is None and self.withheld:
-            lines.append("同一次导入的其他文件未被接受，本文件也未生成新版本。")
-            lines.append(f"No {self.dataset} version was made: {self.withheld}.")
-        elif self.version_id is None:
-            lines.append("没有有效行，未生成新版本。")
-            lines.append(f"No valid row: no {self.dataset} version was made.")
-        else:
-            zh = {"facilities": "设施", "unemployed": "未就业残疾人数"}[self.dataset]
-            lines.append(f"已生成{zh}第 {self.version_id} 版（截至 {self.as_of}）。")
-            lines.append(
-                f"{self.dataset} version {self.version_id} (as of {self.as_of}) is now current."
-            )
-        if self.as_of_note:
-            lines.append(self.as_of_note)
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True, eq=False)
-class Pending:
-    """A checked version waiting for its transaction, with what the audit log records."""
-
-    dataset: str
-    frame: pd.DataFrame
-    file_name: str
-    file_bytes: bytes | None
-    counts: tuple[int, int, int]
-    note: str
-
-
-def pending(
-    dataset: str,
-    frame: pd.DataFrame,
-    *,
-    file_name: str,
-    file_bytes: bytes | None,
-    counts: tuple[int, int, int],
-    note: str,
-) -> Pending:
-    """Check a version's rows and audit fields; TypeError/ValueError for anything off."""
-    accepted, flagged, rejected = (int(c) for c in counts)
-    if min(accepted, flagged, rejected) < 0:
-        msg = f"accepted, flagged and rejected must be >= 0, got {(accepted, flagged, rejected)}"
-        raise ValueError(msg)
-    if file_bytes is not None and not isinstance(file_bytes, (bytes, bytearray, memoryview)):
-        msg = f"file_bytes must be the uploaded bytes (or None), got {type(file_bytes).__name__}"
-        raise TypeError(msg)
-    check = check_facility_frame if dataset == "facilities" else check_unemployed_frame
-    return Pending(
-        dataset=dataset,
-        frame=check(frame),
-        file_name=display_name(file_name),
-        file_bytes=bytes(file_bytes) if file_bytes is not None else None,
-        counts=(accepted, flagged, rejected),
-        note=note,
-    )
-
-
 class UploadsMixin:
-    """The store's editing entry points. The store provides ``_write_versions`` (the
-    pending versions in one transaction) and ``_record_rejections`` (audit events)."""
+    """The store's editing entry points. The store provides ``submit_many`` (the
+    submissions of one import in one transaction) and ``_record_rejections`` (audit
+    events)."""
 
     if TYPE_CHECKING:  # provided by Store
 
-        def _write_versions(self, who: str, as_of: str, pending: list[Pending]) -> list[int]: ...
+        def submit_many(self, parts: list[Part], **kw) -> dict[str, Submission]: ...
 
         def _record_rejections(
             self,
@@ -141,7 +61,10 @@ class UploadsMixin:
         flagged: int,
         rejected: int,
         note: str,
-    ) -> int:
+        area: str | None = None,
+        period: object = None,
+        confirm_closures: bool | int | None = True,
+    ) -> int | None:
         steward = auth.require_steward(user, action=f"add a {dataset} version")
         day = parse_as_of(as_of)
         item = pending(
@@ -165,7 +88,38 @@ class UploadsMixin:
         hint = as_of_note(day)
         if hint:
             warnings.warn(hint, AsOfWarning, stacklevel=3)
-        return self._write_versions(steward.name, day, [item])[0]
+        done = self._submit_pending(
+            steward, day, [item], area=area, period=period, confirm_closures=confirm_closures
+        )
+        return done[dataset].version_id
+
+    def _submit_pending(
+        self,
+        user: auth.User,
+        as_of: str,
+        items: list[Pending],
+        *,
+        area: str | None,
+        period: object,
+        confirm_closures: bool | int | Mapping[str, int] | None,
+    ) -> dict[str, Submission]:
+        """The checked versions of one import as submissions for ``area`` and ``period``
+        (by default the steward's area and the quarter of ``as_of``), in one transaction."""
+        parts = [
+            Part(p.dataset, p.frame, p.file_name, p.file_bytes, p.counts, p.row_numbers)
+            for p in items
+        ]
+        if not isinstance(confirm_closures, (bool, Mapping)) and confirm_closures is not None:
+            confirm_closures = {items[0].dataset: int(confirm_closures)}
+        return self.submit_many(
+            parts,
+            user=user,
+            period=period if period is not None else Period.of_date(as_of),
+            area=area,
+            as_of=as_of,
+            confirm_closures=confirm_closures,
+            note=items[0].note,
+        )
 
     def add_facilities(
         self,
@@ -179,8 +133,12 @@ class UploadsMixin:
         flagged: int,
         rejected: int,
         note: str = "",
-    ) -> int:
-        """Add a facility version and make it current; return its version id.
+        area: str | None = None,
+        period: object = None,
+        confirm_closures: bool | int | None = True,
+    ) -> int | None:
+        """Submit a facility register for an area (the steward's by default) and make it
+        current once approved; return the version id (None while it waits for review).
 
         Parameters
         ----------
@@ -219,6 +177,9 @@ class UploadsMixin:
             flagged=flagged,
             rejected=rejected,
             note=note,
+            area=area,
+            period=period,
+            confirm_closures=confirm_closures,
         )
 
     def add_unemployed(
@@ -233,7 +194,10 @@ class UploadsMixin:
         flagged: int,
         rejected: int,
         note: str = "",
-    ) -> int:
+        area: str | None = None,
+        period: object = None,
+        confirm_closures: bool | int | None = True,
+    ) -> int | None:
         """Add a version of the unemployed-disabled counts (``adcode, unemployed_disabled``
         and optionally ``prefecture, county, is_demo, method``, one row per county); as
         :meth:`add_facilities`."""
@@ -248,6 +212,9 @@ class UploadsMixin:
             flagged=flagged,
             rejected=rejected,
             note=note,
+            area=area,
+            period=period,
+            confirm_closures=confirm_closures,
         )
 
     def upload(
@@ -265,6 +232,9 @@ class UploadsMixin:
         max_bytes: int | None = None,
         columns: Mapping[str, str] | None = None,
         lang: str = "zh",
+        area: str | None = None,
+        period: object = None,
+        confirm_closures: bool | int | None = True,
     ) -> UploadResult:
         """Check, read and store an uploaded register: the dashboard's one call.
 
@@ -298,6 +268,13 @@ class UploadsMixin:
             max_bytes=max_bytes,
             columns={dataset: columns} if columns else None,
             lang=lang,
+            area=area,
+            period=period,
+            confirm_closures=(
+                confirm_closures
+                if isinstance(confirm_closures, bool) or confirm_closures is None
+                else {dataset: confirm_closures}
+            ),
         )[dataset]
 
     def upload_many(
@@ -313,6 +290,9 @@ class UploadsMixin:
         max_bytes: int | None = None,
         columns: Mapping[str, Mapping[str, str]] | None = None,
         lang: str = "zh",
+        area: str | None = None,
+        period: object = None,
+        confirm_closures: bool | Mapping[str, int] | None = True,
     ) -> dict[str, UploadResult]:
         """Check, read and store the registers of one import together: all or nothing.
 
@@ -329,6 +309,12 @@ class UploadsMixin:
             As :meth:`upload`; one ``as_of`` and ``note`` for all the files.
         columns : mapping, optional
             Dataset -> the reader's ``columns`` (field -> header) for that file.
+        area, period : str, optional
+            The submission's area (default: the steward's own) and quarter (default: that
+            of ``as_of``); see :meth:`submit_many`: rows outside the area are not taken.
+        confirm_closures : bool or mapping, optional
+            Dataset -> the number of closed rows the user saw; True (the default): any;
+            None: none (:class:`~geoapp.store.errors.ConfirmationNeeded` otherwise).
 
         Returns
         -------
@@ -340,44 +326,55 @@ class UploadsMixin:
         Raises
         ------
         PermissionError
-            ``user`` is not a signed-in data steward (nothing is read or recorded).
+            Not a signed-in steward of the area (nothing is read or recorded).
         UploadError
-            A file is refused or unreadable as a register (each message names its file);
-            nothing is stored.
+            A file is refused or unreadable (the message names it); nothing is stored.
         StoreError
             The store cannot be written (disk full, read-only ...); nothing is stored.
         ValueError
             A bad ``as_of``, ``dataset`` or ``default_datum``, or no file.
         """
         steward, day = self._check_import(files, as_of=as_of, user=user)
-        read, refused = {}, {}
         options = {"counties": counties, "registry": registry, "default_datum": default_datum}
         options.update(note=note, max_bytes=max_bytes, lang=lang)
-        for dataset, (file_name, data) in files.items():
-            mapped = (columns or {}).get(dataset)
-            try:
-                read[dataset] = self._read_upload(
-                    dataset, file_name, bytes(data), columns=mapped, **options
-                )
-            except UploadError as exc:
-                refused[dataset] = str(exc)
+        read, refused = self._read_all(files, columns or {}, options)
         empty = [d for d, (_, _, item) in read.items() if item.frame.empty]
         if refused or empty:
             return self._refuse_import(steward, files, read, refused, empty, as_of=day, note=note)
-        vids = self._write_versions(steward.name, day, [item for _, _, item in read.values()])
+        done = self._submit_pending(
+            steward,
+            day,
+            [item for _, _, item in read.values()],
+            area=area,
+            period=period,
+            confirm_closures=confirm_closures,
+        )
         hint = as_of_note(day)
-        results = {}
-        for (d, (kind, imported, item)), vid in zip(read.items(), vids, strict=True):
-            results[d] = UploadResult(
-                dataset=d,
-                file_name=item.file_name,
-                kind=kind,
-                version_id=vid,
-                as_of=day,
-                as_of_note=hint,
-                imported=imported,
+        return {
+            d: UploadResult(
+                d, item.file_name, kind, done[d].version_id, day, hint, imported,
+                submission=done[d],
             )
-        return results
+            for d, (kind, imported, item) in read.items()
+        }  # fmt: skip
+
+    def _read_all(
+        self,
+        files: Mapping[str, tuple[str, bytes]],
+        columns: Mapping[str, Mapping[str, str]],
+        options: dict,
+    ) -> tuple[dict[str, tuple[str, FacilityImport | CountImport, Pending]], dict[str, str]]:
+        """Every file checked and read: dataset -> (kind, import, pending version), and
+        dataset -> why it was refused."""
+        read, refused = {}, {}
+        for dataset, (file_name, data) in files.items():
+            try:
+                read[dataset] = self._read_upload(
+                    dataset, file_name, bytes(data), columns=columns.get(dataset), **options
+                )
+            except UploadError as exc:
+                refused[dataset] = str(exc)
+        return read, refused
 
     @staticmethod
     def _check_import(
@@ -438,7 +435,12 @@ class UploadsMixin:
         except ingest.RegisterError as exc:
             raise UploadError(str(exc), key=exc.key, **exc.params) from exc
         counts = (imported.accepted, imported.flagged, imported.rejected)
-        item = pending(dataset, frame, file_name=label, file_bytes=raw, counts=counts, note=note)
+        report = imported.report
+        rows = report.loc[report["status"].isin(("accepted", "flagged")), "row"].tolist()
+        item = pending(
+            dataset, frame, file_name=label, file_bytes=raw, counts=counts, note=note,
+            row_numbers=rows,
+        )  # fmt: skip
         return kind, imported, item
 
     def _refuse_import(
