@@ -1,7 +1,7 @@
 """Facility types and per-county facility counts.
 
 The types, in their order, with their labels in both languages, register synonyms and
-map style (colour, icon, one-character mark, chart pattern) are data
+map style (colour, icon, a mark per language, chart pattern) are data
 (``data/facility_types.toml``), validated when loaded: adding a type is a table there
 (and its targets in the policies), no code.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,14 +18,21 @@ import pandas as pd
 
 from geoapp.paths import DATA_DIR
 
-__all__ = ["FACILITY_TYPES", "TYPES_PATH", "FacilityType", "counts_by_county", "load_types"]
+__all__ = [
+    "FACILITY_TYPES",
+    "TYPES_PATH",
+    "FacilityType",
+    "counts_by_county",
+    "load_types",
+    "types_in",
+]
 
 TYPES_PATH = DATA_DIR / "facility_types.toml"
 _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 #: The fill patterns plotly draws on bars (``marker.pattern.shape``).
 PATTERNS = ("", "/", "\\", "x", "-", "|", "+", ".")
-_TEXT_FIELDS = ("label_zh", "label_en", "colour", "icon", "mark", "pattern")
+_TEXT_FIELDS = ("label_zh", "label_en", "colour", "icon", "mark", "mark_en", "pattern")
 
 
 @dataclass(frozen=True)
@@ -40,10 +47,15 @@ class FacilityType:
     label_zh: str = ""
     label_en: str = ""
     pattern: str = ""
+    mark_en: str = ""
 
     def label(self, lang: str) -> str:
         """The type's name in ``lang`` (``zh`` or ``en``)."""
         return self.label_en if lang == "en" else self.label_zh
+
+    def mark_in(self, lang: str) -> str:
+        """The map badge in ``lang``: 孵 in Chinese, I in English."""
+        return self.mark_en if lang == "en" and self.mark_en else self.mark
 
 
 def _check_entry(path: Path, key: str, entry: object) -> FacilityType:
@@ -85,7 +97,7 @@ def load_types(path: Path = TYPES_PATH) -> dict[str, FacilityType]:
     ValueError
         Naming the file, the type and what is wrong: a missing field, a colour that is
         not ``#RRGGBB``, an unknown pattern, no type at all, or two types sharing a mark
-        or a pattern (the mark and the pattern tell types apart without colour).
+        (in either language) or a pattern (they tell types apart without colour).
     """
     with open(path, "rb") as f:
         raw = tomllib.load(f)
@@ -93,7 +105,7 @@ def load_types(path: Path = TYPES_PATH) -> dict[str, FacilityType]:
     if not types:
         msg = f"{path}: no facility type"
         raise ValueError(msg)
-    for attr in ("mark", "pattern"):
+    for attr in ("mark", "mark_en", "pattern"):
         seen: dict[str, str] = {}
         for key, ftype in types.items():
             other = seen.setdefault(getattr(ftype, attr), key)
@@ -101,6 +113,18 @@ def load_types(path: Path = TYPES_PATH) -> dict[str, FacilityType]:
                 msg = f"{path}: [{key}] has the same {attr} as [{other}]"
                 raise ValueError(msg)
     return types
+
+
+def types_in(lang: str) -> dict[str, FacilityType]:
+    """The types with ``mark`` in ``lang`` (:meth:`FacilityType.mark_in`): what a map
+    and its legend draw on a page in that language.
+
+    Examples
+    --------
+    >>> [t.mark for t in types_in("en").values()]
+    ['I', 'R', 'M', 'A', 'V', 'W']
+    """
+    return {k: replace(t, mark=t.mark_in(lang)) for k, t in load_types().items()}
 
 
 #: The type keys in their order (``data/facility_types.toml``).

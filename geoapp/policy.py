@@ -11,7 +11,8 @@ File format
 Header keys: ``key`` (must equal the file name without ``.toml``), ``title``,
 ``document`` (文号; may be ``""`` when the source states none), ``issuer``,
 ``period = {start, end}`` (years), ``region = {adcode, name}``, ``seed`` (the source
-text's file name) and an optional ``note``. Then any number of
+text's file name), an optional ``title_en`` (the title an English page shows; the
+Chinese title when absent) and an optional ``note``. Then any number of
 
 ``[[rules]]`` (facility counts per unit)
     ``id`` (lower-case, digits and ``-``; unique in the file), ``facility_type`` (a key of
@@ -176,6 +177,12 @@ class Policy:
     people_targets: tuple[PeopleTarget, ...] = ()
     note: str = ""
     path: Path | None = field(default=None, compare=False)
+    title_en: str = ""
+
+    def title_in(self, lang: str) -> str:
+        """The title a page in ``lang`` shows: ``title_en`` in English when the file gives
+        one, else the document's own (Chinese) title."""
+        return self.title_en if lang == "en" and self.title_en else self.title
 
     @property
     def period(self) -> str:
@@ -279,7 +286,7 @@ def load_policy(
 # --- validation ------------------------------------------------------------------------
 
 _HEADER_REQUIRED = ("key", "title", "document", "issuer", "period", "region", "seed")
-_HEADER_OPTIONAL = ("note", "rules", "people_targets")
+_HEADER_OPTIONAL = ("title_en", "note", "rules", "people_targets")
 _RULE_REQUIRED = (
     "id",
     "facility_type",
@@ -457,6 +464,7 @@ class _Validator:
             people_targets=targets,
             note=self.string(raw, "note", "", default=""),
             path=self.path,
+            title_en=self.string(raw, "title_en", "", default=""),
         )
 
     def _ident(self, raw: dict, where: str) -> str:

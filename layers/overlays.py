@@ -1,7 +1,8 @@
 """What changes with the sidebar and the chosen rule: focus, coverage gaps, the view.
 
-:class:`Highlight` draws the counties (or prefectures) that fail a rule with a hatch
-and a thick dashed outline (so that the gap does not rest on colour alone), outlines
+:class:`Highlight` draws the counties that fail a rule with a hatch, and the
+prefectures that fail a prefecture-level rule with dots, each with a thick dashed
+outline (so that the gap does not rest on colour alone), outlines
 the filtered units with a solid line, and fits the map to them. It builds its shapes
 in the browser from the features the county and prefecture layers already drew
 (``window.geoappLayers``, see :class:`layers.counties.TopoLayer`), so it ships adcodes,
@@ -9,9 +10,9 @@ not geometry: put it in a ``folium.FeatureGroup`` handed to ``st_folium`` as
 ``feature_group_to_add``, and a filter or rule change swaps this small group without
 reloading the map. It also works as an ordinary child of a map (rendered HTML).
 
-The hatch is an SVG ``<pattern>`` (:class:`HatchPattern`, added by
-:func:`layers.map.base_map`) that a stylesheet rule puts on every path of class
-``geoapp-gap``. No streamlit here.
+The hatch and the dots are SVG ``<pattern>`` s (:class:`HatchPattern`, added by
+:func:`layers.map.base_map`) that stylesheet rules put on every path of class
+``geoapp-gap`` and ``geoapp-gap-prefecture``. No streamlit here.
 """
 
 from __future__ import annotations
@@ -26,16 +27,20 @@ __all__ = [
     "GAP_COLOUR",
     "GAP_STYLE",
     "HATCH_ID",
+    "PREFECTURE_GAP_STYLE",
     "HatchPattern",
     "Highlight",
     "gap_swatch_css",
+    "prefecture_gap_swatch_css",
 ]
 
 # PiYG magenta: apart from every hue of the YlGnBu choropleth and of the Okabe-Ito
 # facility colours; the hatch and the dashes carry the meaning without it.
 GAP_COLOUR = "#c51b7d"
 HATCH_ID = "geoapp-hatch"
+DOTS_ID = "geoapp-dots"
 GAP_CLASS = "geoapp-gap"
+PREFECTURE_GAP_CLASS = "geoapp-gap-prefecture"
 HALO_STYLE = {"color": "#ffffff", "weight": 6, "opacity": 0.85, "fill": False}
 GAP_STYLE = {
     "color": GAP_COLOUR,
@@ -46,15 +51,23 @@ GAP_STYLE = {
     "fillOpacity": 1,
     "className": GAP_CLASS,
 }
+# A prefecture's gap is about the prefecture as a whole: dots, not the counties' hatch,
+# and a longer dash, drawn under the counties' marks.
+PREFECTURE_GAP_STYLE = {
+    **GAP_STYLE,
+    "weight": 4,
+    "dashArray": "14 7",
+    "className": PREFECTURE_GAP_CLASS,
+}
 FOCUS_STYLE = {"color": "#000000", "weight": 3, "fill": False}
 
 
 class HatchPattern(MacroElement):
-    """Defines the gap hatch once per page: an SVG pattern and the rule that applies it.
+    """Defines the gap patterns once per page: SVG patterns and the rules that apply them.
 
-    Diagonal stripes of :data:`GAP_COLOUR`, each with a light edge so that they stay
-    visible on the darkest class, and gaps between them through which the county's
-    own colour shows.
+    Counties: diagonal stripes of :data:`GAP_COLOUR`, each with a light edge so that
+    they stay visible on the darkest class, and gaps between them through which the
+    county's own colour shows. Prefectures: dots of the same colour with a light ring.
     """
 
     _template = Template(
@@ -68,11 +81,18 @@ class HatchPattern(MacroElement):
                     + 'width="10" height="10" patternTransform="rotate(45)">'
                     + '<rect x="0" y="0" width="3.5" height="10" fill="' + {{ this.colour|tojson }} + '"/>'
                     + '<rect x="3.5" y="0" width="1.5" height="10" fill="#ffffff" fill-opacity="0.8"/>'
+                    + '</pattern>'
+                    + '<pattern id="' + {{ this.dots_id|tojson }} + '" patternUnits="userSpaceOnUse" '
+                    + 'width="12" height="12">'
+                    + '<circle cx="6" cy="6" r="3.2" fill="' + {{ this.colour|tojson }} + '" '
+                    + 'stroke="#ffffff" stroke-opacity="0.8" stroke-width="1.2"/>'
                     + '</pattern></defs></svg>';
                 document.body.insertAdjacentHTML("beforeend", svg);
                 var style = document.createElement("style");
                 style.textContent = "path." + {{ this.css_class|tojson }} + "{fill:url(#"
-                    + {{ this.pattern_id|tojson }} + ");fill-opacity:1}";
+                    + {{ this.pattern_id|tojson }} + ");fill-opacity:1}"
+                    + "path." + {{ this.prefecture_class|tojson }} + "{fill:url(#"
+                    + {{ this.dots_id|tojson }} + ");fill-opacity:1}";
                 document.head.appendChild(style);
             })();
         {% endmacro %}
@@ -84,6 +104,8 @@ class HatchPattern(MacroElement):
         self._name = "HatchPattern"
         self.pattern_id = HATCH_ID
         self.css_class = GAP_CLASS
+        self.dots_id = DOTS_ID
+        self.prefecture_class = PREFECTURE_GAP_CLASS
         self.colour = colour
 
 
@@ -96,6 +118,9 @@ class Highlight(MacroElement):
         Units failing the chosen rule: hatched, dashed outline.
     gap_layer : {"counties", "prefectures"}
         Which registered layer holds them (the rule's level).
+    prefecture_gaps : iterable of str
+        Prefectures failing a prefecture-level rule, shown beside county ``gaps``
+        (all the mandatory rules at once): dotted, longer dashes, drawn first.
     focus : iterable of str
         Units of the sidebar filter: solid outline; the map fits them.
     focus_layer : {"counties", "prefectures"}
@@ -124,6 +149,11 @@ class Highlight(MacroElement):
                 function draw(feats, style) {
                     return L.geoJson(feats, {interactive: false, style: function () { return style; }}).addTo(group);
                 }
+                var prefectureGaps = features("prefectures", {{ this.prefecture_gaps|tojson }});
+                if (prefectureGaps.length) {
+                    draw(prefectureGaps, {{ this.halo_style|tojson }});
+                    draw(prefectureGaps, {{ this.prefecture_gap_style|tojson }});
+                }
                 var gaps = features({{ this.gap_layer|tojson }}, {{ this.gaps|tojson }});
                 if (gaps.length) {
                     draw(gaps, {{ this.halo_style|tojson }});
@@ -151,6 +181,7 @@ class Highlight(MacroElement):
         *,
         gaps: Iterable[str] = (),
         gap_layer: str = "counties",
+        prefecture_gaps: Iterable[str] = (),
         focus: Iterable[str] = (),
         focus_layer: str = "counties",
         fit: bool = True,
@@ -163,10 +194,12 @@ class Highlight(MacroElement):
                 raise ValueError(msg)
         self.gaps = sorted({str(c) for c in gaps})
         self.gap_layer = gap_layer
+        self.prefecture_gaps = sorted({str(c) for c in prefecture_gaps})
         self.focus = sorted({str(c) for c in focus})
         self.focus_layer = focus_layer
         self.fit = fit
         self.gap_style = GAP_STYLE
+        self.prefecture_gap_style = PREFECTURE_GAP_STYLE
         self.focus_style = FOCUS_STYLE
         self.halo_style = HALO_STYLE
 
@@ -178,4 +211,13 @@ def gap_swatch_css(*, size: str = "1.2em") -> str:
         f"border:2px dashed {GAP_COLOUR};"
         f"background:repeating-linear-gradient(45deg,{GAP_COLOUR} 0 3px,"
         "rgba(255,255,255,.8) 3px 4.5px,transparent 4.5px 7px);"
+    )
+
+
+def prefecture_gap_swatch_css(*, size: str = "1.2em") -> str:
+    """Inline CSS of a legend swatch that looks like a dotted, dashed prefecture gap."""
+    return (
+        f"display:inline-block;width:{size};height:1em;vertical-align:-.1em;"
+        f"border:2px dashed {GAP_COLOUR};"
+        f"background:radial-gradient(circle,{GAP_COLOUR} 0 2.5px,transparent 3px) 0 0/7px 7px;"
     )

@@ -137,6 +137,29 @@ def gap_list_file(region: str, gaps: reports.GapList, fmt: str) -> Callable[[], 
     return lambda: reports.gap_list_file(gaps, fmt, source=_source(region), lang=language)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _brief_pdf(key: tuple[str, int, int], policy_key: str, reading: str, language: str) -> bytes:
+    from geoapp import brief  # matplotlib and fontTools only when a brief is asked for
+
+    gaps = _gap_list(key, policy_key, reading, None, None, False)
+    return brief.brief_file(gaps, source=_source(key[0]), policy=policy_key, lang=language)
+
+
+def brief_pdf(region: str, policy_key: str, reading: str) -> Callable[[], bytes]:
+    """A download button's data: the brief ``geoapp brief`` makes for the same options,
+    built when the button is clicked (on Streamlit's download thread), then cached."""
+    key, language = data_key(region), lang()
+    return lambda: _brief_pdf(key, policy_key, reading, language)
+
+
+@st.cache_data(show_spinner=False)
+def brief_font_problem(language: str) -> str | None:
+    """What to install when no Chinese font for the brief is at hand (None: all is well)."""
+    from geoapp import brief
+
+    return brief.font_problem(language)
+
+
 @st.cache_data(show_spinner=False)
 def _prefecture_summary(key: tuple[str, int, int]) -> pd.DataFrame:
     src = _source(key[0])

@@ -22,11 +22,11 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from geoapp import coords, export, ingest, settings
+from geoapp import coords, export, ingest, provenance, settings
 from geoapp import store as store_mod
 from geoapp.analysis import preview
 from geoapp.ingest import template
-from pages import cache, data_preview, signin, ui
+from pages import cache, data_preview, data_reporting, signin, ui
 
 DATASETS = store_mod.DATASETS
 DATUMS = coords.DATUMS
@@ -127,27 +127,32 @@ def _overrides(dataset: str, prefix: str) -> dict[str, str]:
 
 
 def _accept(
-    store, user, dataset: str, label: str, data: bytes, as_of: date, imported, note: str
+    store, user, dataset: str, label: str, data: bytes, scope, imported, note: str, closes: int
 ) -> None:
     frame = imported.facilities if dataset == "facilities" else imported.counts
-    add = store.add_facilities if dataset == "facilities" else store.add_unemployed
+    report = imported.report
+    rows = report.loc[report["status"].isin(("accepted", "flagged")), "row"].tolist()
     with st.status(ui.t("data.writing"), expanded=True) as status:
         bar = st.progress(30, text=ui.t("data.step_write"))
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", store_mod.AsOfWarning)
-                vid = add(
+                submission = store.submit(
+                    dataset,
                     frame,
-                    as_of=as_of,
                     user=user,
+                    period=scope.period,
+                    area=scope.area,
+                    as_of=scope.period.as_of,
                     file_name=label,
                     file_bytes=data,
-                    accepted=imported.accepted,
-                    flagged=imported.flagged,
-                    rejected=imported.rejected,
+                    counts=(imported.accepted, imported.flagged, imported.rejected),
+                    row_numbers=rows,
+                    confirm_closures=closes,
                     note=note,
                 )
-        except (store_mod.UploadError, PermissionError, ValueError) as exc:
+                vid = submission.version_id
+        except (store_mod.UploadError, store_mod.StoreError, PermissionError, ValueError) as exc:
             status.update(label=ui.t("data.write_failed"), state="error")
             text = (
                 ingest.problem_text(exc, ui.lang()) if isinstance(exc, ingest.FileProblem) else exc
@@ -155,9 +160,13 @@ def _accept(
             st.error(ui.plain(text))
             return
         bar.progress(100, text=ui.t("data.step_done"))
-        status.update(label=ui.t("data.written").format(version=vid), state="complete")
-    notes = [str(w.message) for w in caught if issubclass(w.category, store_mod.AsOfWarning)]
-    message = ui.t("data.written").format(version=vid)
+        message = data_reporting.written_message(vid, submission, store)
+        status.update(label=message, state="complete")
+    notes = [
+        str(provenance.note_text(str(w.message), ui.lang()))
+        for w in caught
+        if issubclass(w.category, store_mod.AsOfWarning)
+    ]
     st.session_state[_MESSAGE] = message + ("" if not notes else " " + "；".join(notes))
     st.session_state[_SEQ] = st.session_state.get(_SEQ, 0) + 1
     for key in (_IMPORT, data_preview.GAPS):
@@ -167,7 +176,7 @@ def _accept(
 
 def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
     datasets = data_preview.labels("dataset", DATASETS)
-    c1, c2 = st.columns([2, 1])
+    c1, c2, c3 = st.columns([2, 2, 1])
     dataset = c1.radio(
         ui.t("data.dataset"),
         DATASETS,
@@ -175,12 +184,8 @@ def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
         key="data_dataset",
         horizontal=True,
     )
-    as_of = c2.date_input(
-        ui.t("data.as_of"),
-        value=preview.last_quarter_end(date.today()),
-        key="data_as_of",
-        help=ui.t("data.as_of_help"),
-    )
+    scope = data_reporting.scope_choice(store, user, c2, c3)
+    as_of = scope.as_of
     limit = f"{settings.MAX_UPLOAD_BYTES / 1e6:,.0f} MB"
     upload = st.file_uploader(
         ui.t("data.file"),
@@ -229,7 +234,8 @@ def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
         _datum_hint(guess, datum)
     if imported is None:
         return
-    data_preview.show(store, region, dataset, label, imported, policy_key, reading)
+    data_preview.show(store, region, dataset, label, imported, policy_key, reading, scope)
+    closes, confirmed = data_reporting.outside_and_closures(store, scope, dataset, imported)
 
     st.subheader(ui.t("data.accept_title"))
     valid = imported.accepted + imported.flagged
@@ -239,11 +245,11 @@ def _upload(store, user, region: str, policy_key: str, reading: str) -> None:
     clicked = st.button(
         ui.t("data.accept").format(n=valid),
         type="primary",
-        disabled=valid == 0,
+        disabled=valid == 0 or not confirmed,
         key="data_accept",
     )
     if clicked:
-        _accept(store, user, dataset, label, data, as_of, imported, note)
+        _accept(store, user, dataset, label, data, scope, imported, note, closes)
 
 
 def _templates(region: str) -> None:
@@ -278,12 +284,25 @@ def _datum_hint(guess: ingest.DatumGuess | None, datum: str) -> None:
 
 
 # --- versions, rollback, audit, comparison ------------------------------------------------
+def _stored_texts(table: pd.DataFrame, *, created_by: str) -> dict[str, pd.Series]:
+    """The notes and writers the store recorded in English, in the page's language
+    (each distinct note rendered once; a steward's own note stays as typed)."""
+    lang = ui.lang()
+    notes = table["note"].drop_duplicates()
+    rendered = dict(zip(notes, notes.map(lambda n: provenance.note_text(n, lang)), strict=True))
+    return {
+        "note": table["note"].map(rendered),
+        created_by: table[created_by].map(lambda who: provenance.who_text(who, lang)),
+    }
+
+
 def _versions(store) -> pd.DataFrame:
     table = store.versions()
     datasets = data_preview.labels("dataset", DATASETS)
     shown = table.assign(
         dataset=table["dataset"].map(datasets),
         is_current=table["is_current"].map({True: "✔", False: ""}),
+        **_stored_texts(table, created_by="created_by"),
     )
     columns = [
         "dataset",
@@ -296,7 +315,7 @@ def _versions(store) -> pd.DataFrame:
         "source_file",
         "note",
     ]
-    st.dataframe(
+    ui.dataframe(
         shown[columns].rename(columns={c: ui.t(f"version.{c}") for c in columns}),
         hide_index=True,
         width="stretch",
@@ -356,7 +375,9 @@ def _audit(store, user) -> None:
     actions = data_preview.labels("action", store_mod.ACTIONS)
     datasets = data_preview.labels("dataset", DATASETS)
     shown = table.assign(
-        action=table["action"].map(actions), dataset=table["dataset"].map(datasets)
+        action=table["action"].map(actions),
+        dataset=table["dataset"].map(datasets),
+        **_stored_texts(table, created_by="who"),
     )
     columns = [
         "event_id",
@@ -373,7 +394,7 @@ def _audit(store, user) -> None:
         "previous_version",
         "note",
     ]
-    st.dataframe(
+    ui.dataframe(
         shown[columns].rename(columns={c: ui.t(f"audit.{c}") for c in columns}),
         hide_index=True,
         width="stretch",
@@ -399,14 +420,14 @@ def _compare(region: str, versions: pd.DataFrame, policy_key: str, reading: str)
         return
     diff = cache.version_diff(region, int(a), int(b))
     for column, (what, n) in zip(st.columns(5), diff.summary().items(), strict=True):
-        column.metric(ui.t(f"diff.{what}"), n)
+        column.metric(ui.t(f"diff.{what}"), ui.number(n))
     if len(diff.added) or len(diff.removed):
         changed = pd.concat(
             [diff.added.assign(change="added"), diff.removed.assign(change="removed")]
         )
         kinds = data_preview.labels("diff", ("added", "removed"))
         shown = changed.assign(change=changed["change"].map(kinds))
-        st.dataframe(
+        ui.dataframe(
             ui.labelled(
                 pd.DataFrame(shown),
                 ["change", "facility_id", "name", "facility_type", "prefecture", "county"],
@@ -433,9 +454,13 @@ def main() -> None:
     policy_key, reading = ui.policy_choice()
     user = signin.current_user()
     steward = user is not None and user.is_steward
+    reviewer = user is not None and user.is_reviewer
     message = st.session_state.pop(_MESSAGE, None)
     if message:
         st.success(message, icon=":material/check_circle:")
+    if reviewer:
+        _reviewer_tabs(store, user, region, policy_key, reading)
+        return
     if not steward:
         st.info(
             ui.t("data.viewer_signed_in" if user is not None else "data.need_steward"),
@@ -450,16 +475,44 @@ def main() -> None:
     tabs = st.tabs(
         [
             ui.t("data.tab_upload"),
+            ui.t("data.tab_submissions"),
+            ui.t("data.tab_versions"),
+            ui.t("data.tab_audit"),
+            ui.t("data.tab_compare"),
+            ui.t("data.tab_edit"),
+        ]
+    )
+    with tabs[0]:
+        _upload(store, user, region, policy_key, reading)
+    with tabs[1]:
+        data_reporting.submissions_tab(store, user)
+    with tabs[2]:
+        versions = _versions(store)
+        if not user.area or user.area == region:  # a rollback moves the whole region
+            _rollback(store, user, versions)
+    with tabs[3]:
+        _audit(store, user)
+    with tabs[4]:
+        _compare(region, versions, policy_key, reading)
+    with tabs[5]:
+        data_reporting.edit_form(store, user, region)
+
+
+def _reviewer_tabs(store, user, region: str, policy_key: str, reading: str) -> None:
+    """A reviewer's page: the submissions to approve or return, the versions, the audit
+    log and the comparison (no upload, no rollback)."""
+    tabs = st.tabs(
+        [
+            ui.t("data.tab_submissions"),
             ui.t("data.tab_versions"),
             ui.t("data.tab_audit"),
             ui.t("data.tab_compare"),
         ]
     )
     with tabs[0]:
-        _upload(store, user, region, policy_key, reading)
+        data_reporting.submissions_tab(store, user)
     with tabs[1]:
         versions = _versions(store)
-        _rollback(store, user, versions)
     with tabs[2]:
         _audit(store, user)
     with tabs[3]:

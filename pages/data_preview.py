@@ -18,7 +18,7 @@ from geoapp.analysis import preview
 from layers import assets, safe
 from layers import counties as county_layers
 from layers import map as base
-from pages import cache, ui
+from pages import cache, data_reporting, ui
 
 STATUS_COLOURS = {"accepted": "#0072B2", "flagged": "#D55E00"}
 IMPORT = "data_import"  # (key, import or None, error or None, datum guess) of the last read
@@ -35,7 +35,7 @@ def _status_report(report: pd.DataFrame, counts: dict[str, int]) -> None:
     lang = ui.lang()
     st.subheader(ui.t("data.preview"))
     for column, (status, n) in zip(st.columns(4), counts.items(), strict=True):
-        column.metric(ui.t(f"row_status.{status}"), n)
+        column.metric(ui.t(f"row_status.{status}"), ui.number(n))
 
     status_labels = labels("row_status", ingest.STATUSES)
     shown_status = st.multiselect(
@@ -65,7 +65,7 @@ def _status_report(report: pd.DataFrame, counts: dict[str, int]) -> None:
         problem=preview.reason_words(rows["codes"], lang),
     )
     columns = [c for c in wanted if c in rows.columns]
-    st.dataframe(
+    ui.dataframe(
         rows[columns].rename(columns={c: ui.t(f"report.{c}") for c in columns}),
         hide_index=True,
         width="stretch",
@@ -134,7 +134,7 @@ def _county_counts(counties, before, after, dataset: str) -> None:
     changed = changes[changes["change"] != 0]
     st.caption(ui.t("data.changed_counties").format(n=len(changed)))
     shown = changed if len(changed) else changes.head(0)
-    st.dataframe(
+    ui.dataframe(
         shown.rename(
             columns={
                 c: ui.t(f"col.{c}")
@@ -166,17 +166,31 @@ def _gap_changes(region: str, counties, policy_key: str, reading: str, after, ar
 
 
 def show(
-    store, region: str, dataset: str, label: str, imported, policy_key: str, reading: str
+    store,
+    region: str,
+    dataset: str,
+    label: str,
+    imported,
+    policy_key: str,
+    reading: str,
+    scope=None,
 ) -> None:
-    """The preview of a read upload, before it is accepted."""
+    """The preview of a read upload, before it is accepted: against the current data
+    with the upload's rows replacing its area's (``scope``: a
+    :class:`pages.data_reporting.Scope`; None: the whole region)."""
+
+    def after_of(current, submitted):
+        return submitted if scope is None else data_reporting.merged(scope, current, submitted)
+
     counts = {s: getattr(imported, s) for s in ("accepted", "flagged", "rejected", "skipped")}
     _status_report(imported.report, counts)
     _fix_download(imported, label, dataset, counts["rejected"] + counts["flagged"])
 
     counties = cache.counties(region)
     if dataset == "facilities":
-        before, after = store.facilities(), imported.facilities
-        if len(after):
+        before = store.facilities()
+        after = after_of(before, imported.facilities)
+        if len(imported.facilities):
             _preview_map(region, imported)
         u = store.unemployed()
         args = {
@@ -186,7 +200,8 @@ def show(
             "unemployed_after": u,
         }
     else:
-        before, after = store.unemployed(), imported.counts
+        before = store.unemployed()
+        after = after_of(before, imported.counts)
         f = store.facilities()
         args = {
             "facilities_before": f,
@@ -209,7 +224,7 @@ def gap_table(table: pd.DataFrame, *, key: str) -> None:
         return
     changes = labels("change", ("closed", "opened"))
     shown = table.assign(change=table["change"].map(changes))
-    st.dataframe(
+    ui.dataframe(
         ui.labelled(
             shown,
             [

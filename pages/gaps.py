@@ -79,7 +79,7 @@ def main() -> None:
     scope = names.get(county or pref or "", info.region_name)
     st.caption(
         ui.t("gaps.caption").format(
-            policy=prov["policy_title"],
+            policy=ui.policy_title(policy_key),
             document=prov["policy_document"] or ui.t("policy.no_document"),
             reading=prov[f"reading_{lang}"],
             as_of=gaps.as_of,
@@ -89,13 +89,13 @@ def main() -> None:
 
     summary = gaps.summary()
     c1, c2, c3 = st.columns(3)
-    c1.metric(ui.t("gaps.metric_mandatory"), summary["mandatory_gaps"])
-    c2.metric(ui.t("gaps.metric_aspirational"), summary["aspirational_gaps"])
-    c3.metric(ui.t("gaps.metric_people"), f"{summary['people_behind_mandatory']:,}")
+    c1.metric(ui.t("gaps.metric_mandatory"), ui.number(summary["mandatory_gaps"]))
+    c2.metric(ui.t("gaps.metric_aspirational"), ui.number(summary["aspirational_gaps"]))
+    c3.metric(ui.t("gaps.metric_people"), ui.number(summary["people_behind_mandatory"]))
 
     rows = gaps.rows
     if not policy.load_policy(policy_key).rules:  # a plan of people targets only (盘锦)
-        st.info(ui.t("gaps.no_rules").format(policy=prov["policy_title"]))
+        st.info(ui.t("gaps.no_rules").format(policy=ui.policy_title(policy_key)))
     elif rows.empty:
         st.info(ui.t("gaps.empty"))
     else:
@@ -109,10 +109,10 @@ def main() -> None:
             )
             for c in columns
         }
-        config[ui.t("col.unemployed_disabled")] = st.column_config.NumberColumn(
-            width=WIDTHS[lang]["unemployed_disabled"], format="localized"
+        config[ui.t("col.unemployed_disabled")] = st.column_config.Column(
+            width=WIDTHS[lang]["unemployed_disabled"]
         )
-        st.dataframe(
+        ui.dataframe(
             ui.labelled(short, columns),
             hide_index=True,
             width="stretch",

@@ -1,5 +1,11 @@
 """Map overview: counties by unemployed disabled people, facilities by type, gaps, a table.
 
+On arrival the map marks every unit that fails a mandatory rule of the chosen policy
+(hatched counties, dotted prefectures), with a one-line headline above it
+(:mod:`geoapp.analysis.gap_marks`); the selector beside the map switches to the
+aspirational rules, a single rule, or nothing (``?gap_rule=``). The map and the
+headline fit in a 1366x768 (and a 1024x768) screen.
+
 The map's own script depends only on the language, the basemap and the data, so it is
 built once per session: the sidebar filter and the chosen gap rule travel in a small
 feature group (``feature_group_to_add``) that streamlit-folium swaps without reloading
@@ -13,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import html
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import folium
@@ -22,7 +29,7 @@ from streamlit.errors import StreamlitAPIException
 from streamlit_folium import st_folium
 
 from geoapp import display, facilities, i18n, policy
-from geoapp.analysis import coverage
+from geoapp.analysis import coverage, gap_marks
 from layers import assets, overlays
 from layers import counties as county_layers
 from layers import facilities as facility_layers
@@ -34,13 +41,24 @@ MAP_KEY = "overview_map"
 _CLICKED = "_overview_clicked_county"
 _ADCODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 BASEMAP_CHOICES = ("none", *base.BASEMAPS)
-MAP_HEIGHT = 560
-# Less room above the title, so that the map starts within a 768-pixel-high screen.
+NO_MARKS = "none"  # ?gap_rule=none: nothing marked; without ?gap_rule= the mandatory gaps
+MAP_HEIGHT = 430
+# Less room above and between the blocks, so that the headline and the whole map fit
+# in a 768-pixel-high screen (1366 or 1024 wide). The map's frame then takes the
+# height the screen leaves below the headline (330 px above it at most), within
+# bounds; inside the frame the map fills it (_FILL_FRAME).
 _PAGE_CSS = (
     "<style>"
-    '[data-testid="stMainBlockContainer"]{padding-top:2.2rem}'
-    '[data-testid="stMainBlockContainer"] h1{font-size:2.1rem;padding-bottom:.25rem}'
-    '[data-testid="stMetricValue"]{font-size:1.9rem}'
+    '[data-testid="stMainBlockContainer"]{padding:3.4rem 2.5rem 2rem}'
+    '[data-testid="stMainBlockContainer"] h1{font-size:1.9rem;padding:0 0 .1rem}'
+    '[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"]{gap:.55rem}'
+    '[data-testid="stMainBlockContainer"] [data-testid="stAlertContainer"]'
+    "{padding:.45rem .8rem}"
+    '[data-testid="stMetricValue"]{font-size:1.55rem;line-height:1.25}'
+    'iframe[title="streamlit_folium.st_folium"]'
+    "{height:clamp(360px,calc(100vh - 330px),800px)!important}"
+    # the markdown block pulls the next one up by the margin its paragraphs would have
+    ".geoapp-headline{font-weight:600;font-size:1.02rem;line-height:1.45;margin-bottom:1rem}"
     "</style>"
 )
 
@@ -73,7 +91,7 @@ def _on_map_change() -> None:
 def _follow_click(table: pd.DataFrame) -> None:
     """Open the clicked county: its profile page if there is one, else filter to it.
 
-    Runs before the sidebar widgets are made, so that setting their state is allowed.
+    Runs before the sidebar filters are made, which then read the county from the URL.
     """
     adcode = st.session_state.pop(_CLICKED, None)
     rows = table[table["adcode"] == adcode]
@@ -88,8 +106,9 @@ def _follow_click(table: pd.DataFrame) -> None:
             st.switch_page(
                 str(PROFILE_PAGE.relative_to(PROFILE_PAGE.parent.parent)), query_params=params
             )
-    st.session_state["filter_prefecture"] = prefecture
-    st.session_state["filter_county"] = adcode
+    # the sidebar filters follow the URL (pages.ui.filters)
+    st.query_params["prefecture"] = prefecture
+    st.query_params["county"] = adcode
 
 
 # --- the chosen gap rule ---------------------------------------------------------------
@@ -105,31 +124,43 @@ def _rule_label(rule: policy.Rule, lang: str) -> str:
     )
 
 
-def _gap_rule(policy_key: str, lang: str, *, usable: bool = True) -> policy.Rule | None:
-    """The page's rule selector (county and prefecture rules), kept in the URL.
+def _marked_choice(
+    policy_key: str, lang: str, *, usable: bool = True
+) -> tuple[str | None, policy.Rule | None]:
+    """The selector of what the map marks, kept in the URL (``?gap_rule=``).
 
-    ``usable=False`` (a policy about another region than the data): shown, but disabled.
+    Every mandatory rule by default, every aspirational rule, one county or prefecture
+    rule, or nothing. Returns (selection for :mod:`geoapp.analysis.gap_marks` or None,
+    the rule when one rule is chosen). ``usable=False`` (a policy about another region
+    than the data): shown, but disabled, marking nothing.
     """
     pol = policy.load_policy(policy_key)
     rules = {r.id: r for r in pol.rules if r.level in ("county", "prefecture")} if usable else {}
-    options = [None, *rules]
-    current = st.query_params.get("gap_rule")
+    groups = gap_marks.STRENGTH_SELECTIONS if usable else ()
+    options = [*groups, *(k for k in rules if k not in groups), NO_MARKS]
+    current = st.query_params.get("gap_rule", options[0])
     # labels made now: a format_func may be called outside the script run
-    labels = {None: i18n.t("gap.none", lang), **{k: _rule_label(r, lang) for k, r in rules.items()}}
+    labels = {
+        NO_MARKS: i18n.t("gap.none", lang),
+        **{g: i18n.t(f"marks.option.{g}", lang) for g in groups},
+        **{k: _rule_label(r, lang) for k, r in rules.items()},
+    }
     choice = st.selectbox(
-        ui.t("gap.rule"),
+        ui.t("marks.select"),
         options,
         index=options.index(current) if current in options else 0,
         format_func=labels.get,
         key="gap_rule",
-        help=ui.t("gap.rule_help"),
+        help=ui.t("marks.select_help"),
         disabled=not usable,
     )
-    if choice is None:
+    if choice == options[0]:
         st.query_params.pop("gap_rule", None)
     elif st.query_params.get("gap_rule") != choice:
         st.query_params["gap_rule"] = choice
-    return rules.get(choice)
+    if choice == NO_MARKS:
+        return None, None
+    return choice, None if choice in groups else rules.get(choice)
 
 
 def _gap_status(
@@ -155,6 +186,9 @@ def _gap_status(
             else met_text
         )
     )
+
+
+_FILL_FRAME = "<style>#map_div{height:100vh!important}</style>"
 
 
 def _basemap_choice() -> tuple[str | None, str | None]:
@@ -230,10 +264,12 @@ def _county_map(
         tooltip_aliases=aliases,
         fill_opacity=0.5 if basemap else 0.75,
     )
+    fmap.get_root().header.add_child(folium.Element(_FILL_FRAME))
     layer.add_to(fmap)
     county_layers.prefecture_borders(name=ui.t("filter.prefecture"), counties=layer).add_to(fmap)
     points = _points(cache.data_key(region), datum)
-    for element in facility_layers.facility_layers(points, types, labels=labels):
+    demo = ui.t("map.demo_popup")
+    for element in facility_layers.facility_layers(points, types, labels=labels, demo_label=demo):
         element.add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap, breaks
@@ -251,7 +287,48 @@ def _map_notes(basemap: str | None, datum: str) -> str:
     return " ".join(notes)
 
 
-def _county_list(view, result, rule, labels: dict, reading: str, lang: str) -> None:
+@dataclass(frozen=True)
+class _Marked:
+    """What the map marks: the selection, its rule if one, the gap result, the units."""
+
+    selection: str
+    rule: policy.Rule | None
+    result: coverage.GapResult
+    marks: gap_marks.GapMarks
+
+    def label(self, lang: str) -> str:
+        if self.rule is not None:
+            return _rule_label(self.rule, lang)
+        return i18n.t(f"marks.option.{self.selection}", lang)
+
+
+def _marked(region: str, policy_key: str, reading: str, choice) -> _Marked | None:
+    selection, rule = choice
+    if selection is None:
+        return None
+    result = cache.gap_result(region, policy_key, reading)
+    return _Marked(selection, rule, result, gap_marks.gap_marks(result, selection))
+
+
+def _headline(marked: _Marked | None, table: pd.DataFrame, pref, county, info, lang) -> None:
+    """One line above the map: how many units of the view fail, what they miss."""
+    if marked is None:
+        return
+    names = dict(zip(table["adcode"], table["name"], strict=False)) | dict(
+        zip(table["prefecture_adcode"], table["prefecture"], strict=False)
+    )
+    scope = names.get(county or pref or "", info.region_name)
+    marks = gap_marks.gap_marks(marked.result, marked.selection, prefecture=pref, county=county)
+    text = gap_marks.gap_headline(marks, scope=scope, lang=lang)
+    swatch = overlays.gap_swatch_css() if marks.units else "display:none"
+    st.markdown(
+        f'<div class="geoapp-headline" role="status"><span style="{swatch};margin-right:.5em">'
+        f"</span>{html.escape(text)}</div>",
+        unsafe_allow_html=True,
+    )
+
+
+def _county_list(view, marked: _Marked | None, labels: dict, reading: str, lang: str) -> None:
     """The map's text alternative: every county of the view with its figures."""
     st.subheader(ui.t("table.caption"))
     kinds = i18n.label_map("unit_kind", lang)
@@ -259,7 +336,7 @@ def _county_list(view, result, rule, labels: dict, reading: str, lang: str) -> N
         "adcode": ui.t("col.adcode"),
         "prefecture": ui.t("col.prefecture"),
         "name": ui.t("col.county"),
-        **({"gap_rule": ui.t("col.gap_rule")} if rule is not None else {}),
+        **({"gap_rule": ui.t("col.gap_rule")} if marked is not None else {}),
         "unit_kind": ui.t("col.unit_kind"),
         "area_km2": ui.t("col.area_km2"),
         "pop2020": ui.t("col.pop2020"),
@@ -268,13 +345,18 @@ def _county_list(view, result, rule, labels: dict, reading: str, lang: str) -> N
         "total": ui.t("col.facilities"),
     }
     shown = view.assign(unit_kind=view["unit_kind"].map(kinds))
-    if rule is not None:
-        shown = shown.assign(gap_rule=_gap_status(result, rule, view, lang))
-    st.dataframe(shown[list(columns)].rename(columns=columns), hide_index=True, width="stretch")
-    if rule is not None:
+    if marked is not None:
+        status = (
+            _gap_status(marked.result, marked.rule, view, lang)
+            if marked.rule is not None
+            else gap_marks.unit_gap_text(marked.result, marked.selection, view, lang=lang)
+        )
+        shown = shown.assign(gap_rule=status)
+    ui.dataframe(shown[list(columns)].rename(columns=columns), hide_index=True, width="stretch")
+    if marked is not None:
         st.caption(
-            ui.t("gap.table_note").format(
-                rule=_rule_label(rule, lang), reading=ui.t(f"reading.{reading}")
+            ui.t("marks.table_note").format(
+                what=marked.label(lang), reading=ui.t(f"reading.{reading}")
             )
         )
 
@@ -283,7 +365,7 @@ def _metrics(view: pd.DataFrame, info) -> None:
     """Units, facilities and unemployed people of the view ("no data yet" without counts)."""
     c1, c2, c3 = st.columns(3)
     c1.metric(ui.t("metric.counties"), len(view))
-    c2.metric(ui.t("metric.facilities"), int(view["total"].sum()))
+    c2.metric(ui.t("metric.facilities"), ui.number(view["total"].sum()))
     people = view["unemployed_disabled"]
     c3.metric(
         ui.t("metric.unemployed" if info.unemployed_demo else "metric.unemployed_real"),
@@ -314,36 +396,24 @@ def main() -> None:
         view = view[view["adcode"] == county]
 
     _metrics(view, info)
-
     mismatch = ui.policy_mismatch(region, policy_key)
-    rule_col, basemap_col = st.columns([3, 1])
-    with rule_col:
-        rule = _gap_rule(policy_key, lang, usable=mismatch is None)
+    headline = st.container()  # filled once the selector beside the map has been read
+    map_col, side_col = st.columns([3.4, 1])
+    with side_col:
+        marked = _marked(
+            region, policy_key, reading, _marked_choice(policy_key, lang, usable=mismatch is None)
+        )
+        legend = st.container()
+        basemap, tk = _basemap_choice()
+    with headline:
         if mismatch:
             st.info(mismatch)
-    with basemap_col:
-        basemap, tk = _basemap_choice()
-    result = cache.gap_result(region, policy_key, reading) if rule is not None else None
-    gap_units: list[str] = []
-    if rule is not None:
-        rows = result.table[(result.table["rule_id"] == rule.id) & (result.table["shortfall"] > 0)]
-        gap_units = rows["adcode"].astype(str).tolist()
+        _headline(marked, table, pref, county, info, lang)
 
     datum = base.BASEMAPS[basemap].datum if basemap else "wgs84"
-    types = facilities.load_types()
+    types = facilities.types_in(lang)
     labels = {k: i18n.t(f"facility_type.{k}", lang) for k in types}
     fmap, breaks = _county_map(region, table, datum, basemap, tk, lang, types, labels)
-
-    # What the filter and the rule change: swapped in place, the map is not reloaded.
-    dynamic = folium.FeatureGroup(name="highlight", control=False)
-    overlays.Highlight(
-        gaps=gap_units,
-        gap_layer="prefectures" if rule is not None and rule.level == "prefecture" else "counties",
-        focus=[county] if county else [pref] if pref else [],
-        focus_layer="counties" if county else "prefectures",
-    ).add_to(dynamic)
-
-    map_col, legend_col = st.columns([4, 1])
     with map_col:
         st_folium(
             assets.localize(fmap),
@@ -352,21 +422,25 @@ def main() -> None:
             use_container_width=True,
             returned_objects=["last_object_clicked_tooltip"],
             on_change=_on_map_change,
-            feature_group_to_add=assets.localize(dynamic),
+            feature_group_to_add=assets.localize(_dynamic_group(marked, pref, county)),
         )
         st.caption(_map_notes(basemap, datum))
-    with legend_col:
-        _legend(
-            breaks,
-            types,
-            labels,
-            rule=rule,
-            gap_count=len(gap_units),
-            reading=reading,
-            focus=bool(pref or county),
-            lang=lang,
-        )
-    _county_list(view, result, rule, labels, reading, lang)
+    with legend:
+        _legend(breaks, types, labels, marked=marked, reading=reading, focus=bool(pref or county))
+    _county_list(view, marked, labels, reading, lang)
+
+
+def _dynamic_group(marked: _Marked | None, pref: str | None, county: str | None):
+    """What the filter and the marks change: swapped in place, the map is not reloaded."""
+    dynamic = folium.FeatureGroup(name="highlight", control=False)
+    marks = marked.marks if marked is not None else None
+    overlays.Highlight(
+        gaps=marks.counties if marks else (),
+        prefecture_gaps=marks.prefectures if marks else (),
+        focus=[county] if county else [pref] if pref else [],
+        focus_layer="counties" if county else "prefectures",
+    ).add_to(dynamic)
+    return dynamic
 
 
 def _swatch(style: str, text: str, inner: str = "") -> None:
@@ -377,25 +451,32 @@ def _swatch(style: str, text: str, inner: str = "") -> None:
     )
 
 
-def _legend(
-    breaks, types, labels, *, rule, gap_count: int, reading: str, focus: bool, lang: str
-) -> None:
+def _legend(breaks, types, labels, *, marked: _Marked | None, reading: str, focus: bool) -> None:
     """The map's legend as text beside it: every symbol with its meaning in words."""
+    if marked is not None:
+        marks = marked.marks
+        st.markdown(f"**{ui.t('marks.legend_title')}**")
+        if marks.counties or not marks.prefectures:
+            _swatch(
+                overlays.gap_swatch_css(), ui.t("marks.legend_county").format(n=len(marks.counties))
+            )
+        if marks.prefectures:
+            _swatch(
+                overlays.prefecture_gap_swatch_css(),
+                ui.t("marks.legend_prefecture").format(n=len(marks.prefectures)),
+            )
+        st.caption(ui.t(f"reading.{reading}"))
+    if focus:
+        _swatch(
+            "display:inline-block;width:1.2em;height:1em;vertical-align:-.1em;border:3px solid #000",
+            ui.t("legend.focus"),
+        )
     st.markdown(f"**{ui.t('col.unemployed_disabled')}**")
     for colour, label in county_layers.legend_rows(breaks):
         _swatch(
             f"display:inline-block;width:1.2em;height:1em;vertical-align:-.1em;"
             f"background:{colour};border:1px solid #555",
             label,
-        )
-    if rule is not None:
-        st.markdown(f"**{ui.t('gap.legend_title')}**")
-        _swatch(overlays.gap_swatch_css(), ui.t("gap.legend").format(n=gap_count))
-        st.caption(f"{_rule_label(rule, lang)} · {ui.t(f'reading.{reading}')}")
-    if focus:
-        _swatch(
-            "display:inline-block;width:1.2em;height:1em;vertical-align:-.1em;border:3px solid #000",
-            ui.t("legend.focus"),
         )
     st.markdown(f"**{ui.t('metric.facilities')}**")
     for key, ftype in types.items():

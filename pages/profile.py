@@ -8,6 +8,7 @@ import streamlit as st
 from geoapp import facilities, i18n
 from pages import cache, ui
 
+PROFILE_PAGE = "pages/profile.py"  # as streamlit_app.py registers it
 # Printing: only the sheet itself, on A4, tables whole; on screen nothing changes.
 PRINT_CSS = """
 <style>
@@ -52,6 +53,26 @@ def _choose_county(table: pd.DataFrame, pref: str | None, county: str | None) ->
     return choice
 
 
+def _unit_links(table: pd.DataFrame, pref: str | None, region_name: str) -> None:
+    """Every unit of the chosen prefecture (or region) as a link to its profile, by
+    prefecture: a profile page without a county is a list to pick from, never blank."""
+    rows = table if pref is None else table[table["prefecture_adcode"] == pref]
+    scope = region_name if pref is None or rows.empty else rows["prefecture"].iloc[0]
+    st.subheader(ui.t("profile.units_of").format(scope=scope))
+    params = ui.view_params()
+    several = rows["prefecture_adcode"].nunique() > 1
+    for (code, name), units in rows.groupby(["prefecture_adcode", "prefecture"], sort=True):
+        if several:
+            st.markdown(f"**{ui.plain(name)}**")
+        columns = st.columns(4)
+        for i, (adcode, unit) in enumerate(zip(units["adcode"], units["name"], strict=True)):
+            columns[i % 4].page_link(
+                PROFILE_PAGE,
+                label=ui.plain(unit),
+                query_params={**params, "prefecture": code, "county": adcode},
+            )
+
+
 def _facts(p, info, labels: dict) -> None:
     """Code, area, population, unemployed disabled people, facilities per type."""
     st.subheader(ui.t("profile.facts"))
@@ -65,7 +86,7 @@ def _facts(p, info, labels: dict) -> None:
     c[3].metric(
         unemployed_label, "—" if p.unemployed_disabled is None else f"{p.unemployed_disabled:,}"
     )
-    c[4].metric(ui.t("col.facilities"), int(p.facility_counts["count"].sum()))
+    c[4].metric(ui.t("col.facilities"), ui.number(p.facility_counts["count"].sum()))
     seat_key = "profile.seat" if p.seat_source.startswith("cpca") else "profile.seat_fallback"
     st.caption(ui.t(seat_key).format(lon=p.seat.x, lat=p.seat.y))
 
@@ -81,7 +102,7 @@ def _facts(p, info, labels: dict) -> None:
             )
         ]
     )
-    st.table(counts, hide_index=True)
+    st.table(ui.figures(counts), hide_index=True)
 
 
 def _rules(p, region: str, policy_key: str, reading: str, lang: str, labels: dict) -> None:
@@ -89,7 +110,9 @@ def _rules(p, region: str, policy_key: str, reading: str, lang: str, labels: dic
     st.subheader(ui.t("profile.rules"))
     prov = cache.gap_result(region, policy_key, reading).provenance()
     st.caption(
-        ui.t("profile.rules_caption").format(policy=p.policy_title, reading=prov[f"reading_{lang}"])
+        ui.t("profile.rules_caption").format(
+            policy=ui.policy_title(policy_key), reading=prov[f"reading_{lang}"]
+        )
     )
     short = p.mandatory_shortfalls
     if short.empty:
@@ -120,7 +143,7 @@ def _rules(p, region: str, policy_key: str, reading: str, lang: str, labels: dic
             "rule_id",
         ],
     )
-    st.table(shown.astype(object).where(shown.notna(), "—"), hide_index=True)
+    st.table(ui.figures(shown), hide_index=True)
 
 
 def _facilities(p) -> None:
@@ -163,7 +186,7 @@ def _neighbours(p, lang: str, labels: dict) -> None:
         ]
         shown = ui.labelled(both, rows).rename(columns={ui.t("col.total"): ui.t("col.facilities")})
         shown.index = [f"▶ {p.name}", *p.neighbours["name"]]
-        st.table(shown.T.astype(object).where(shown.T.notna(), "—"))
+        st.table(ui.as_text(shown).T)
         st.caption(ui.t("profile.neighbours_note"))
 
 
@@ -173,9 +196,12 @@ def main() -> None:
     page = ui.page_start("profile.title")
     lang, region, info, table = page.lang, page.region, page.info, page.table
     pref, county, policy_key, reading = page.prefecture, page.county, page.policy_key, page.reading
+    # A link to this same page (the list of units below) reruns it with the link's
+    # parameters but leaves the browser's address as it was: write it back.
+    st.query_params.from_dict(st.query_params.to_dict())
     adcode = _choose_county(table, pref, county)
     if adcode is None:
-        st.info(ui.t("profile.choose_hint"))
+        _unit_links(table, pref, info.region_name)
         return
     st.markdown(
         f'<div class="print-hide" style="color:#555">{ui.t("profile.print_hint")}</div>',

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from geoapp import facilities, i18n
+from geoapp import brief, facilities, i18n
 from geoapp import policy as policy_mod
 from pages import cache, ui
 
@@ -289,7 +289,7 @@ def _history(
         table = pd.concat(frames, ignore_index=True)
         table["scope"] = table["scope"].replace({"province": cache.info(region).region_name})
         shown = table.assign(target=table["target"].astype("Float64"))
-        st.dataframe(
+        ui.dataframe(
             ui.labelled(
                 shown, ["as_of", "version_id", "scope", "facility_type", "actual", "target"]
             ).rename(columns={"scope": ui.t("filter.prefecture")}),
@@ -302,7 +302,7 @@ def _province_targets(result, info, labels: dict, colours: dict) -> None:
     """Each facility target of the policy: actual against target, as bars and a table."""
     st.caption(
         ui.t("progress.caption").format(
-            policy=result.policy_title,
+            policy=ui.policy_title(result.policy_key),
             document=result.policy_document or ui.t("policy.no_document"),
             as_of=info.data_date,
         )
@@ -332,7 +332,7 @@ def _province_targets(result, info, labels: dict, colours: dict) -> None:
     st.caption(ui.t("progress.about_note"))
     with st.expander(ui.t("progress.table")):
         shown = rows.assign(progress=(rows["progress"].astype(float) * 100).round(1))
-        st.dataframe(
+        ui.dataframe(
             ui.labelled(
                 shown,
                 [
@@ -348,7 +348,7 @@ def _province_targets(result, info, labels: dict, colours: dict) -> None:
             ),
             hide_index=True,
             width="stretch",
-            column_config={ui.t("col.progress"): st.column_config.NumberColumn(format="%.1f%%")},
+            column_config={ui.t("col.progress"): st.column_config.NumberColumn(format="%,.1f%%")},
         )
 
 
@@ -402,7 +402,7 @@ def _prefectures(summary, chosen: str | None, info, labels: dict) -> None:
         shown = summary[columns].rename(
             columns={"prefecture": ui.t("col.prefecture"), "total": ui.t("col.total"), **labels}
         )
-        st.dataframe(shown, hide_index=True, width="stretch")
+        ui.dataframe(shown, hide_index=True, width="stretch")
 
     st.subheader(ui.t("progress.per_facility"))
     if highlight:
@@ -418,13 +418,31 @@ def _prefectures(summary, chosen: str | None, info, labels: dict) -> None:
     )
     with st.expander(ui.t("progress.table")):
         data = summary.sort_values("unemployed_per_facility", ascending=False, na_position="last")
-        st.dataframe(
+        ui.dataframe(
             ui.labelled(
                 data, ["prefecture", "unemployed_disabled", "total", "unemployed_per_facility"]
             ),
             hide_index=True,
             width="stretch",
         )
+
+
+def _brief_button(region: str, policy_key: str, reading: str, lang: str) -> None:
+    """The two-page PDF brief of the whole region, as ``geoapp brief`` makes it."""
+    problem = cache.brief_font_problem(lang)
+    if problem:
+        st.info(problem)
+        return
+    st.download_button(
+        ui.t("brief.download"),
+        data=cache.brief_pdf(region, policy_key, reading),
+        file_name=f"brief-{region}-{policy_key}-{reading}-{lang}.pdf",
+        mime=brief.MEDIA_TYPE,
+        key="progress_brief",
+        help=ui.t("brief.download_help"),
+        on_click="ignore",
+        icon=":material/picture_as_pdf:",
+    )
 
 
 @ui.guarded
@@ -440,6 +458,7 @@ def main() -> None:
     if mismatch:
         st.warning(mismatch)
     else:
+        _brief_button(region, policy_key, reading, lang)
         result = cache.gap_result(region, policy_key, reading)
         _province_targets(result, info, labels, colours)
         _people_targets(result, lang)

@@ -323,6 +323,14 @@ def _access_table(table: pd.DataFrame) -> pd.DataFrame:
     return out[list(cols)].rename(columns=cols)
 
 
+def _closed_units(closes_gap: str) -> str:
+    """The units a site closes a gap in, by name and code: ``closes_gap`` is written
+    "rule adcode unit; …" for the CSV, the rule being of the run's type in every part."""
+    parts = [part.split(" ", 2) for part in str(closes_gap).split("; ") if part.count(" ") >= 2]
+    unit = ui.t("siting.closed_unit")
+    return ui.t("note.separator").join(unit.format(unit=u, adcode=a) for _, a, u in parts)
+
+
 def _sites_table(sites: pd.DataFrame) -> pd.DataFrame:
     cols = {
         "order": ui.t("siting.col.order"),
@@ -331,11 +339,14 @@ def _sites_table(sites: pd.DataFrame) -> pd.DataFrame:
         "closes_gap": ui.t("siting.col.closes_gap"),
         "newly_covered": ui.t("siting.col.newly_covered"),
         "cumulative_covered": ui.t("siting.col.cumulative_covered"),
-        "lon": "lon",
-        "lat": "lat",
+        "lon": ui.t("siting.col.lon"),
+        "lat": ui.t("siting.col.lat"),
         "adcode": ui.t("col.adcode"),
     }
-    out = sites.assign(step=sites["step"].map(lambda s: ui.t(f"siting.step.{s}")))
+    out = sites.assign(
+        step=sites["step"].map(lambda s: ui.t(f"siting.step.{s}")),
+        closes_gap=sites["closes_gap"].map(_closed_units),
+    )
     return pd.DataFrame(out[list(cols)]).rename(columns=cols)
 
 
@@ -446,7 +457,7 @@ def _suggestion(request: tuple, names: dict, info):
             with st.spinner(ui.t("siting.running")):
                 result = _suggest(*request)
         except siting.SitingError as exc:
-            error = str(exc)
+            error = exc.text(ui.lang())
     elif st.session_state.get("siting_request") is not None:
         st.info(ui.t("siting.stale"))
     return result, error
@@ -457,7 +468,7 @@ def _access_section(key, ftype, radius, cell, circuity, view_codes, lang) -> Non
     st.subheader(ui.t("siting.access_title"))
     acc = _access(key, ftype, radius, cell, circuity)
     acc = acc[acc["adcode"].isin(view_codes)]
-    st.dataframe(
+    ui.dataframe(
         _access_table(acc), hide_index=True, width="stretch", height=min(38 + 35 * len(acc), 480)
     )
     st.caption(
@@ -548,12 +559,12 @@ def _show_result(result, sites, lang, scope, policy_key, reading, info) -> None:
         delta=f"+{s['covered_after'] - s['covered_before']:,.0f}",
     )
     m3.metric(ui.t("siting.metric_gaps"), f"{s['gaps_closed']} / {s['mandatory_gaps']}")
-    for text in result.warnings:
-        st.warning(text)
+    for note in result.warnings:
+        st.warning(ui.plain(note.text(lang)))
     if sites.empty:
         st.info(ui.t("siting.no_sites"))
     else:
-        st.dataframe(_sites_table(sites), hide_index=True, width="stretch", key="siting_sites")
+        ui.dataframe(_sites_table(sites), hide_index=True, width="stretch", key="siting_sites")
     st.markdown(f"**{ui.t('siting.curve_title')}**")
     st.plotly_chart(_curve_chart(result.curve), width="stretch", key="siting_curve")
     with st.expander(ui.t("siting.assumptions"), expanded=True):

@@ -5,6 +5,9 @@ Imported by every other page module; imports nothing of ``pages``.
 
 from __future__ import annotations
 
+import math
+
+import pandas as pd
 import streamlit as st
 
 from geoapp import i18n
@@ -31,6 +34,20 @@ def plain(text: object) -> str:
     every punctuation mark Markdown reads keeps text from files, forms and URLs literal.
     """
     return str(text).translate(_MARKDOWN)
+
+
+def number(value: object, decimals: int = 0) -> str:
+    """A figure as every page writes it, in both languages: thousands separators
+    (``67,489``), ``decimals`` places, "—" when unknown.
+
+    Examples
+    --------
+    >>> number(657682), number(17.66, 1), number(None)
+    ('657,682', '17.7', '—')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "—"
+    return f"{float(value):,.{decimals}f}"
 
 
 def t_or(key: str, default: str) -> str:

@@ -17,31 +17,40 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from geoapp import datasource, export, i18n, launcher, policy, regions, scope
 from pages import cache, signin
-from pages.text import lang, plain, t, t_or
+from pages.text import lang, number, plain, t, t_or
 
 __all__ = [
     "PageStart",
+    "as_text",
+    "dataframe",
     "demo_banner",
+    "figures",
     "filters",
     "guarded",
     "labelled",
     "lang",
     "language_switch",
     "missing_data",
+    "number",
+    "number_columns",
+    "page_menu",
     "page_start",
     "plain",
     "policy_choice",
     "policy_mismatch",
+    "policy_title",
     "region",
     "region_choice",
     "source",
     "t",
     "t_or",
+    "view_params",
 ]
 
 log = logging.getLogger("geoapp.ui")
@@ -80,6 +89,28 @@ def region() -> str:
 
 
 _REGION_BOUND = ("prefecture", "county", "policy")  # URL parameters of one region only
+#: The URL parameters that make a view. Every sidebar link carries them (page_menu), so
+#: the filters chosen on one page hold on the next, and a copied URL opens the same view.
+VIEW_PARAMS = ("region", "prefecture", "county", "policy", "reading", "lang")
+
+
+def view_params() -> dict[str, str]:
+    """The view's parameters (:data:`VIEW_PARAMS`) of the URL, as they are now."""
+    return {k: st.query_params[k] for k in VIEW_PARAMS if st.query_params.get(k)}
+
+
+def page_menu(box, pages: list) -> None:
+    """The sidebar's links to ``pages`` (``st.Page`` s), each carrying :func:`view_params`.
+
+    ``box`` is an ``st.empty()`` at the top of the sidebar: the entry script draws the
+    menu before the page runs (so that it is there whatever the page does) and again
+    after, when the page's filters have put the user's latest choice into the URL.
+    """
+    params = view_params()
+    with box.container():
+        for page in pages:
+            st.page_link(page, label=page.title, query_params=params)
+        st.divider()
 
 
 def _on_region_change() -> None:
@@ -124,7 +155,7 @@ def policy_choice() -> tuple[str, str]:
     keys = policy.list_policies()
     default = scope.default_policy(region()) or policy.DEFAULT_POLICY
     current = st.query_params.get("policy", default)
-    titles = {k: policy.load_policy(k).title for k in keys}
+    titles = {k: policy.load_policy(k).title_in(lang()) for k in keys}
     key = st.sidebar.selectbox(
         t("filter.policy"),
         keys,
@@ -149,38 +180,59 @@ def policy_choice() -> tuple[str, str]:
 
 
 # --- filters, kept in the URL so that a link opens the same view -----------------
+ALL = ""  # the filters' "all" option (a widget set to None would show no choice at all)
+
+
 def filters(table: pd.DataFrame) -> tuple[str | None, str | None]:
     """Sidebar prefecture and county filters; returns (prefecture_adcode, adcode)."""
     prefs = table.drop_duplicates("prefecture_adcode").sort_values("prefecture_adcode")
     pref_names = dict(zip(prefs["prefecture_adcode"], prefs["prefecture"], strict=False))
-    options = [None, *pref_names]
+    options = [ALL, *pref_names]
     everything = t("filter.all")  # resolved now: AppTest formats options outside a run
     current = st.query_params.get("prefecture")
     linked_county = st.query_params.get("county")
     if current not in pref_names and linked_county in set(table["adcode"]):
         # A link with only ?county= still shows that county's prefecture.
         current = table.loc[table["adcode"] == linked_county, "prefecture_adcode"].iloc[0]
-    pref = st.sidebar.selectbox(
-        t("filter.prefecture"),
-        options,
-        index=options.index(current) if current in options else 0,
-        format_func=lambda c: everything if c is None else pref_names[c],
-        key="filter_prefecture",
+    # The URL decides and the widgets only change it (_filter_to_url, run before the
+    # script): a link to the same page with another county (the profile's list of
+    # units) is then followed instead of undone by the widget's previous value.
+    st.session_state["filter_prefecture"] = current if current in pref_names else ALL
+    pref = (
+        st.sidebar.selectbox(
+            t("filter.prefecture"),
+            options,
+            format_func=lambda c: everything if c == ALL else pref_names[c],
+            key="filter_prefecture",
+            on_change=_filter_to_url,
+            args=("prefecture",),
+        )
+        or None
     )
     rows = table if pref is None else table[table["prefecture_adcode"] == pref]
     names = dict(zip(rows["adcode"], rows["name"], strict=False))
-    county_options = [None, *names]
+    county_options = [ALL, *names]
     current_county = st.query_params.get("county")
-    county = st.sidebar.selectbox(
-        t("filter.county"),
-        county_options,
-        index=county_options.index(current_county) if current_county in county_options else 0,
-        format_func=lambda c: everything if c is None else names[c],
-        key="filter_county",
+    st.session_state["filter_county"] = current_county if current_county in names else ALL
+    county = (
+        st.sidebar.selectbox(
+            t("filter.county"),
+            county_options,
+            format_func=lambda c: everything if c == ALL else names[c],
+            key="filter_county",
+            on_change=_filter_to_url,
+            args=("county",),
+        )
+        or None
     )
     _sync_param("prefecture", pref)
     _sync_param("county", county)
     return pref, county
+
+
+def _filter_to_url(name: str) -> None:
+    """A filter chosen in the sidebar goes into the URL, which the next run reads."""
+    _sync_param(name, st.session_state[f"filter_{name}"] or None)
 
 
 def _sync_param(name: str, value: str | None) -> None:
@@ -273,7 +325,9 @@ def policy_mismatch(region: str, policy_key: str) -> str | None:
         return None
     data_region = scope.region_names().get(region, region)
     key = "policy.other_region" if scope.policies_for(region) else "policy.none_for_region"
-    return t(key).format(policy=pol.title, policy_region=pol.region_name, data_region=data_region)
+    return t(key).format(
+        policy=pol.title_in(lang()), policy_region=pol.region_name, data_region=data_region
+    )
 
 
 def labelled(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -290,3 +344,66 @@ def labelled(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             out[column] = out[column].map(lambda v, m=labels: v if pd.isna(v) else m.get(v, v))
     types = i18n.label_map("facility_type", language)
     return out.rename(columns={c: types[c] if c in types else t_or(f"col.{c}", c) for c in columns})
+
+
+def policy_title(key: str) -> str:
+    """The title of a shipped policy in the UI language (its ``title_en`` in English)."""
+    return policy.load_policy(key).title_in(lang())
+
+
+# --- figures: one format on every page (thousands separators, as few decimals as needed) ---
+def _decimals(values: pd.Series) -> int | None:
+    """Decimal places a numeric column needs (0 for integers, at most 6); None when the
+    column is not numeric (text, booleans)."""
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        return None
+    if pd.api.types.is_integer_dtype(values):
+        return 0
+    finite = values.to_numpy(dtype=float, na_value=np.nan)
+    finite = finite[np.isfinite(finite)]
+    return next((d for d in range(7) if np.allclose(finite, finite.round(d), rtol=0, atol=1e-9)), 6)
+
+
+def number_columns(frame: pd.DataFrame) -> dict[str, object]:
+    """``column_config`` for the numeric columns of ``frame``: ``1,234`` or ``1,234.5``
+    (a printf format with ``,``: the same separators in every browser language)."""
+    config: dict[str, object] = {}
+    for name in frame.columns:
+        decimals = _decimals(frame[name])
+        if decimals is not None:
+            fmt = "%,d" if pd.api.types.is_integer_dtype(frame[name]) else f"%,.{decimals}f"
+            config[str(name)] = st.column_config.NumberColumn(format=fmt)
+    return config
+
+
+def dataframe(data: pd.DataFrame, *, column_config: dict | None = None, **options):
+    """``st.dataframe`` with the figures of :func:`number_columns`; a config given for a
+    column (a width, a progress bar) wins."""
+    config = number_columns(data)
+    for name, given in (column_config or {}).items():
+        ours = config.get(name)
+        if isinstance(ours, dict) and isinstance(given, dict) and "type_config" not in given:
+            given = {**given, "type_config": ours["type_config"]}  # a width or a pin only
+        config[name] = given
+    return st.dataframe(data, column_config=config, **options)
+
+
+def _figure(value: object) -> object:
+    """A number as :func:`number` writes it, with the decimals it has (at most 6); any
+    other value as it is."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        return value
+    decimals = next((d for d in range(7) if round(float(value), d) == float(value)), 6)
+    return number(value, decimals)
+
+
+def figures(frame: pd.DataFrame):
+    """``frame`` for ``st.table``, which has no column formats: its numbers shown as
+    :func:`number` writes them, empty cells as "—"; the values underneath stay numbers."""
+    return frame.style.format(_figure, na_rep="—")
+
+
+def as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as text, numbers written as :func:`figures` shows them: for a table to
+    transpose, whose columns would otherwise mix numbers and words."""
+    return frame.astype(object).map(lambda v: "—" if pd.isna(v) else str(_figure(v)))

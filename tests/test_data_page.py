@@ -210,7 +210,14 @@ def test_good_register_preview_accept_and_the_overview_changes():
 
     at = sign_in(open_page())
     assert_ok(at)
-    assert [t.label for t in at.tabs] == ["上传登记表", "版本与回滚", "审计日志", "版本比较"]
+    assert [t.label for t in at.tabs] == [
+        "上传登记表",
+        "报送与审核",
+        "版本与回滚",
+        "审计日志",
+        "版本比较",
+        "单个设施",
+    ]
     at = upload(at, "facilities_good.xlsx")
     assert_ok(at)
     shown = metrics(at)
@@ -323,7 +330,11 @@ def test_messy_register_lists_rows_by_excel_row_and_downloads_them_with_reasons(
     about = dict(book["说明"].iter_rows(values_only=True))
     assert about["数据"] == "设施登记表" and about["用法"].startswith("按“原因”修正")
 
-    # 1 accepted + 3 flagged can still become a version.
+    # 1 accepted + 3 flagged can still become a version, once the steward confirms that
+    # the facilities the register no longer lists are closed (a province-wide register).
+    closes = [w.value for w in at.warning if "本次报送将关闭 吉林省（220000） 的" in w.value]
+    assert closes and at.button(key="data_accept").disabled
+    at.checkbox(key="data_closes_confirm").check().run()
     at.button(key="data_accept").click().run()
     assert store().current_version("facilities") == 2
     assert len(store().facilities()) == 4

@@ -94,10 +94,88 @@ def test_overview_map_reruns_only_on_a_click_and_changes_in_place():
 def test_gap_rule_lists_the_policy_county_and_prefecture_rules():
     at = run()
     box = at.selectbox(key="gap_rule")
-    assert box.options[0] == "不标出"
+    assert box.options[:2] == ["约束性缺口（全部约束性规则）", "倡导性缺口（全部倡导性规则）"]
+    assert box.options[-1] == "不标出"
     assert any("各县（市）至少建立1个残疾人辅助性就业机构" in o for o in box.options)
     assert not any("80个左右" in o for o in box.options)  # province targets are not map rules
+    box.set_value("none").run()
     assert "所选规则缺口" not in at.dataframe[0].value.columns
+    assert not _headline(at)
+    assert at.query_params["gap_rule"] in ("none", ["none"])
+    group = _map_args(at)["feature_group"]
+    assert 'features("counties", [])' in group and 'features("prefectures", [])' in group
+
+
+# --- what the overview marks on arrival: every mandatory gap -----------------------------
+# The demo data's gap result (jilin-2025-2027, literal reading) has three mandatory gap
+# rows: 辽源市 (220400) has no incubation base (a prefecture rule), and 通榆县 (220822)
+# and 长白朝鲜族自治县 (220623) have no auxiliary institution (a county rule).
+
+
+def _headline(at: AppTest) -> list[str]:
+    """The text of the one-line summary above the map (markup stripped)."""
+    return [
+        re.sub(r"<[^>]+>", "", m.value) for m in at.markdown if 'class="geoapp-headline"' in m.value
+    ]
+
+
+def test_overview_marks_every_mandatory_gap_on_arrival():
+    at = run()
+    assert not at.exception
+    assert at.selectbox(key="gap_rule").value == "mandatory"
+    assert "gap_rule" not in at.query_params  # the default needs nothing in the URL
+    assert _headline(at) == [
+        "吉林省：2 个县级单位、1 个市（州）未达到约束性要求，"
+        "缺 2 个残疾人辅助性就业机构、1 个残疾人创业孵化基地"
+    ]
+    group = _map_args(at)["feature_group"]
+    assert 'features("counties", ["220623", "220822"])' in group  # hatched
+    assert 'features("prefectures", ["220400"])' in group  # dotted
+    assert '"className": "geoapp-gap"' in group
+    assert '"className": "geoapp-gap-prefecture"' in group
+    legend = " ".join(m.value for m in at.markdown)
+    assert "斜线：2 个县级单位未达标" in legend and "圆点：1 个市（州）未达标" in legend
+    table = at.dataframe[0].value.set_index("县（市、区）")
+    assert table.loc["长白朝鲜族自治县", "所选规则缺口"] == "缺 1 个残疾人辅助性就业机构"
+    assert table.loc["龙山区", "所选规则缺口"] == "所属市（州）缺 1 个残疾人创业孵化基地"
+    assert table.loc["抚松县", "所选规则缺口"] == "无缺口"
+
+
+def test_overview_headline_in_english_and_for_a_filtered_view():
+    at = run(lang="en")
+    assert _headline(at)[0].endswith(
+        ": 2 county-level units and 1 prefecture below the mandatory rules; "
+        "missing 2 × Auxiliary employment institution, 1 × Entrepreneurship incubation base"
+    )
+    # 白山市: only 长白朝鲜族自治县; 辽源市: only its own prefecture rule.
+    assert _headline(run(prefecture="220600")) == [
+        "白山市：1 个县级单位未达到约束性要求，缺 1 个残疾人辅助性就业机构"
+    ]
+    assert _headline(run(prefecture="220400")) == [
+        "辽源市：1 个市（州）未达到约束性要求，缺 1 个残疾人创业孵化基地"
+    ]
+    assert _headline(run(prefecture="220600", county="220621")) == [
+        "抚松县：所有单位均达到约束性要求"
+    ]
+
+
+def test_overview_switches_to_the_aspirational_gaps():
+    at = run()
+    at.selectbox(key="gap_rule").set_value("aspirational").run()
+    assert not at.exception
+    # 24 aspirational gap rows: 16 counties without an incubation base (inc-county) and
+    # 8 counties or cities without a rural help base (rural-county); 东丰县 and 辉南县
+    # lack both, so 22 units.
+    assert _headline(at) == [
+        "吉林省：22 个县级单位未达到倡导性要求，"
+        "缺 16 个残疾人创业孵化基地、8 个农村残疾人就业帮扶基地"
+    ]
+    assert at.query_params["gap_rule"] in ("aspirational", ["aspirational"])
+    table = at.dataframe[0].value.set_index("县（市、区）")
+    assert (
+        table.loc["东丰县", "所选规则缺口"]
+        == "缺 1 个残疾人创业孵化基地、缺 1 个农村残疾人就业帮扶基地"
+    )
 
 
 def test_gap_rule_marks_the_failing_counties_on_map_and_table():

@@ -1,7 +1,8 @@
 """Analysis: what the data say against a policy, as tables, sheets and files.
 
 This package owns the measures of DOMAIN.md, one module per concept:
-:mod:`~geoapp.analysis.coverage` (gaps per unit), :mod:`~geoapp.analysis.reports` (gap
+:mod:`~geoapp.analysis.coverage` (gaps per unit), :mod:`~geoapp.analysis.gap_marks`
+(the gaps a map marks and their headline), :mod:`~geoapp.analysis.reports` (gap
 lists and progress tables as files), :mod:`~geoapp.analysis.profile` (the county
 sheet), :mod:`~geoapp.analysis.preview` (what an upload would change),
 :mod:`~geoapp.analysis.access` (distances, catchments, 2SFCA) and
@@ -29,6 +30,7 @@ _SUBMODULES = (
     "candidate_sites",
     "coverage",
     "covering",
+    "gap_marks",
     "preview",
     "profile",
     "reports",
@@ -88,6 +90,7 @@ __all__ = [
     "filter_units",
     "gap_changes",
     "gap_list_file",
+    "gap_marks",
     "preview",
     "profile",
     "reports",

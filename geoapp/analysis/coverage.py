@@ -176,6 +176,11 @@ class GapResult:
     unplaced_facilities: int = 0
     outside_facilities: int = 0
     reading_affects: tuple[str, ...] = ()
+    policy_title_en: str = ""
+
+    def title(self, lang: str) -> str:
+        """The policy's title in ``lang`` (:meth:`geoapp.policy.Policy.title_in`)."""
+        return self.policy_title_en if lang == "en" and self.policy_title_en else self.policy_title
 
     def gaps_only(self) -> pd.DataFrame:
         """Rows with a shortfall, in rank order (the gap list)."""
@@ -296,6 +301,7 @@ def compute_gaps(
         unplaced_facilities=int(codes.isna().sum()),
         outside_facilities=int((~placed["adcode"].isin(units["adcode"])).sum()),
         reading_affects=tuple(r.id for r in policy.rules if r.broad_reading_adds),
+        policy_title_en=policy.title_in("en"),
     )
 
 

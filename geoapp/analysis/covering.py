@@ -14,8 +14,9 @@ facilities already reach. On such matrices:
 - :func:`order_by_gain` and :func:`greedy`: marginal gains, for the coverage curve and
   the greedy comparison.
 
-It imports only :mod:`geoapp.analysis.access` (distances); a request or model that
-cannot be solved raises :class:`SitingError` with a sentence, never a solver trace.
+It imports only :mod:`geoapp.analysis.access` (distances) and the i18n table; a request
+or model that cannot be solved raises :class:`SitingError` with a sentence, never a
+solver trace.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import pyproj
 from scipy import sparse
 
 from geoapp.analysis.access import located, metric_crs, nearest_distance_km, pairs_within_km
+from geoapp.i18n import t
 
 __all__ = [
     "DEFAULT_TIME_LIMIT_S",
@@ -52,7 +54,25 @@ DEFAULT_TIME_LIMIT_S = 120
 
 
 class SitingError(ValueError):
-    """A siting request that cannot be answered; the message says why and what to change."""
+    """A siting request that cannot be answered; the message says why and what to change.
+
+    Made with :meth:`keyed`, the message comes from the i18n table
+    (``siting.err.<key>``): English as the exception's text, any language by :meth:`text`.
+    """
+
+    def __init__(self, msg: str, *, key: str | None = None, **params: object) -> None:
+        super().__init__(msg)
+        self.key, self.params = key, params
+
+    @classmethod
+    def keyed(cls, key: str, **params: object) -> SitingError:
+        return cls(t(f"siting.err.{key}", "en").format(**params), key=key, **params)
+
+    def text(self, lang: str) -> str:
+        """The message in ``lang`` (as raised when it has no i18n key)."""
+        if self.key is None:
+            return str(self)
+        return t(f"siting.err.{self.key}", lang).format(**self.params)
 
 
 def demand_weight(demand: gpd.GeoDataFrame) -> np.ndarray:
@@ -114,12 +134,7 @@ def coverage_problem(
     cover = coverage_matrix(demand, cands, radius_km=radius_km, circuity=circuity, crs=crs)
     if cover.nnz == 0:
         near = nearest_distance_km(cands, demand, circuity=circuity).min()
-        msg = (
-            f"radius {radius_km:g} km is too small: no candidate site has any demand point "
-            f"within reach (the closest pair is {near:.2f} km apart); use a larger radius "
-            "or grid candidates"
-        )
-        raise SitingError(msg)
+        raise SitingError.keyed("radius", radius=f"{radius_km:g}", near=f"{near:.2f}")
     covered0 = np.zeros(len(demand), dtype=bool)
     if len(existing):
         i, _, _ = pairs_within_km(demand, existing, radius_km=radius_km, circuity=circuity, crs=crs)

@@ -30,6 +30,7 @@ __all__ = [
     "gap_changes",
     "header_texts",
     "last_quarter_end",
+    "merge_area",
     "rows_to_fix",
     "type_counts",
 ]
@@ -83,6 +84,30 @@ def last_quarter_end(today: object) -> object:
     day = today if isinstance(today, date) else date.fromisoformat(str(today))
     first_of_quarter = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
     return first_of_quarter - timedelta(days=1)
+
+
+def merge_area(
+    current: pd.DataFrame, submitted: pd.DataFrame, units: list[str], *, whole_region: bool
+) -> pd.DataFrame:
+    """The data as they would be once a submission for an area is approved: ``current``
+    outside the area's ``units`` unchanged, plus the ``submitted`` rows inside them.
+
+    A submission for the whole region replaces everything (``submitted`` as given).
+    Rows are matched on ``adcode``; submitted rows outside the units are not taken.
+
+    Examples
+    --------
+    >>> cur = pd.DataFrame({"adcode": ["1", "1", "2"], "n": [1, 2, 3]})
+    >>> new = pd.DataFrame({"adcode": ["1", "3"], "n": [9, 8]})
+    >>> merge_area(cur, new, ["1"], whole_region=False)["n"].tolist()
+    [3, 9]
+    """
+    if whole_region:
+        return submitted
+    inside = submitted[submitted["adcode"].astype(str).isin(units)]
+    kept = current[~current["adcode"].astype(str).isin(units)]
+    merged = pd.concat([kept, inside], ignore_index=True)
+    return type(current)(merged) if hasattr(current, "geometry") else merged
 
 
 def county_changes(

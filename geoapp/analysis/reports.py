@@ -23,7 +23,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geoapp import export
+from geoapp import export, provenance
 from geoapp.analysis.coverage import (
     PROGRESS_COLUMNS,
     TABLE_COLUMNS,
@@ -100,12 +100,12 @@ def _meta(
     return export.gap_meta(
         lang,
         policy_key=result.policy_key,
-        policy_title=result.policy_title,
+        policy_title=result.title(lang),
         policy_doc_no=result.policy_document,
         reading=prov["reading_zh"] if lang == "zh" else prov["reading_en"],
         as_of=as_of,
         demo=demo,
-        sources=sources,
+        sources=[provenance.source_text(s, lang) for s in sources],
         row_count=row_count,
         generated_at=generated_at,
     )
@@ -207,7 +207,7 @@ def progress_text(result: GapResult, *, lang: str = DEFAULT_LANGUAGE) -> str:
     """A plain-text table of the province targets, for a terminal."""
     rows = progress_rows(result)
     labels = export.gap_value_labels(lang).get("facility_type", {})
-    lines = [f"{result.policy_title} ({result.policy_key})"]
+    lines = [f"{result.title(lang)} ({result.policy_key})"]
     for r in rows.itertuples(index=False):
         name = labels.get(r.facility_type, r.facility_type)
         sign = "≈" if r.comparison == "about" else "≥"

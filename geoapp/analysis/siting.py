@@ -74,6 +74,7 @@ from geoapp.analysis.siting_result import (
     SITE_COLUMNS,
     CoverageStep,
     GapStep,
+    SitingNote,
     SitingResult,
     assemble_result,
     demand_assumption,
@@ -88,6 +89,7 @@ __all__ = [
     "CoverageStep",
     "GapStep",
     "SitingError",
+    "SitingNote",
     "SitingResult",
     "assemble_result",
     "candidates",
@@ -236,18 +238,15 @@ def check_request(
         )
         raise SitingError(msg)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
-        msg = f"k (the number of new sites) must be a whole number >= 1, got {k!r}"
-        raise SitingError(msg)
+        raise SitingError.keyed("k", k=repr(k))
     for name, value in (("radius_km", radius_km), ("circuity", circuity)):
         if not isinstance(value, (int, float, np.number)) or not np.isfinite(value) or value <= 0:
             msg = f"{name} must be a positive number, got {value!r}"
             raise SitingError(msg)
     if len(candidates) == 0:
-        msg = "there are no candidate sites; choose seats, grid or add points"
-        raise SitingError(msg)
+        raise SitingError.keyed("no_candidates")
     if len(demand) == 0 or demand_weight(demand).sum() <= 0:
-        msg = "there are no people in the demand points; nothing to cover"
-        raise SitingError(msg)
+        raise SitingError.keyed("no_people")
     if not isinstance(policy, Policy):
         try:
             policy = load_policy(policy)
@@ -284,10 +283,9 @@ def close_mandatory_gaps(problem: CoverageProblem, gap_table: pd.DataFrame) -> G
             problem, member[np.flatnonzero(closable)], need[closable]
         )
     for u in np.flatnonzero(~closable):
-        warnings.append(
-            f"mandatory gap {gaps.loc[u, 'rule_id']} in {gaps.loc[u, 'unit']} "
-            f"({gaps.loc[u, 'adcode']}) cannot be closed: no candidate site inside it"
-        )
+        row = gaps.loc[u]
+        params = {"rule": row["rule_id"], "unit": row["unit"], "adcode": row["adcode"]}
+        warnings.append(SitingNote("cannot_close", params))
     order, gains, open_after = order_by_gain(step1, problem.cover_c, problem.open0)
     return GapStep(
         gaps=gaps,
@@ -347,11 +345,9 @@ def _gap_sites(
     n_needed = len(need)
     if closed_target < n_needed:
         full, all_sites, _ = close_gaps(sub_units, need, len(in_units), time_limit_s=time_limit_s)
-        warnings.append(
-            f"k = {k} is too small for the mandatory gaps: closing all {full} closable "
-            f"gap(s) takes {all_sites} site(s); {closed_target} closed, "
-            f"{n_needed - closed_target} left open"
-        )
+        left = n_needed - closed_target
+        params = {"k": k, "full": full, "sites": all_sites, "closed": closed_target, "left": left}
+        warnings.append(SitingNote("k_small", params))
     return [int(in_units[j]) for j in chosen], statuses, warnings
 
 
@@ -375,11 +371,8 @@ def cover_most_people(problem: CoverageProblem, gap_step: GapStep) -> CoverageSt
     if p > 0:
         p_eff = min(p, len(useful))
         if p_eff < p:
-            warnings.append(
-                f"only {p_eff} more site(s) can cover anyone not yet within "
-                f"{problem.radius_km:g} km; {p - p_eff} of the {problem.k} sites would add "
-                "nobody and are not placed"
-            )
+            params = {"placed": p_eff, "radius": f"{problem.radius_km:g}", "k": problem.k}
+            warnings.append(SitingNote("add_nobody", params | {"unplaced": p - p_eff}))
         if p_eff > 0:
             sub = problem.cover[:, useful]
             live = (open1 > 0) & (np.asarray(sub.sum(axis=1)).ravel() > 0)

@@ -6,8 +6,10 @@ This module owns what the siting steps hand on and what comes out:
 :func:`~geoapp.analysis.siting.close_mandatory_gaps`), :class:`CoverageStep` (maximal
 covering, from :func:`~geoapp.analysis.siting.cover_most_people`),
 :func:`assemble_result` (sites, coverage curve, gap table, summary and assumptions) and
-:func:`site_file` (CSV, XLSX or GeoJSON). :mod:`geoapp.analysis.siting` re-exports
-every public name here, so callers keep using ``siting.X``.
+:func:`site_file` (CSV, XLSX or GeoJSON, labelled in one language), and
+:class:`SitingNote` (a warning, in English or from the i18n table in any language).
+:mod:`geoapp.analysis.siting` re-exports every public name here, so callers keep using
+``siting.X``.
 """
 
 from __future__ import annotations
@@ -19,14 +21,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geoapp import export
+from geoapp import export, provenance
 from geoapp.analysis.access import DEMAND_ASSUMPTION
 from geoapp.analysis.covering import CoverageProblem
+from geoapp.i18n import label_map, t
 
 __all__ = [
     "SITE_COLUMNS",
     "CoverageStep",
     "GapStep",
+    "SitingNote",
     "SitingResult",
     "assemble_result",
     "demand_assumption",
@@ -50,6 +54,35 @@ SITE_COLUMNS = (
 )
 
 
+class SitingNote(str):
+    """A warning of a siting run: its English text, as the CLI and the logs have always
+    shown it, that :meth:`text` renders in any language (``siting.warn.<key>``).
+
+    Examples
+    --------
+    >>> note = SitingNote("add_nobody", {"placed": 1, "radius": "30", "k": 3, "unplaced": 2})
+    >>> "would add nobody" in note
+    True
+    >>> note.text("zh")
+    '只有 1 个站点还能覆盖 30 公里内尚未覆盖的人；3 个站点中其余 2 个不会增加覆盖，未放置'
+    """
+
+    key: str
+    params: dict
+
+    def __new__(cls, key: str, params: dict | None = None) -> SitingNote:
+        params = dict(params or {})
+        note = super().__new__(cls, t(f"siting.warn.{key}", "en").format(**params))
+        note.key, note.params = key, params
+        return note
+
+    def __getnewargs__(self) -> tuple[str, dict]:  # pickled by st.cache_data
+        return self.key, self.params
+
+    def text(self, lang: str) -> str:
+        return t(f"siting.warn.{self.key}", lang).format(**self.params)
+
+
 @dataclass(frozen=True, eq=False)
 class SitingResult:
     """Suggested sites, the coverage curve, a summary and the assumptions behind them.
@@ -60,6 +93,7 @@ class SitingResult:
     ``curve`` has ``k, covered_optimal, covered_greedy``: people within reach after the
     first ``k`` new sites (``k = 0``: existing facilities only). ``gaps`` lists the
     mandatory gaps with ``closed``, ``closed_by`` (site orders) and ``reason``.
+    ``warnings`` are :class:`SitingNote` s: English text, ``.text(lang)`` in any language.
     """
 
     sites: gpd.GeoDataFrame
@@ -310,36 +344,77 @@ def site_file(
 ) -> bytes:
     """The sites as ``geoapp site --format fmt`` writes them (CSV, XLSX with an about
     sheet holding the summary, curve, assumptions and warnings, or GeoJSON); the
-    dashboard's downloads call this too, so both give the same bytes."""
+    dashboard's downloads call this too, so both give the same bytes. The XLSX is
+    labelled in ``lang`` (headers, coded values, the about sheet); CSV and GeoJSON keep
+    the column names and codes."""
     if fmt == "csv":
         return export.to_bytes("csv", result.sites.drop(columns="geometry"))
     if fmt == "xlsx":
-        meta = dict(result.summary)
-        for row in result.curve.itertuples(index=False):
-            meta[f"curve k={row.k}"] = (
-                f"optimal {row.covered_optimal:,.0f} / greedy {row.covered_greedy:,.0f}"
-            )
-        for i, text in enumerate(result.assumptions[lang], start=1):
-            meta[f"assumption {i}"] = text
-        for i, text in enumerate(result.warnings, start=1):
-            meta[f"warning {i}"] = text
-        meta["sources"] = "; ".join(sources)
-        meta["demo data"] = "yes" if demo else "no"
-        meta = {
-            str(k): (v if isinstance(v, (int, float, str)) else str(v)) for k, v in meta.items()
-        }
         return export.to_bytes(
             "xlsx",
             result.sites.drop(columns="geometry"),
-            headers={},
-            meta=meta,
-            sheet_name="sites",
-            meta_sheet_name="about",
+            headers=site_headers(lang),
+            value_labels=_site_value_labels(lang),
+            meta=_about(result, lang, sources=sources, demo=demo),
+            sheet_name=t("siting.sheet.sites", lang),
+            meta_sheet_name=t("siting.sheet.about", lang),
         )
     if fmt == "geojson":
         return export.to_bytes("geojson", result.sites)
     msg = f"unknown format {fmt!r}; expected csv, xlsx or geojson"
     raise ValueError(msg)
+
+
+#: The i18n key of each site column's header.
+_SITE_HEADERS = {
+    "adcode": "col.adcode",
+    "county": "col.county",
+    **{c: f"siting.col.{c}" for c in SITE_COLUMNS if c not in ("adcode", "county")},
+}
+
+
+def site_headers(lang: str) -> dict[str, str]:
+    """The headers of :data:`SITE_COLUMNS` in ``lang``."""
+    return {column: t(key, lang) for column, key in _SITE_HEADERS.items()}
+
+
+def _site_value_labels(lang: str) -> dict[str, dict]:
+    return {
+        "method": label_map("siting.method", lang),
+        "step": label_map("siting.step", lang),
+        "candidate_source": label_map("siting.candidate", lang),
+    }
+
+
+def _solver_text(solver: str, lang: str) -> str:
+    """The summary's "step: status; …" (:func:`_summary`) in ``lang``; a status PuLP
+    names otherwise stays as PuLP wrote it."""
+    if solver == "not needed":
+        return t("siting.meta.solver_none", lang)
+    steps, statuses = label_map("siting.solver", lang), label_map("siting.status", lang)
+    parts = [part.partition(": ") for part in solver.split("; ")]
+    return "; ".join(f"{steps.get(k, k)}: {statuses.get(v, v)}" for k, _, v in parts)
+
+
+def _about(result: SitingResult, lang: str, *, sources, demo: bool) -> dict[str, object]:
+    """The about sheet: summary, coverage curve, assumptions, warnings, sources, demo flag."""
+    summary = dict(result.summary)
+    summary["facility_type"] = t(f"facility_type.{summary['facility_type']}", lang)
+    summary["reading"] = t(f"reading.{summary['reading']}", lang)
+    summary["solver"] = _solver_text(summary["solver"], lang)
+    meta = {t(f"siting.summary.{k}", lang): v for k, v in summary.items()}
+    for row in result.curve.itertuples(index=False):
+        meta[t("siting.meta.curve", lang).format(k=row.k)] = t(
+            "siting.meta.curve_value", lang
+        ).format(optimal=f"{row.covered_optimal:,.0f}", greedy=f"{row.covered_greedy:,.0f}")
+    for i, text in enumerate(result.assumptions[lang], start=1):
+        meta[t("siting.meta.assumption", lang).format(i=i)] = text
+    for i, note in enumerate(result.warnings, start=1):
+        text = note.text(lang) if isinstance(note, SitingNote) else note
+        meta[t("siting.meta.warning", lang).format(i=i)] = text
+    meta[t("siting.meta.sources", lang)] = provenance.sources_text(sources, lang)
+    meta[t("siting.meta.demo", lang)] = t("siting.meta.yes" if demo else "siting.meta.no", lang)
+    return {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in meta.items()}
 
 
 def _assumptions(

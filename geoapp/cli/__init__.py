@@ -3,7 +3,8 @@
 The commands are the top of the import graph: they may import any package of geoapp
 (inside the command functions, so that ``geoapp --help`` starts fast), and nothing
 imports them. :mod:`~geoapp.cli.data` (run, data, resolve), :mod:`~geoapp.cli.analysis`
-(gaps, progress, access, site), :mod:`~geoapp.cli.store` (user, store),
+(gaps, progress, access, site), :mod:`~geoapp.cli.brief` (brief),
+:mod:`~geoapp.cli.store` (user, store),
 :mod:`~geoapp.cli.template` (template) and :mod:`~geoapp.cli.common` (inputs and output
 they share).
 
@@ -26,6 +27,9 @@ Subcommands:
   within reach of the nearest facility, mean/90th-percentile distance and 2SFCA per county.
 - ``geoapp site --type T --k N --radius-km R [--candidates seats|grid|both]``: suggested
   sites (mandatory gaps first, then the most people covered), optimal and greedy.
+- ``geoapp brief [--region R] [--policy P] [--include-districts] [--lang zh|en] --out F.pdf``:
+  the two-page A4 brief for meetings (map of mandatory gaps, progress, top gaps, data
+  dates and demo status), from the same gap list as ``geoapp gaps``.
 - ``geoapp template facilities|unemployed [--region R] [--lang zh|en] --out F.xlsx``: a
   blank register with drop-down lists (types, prefectures, counties, datums) and 填写说明.
 - ``geoapp user add NAME --role steward|viewer [--password-stdin] [--replace]``: an account.
@@ -42,7 +46,7 @@ stderr says which file, key or value and what was expected; with ``--strict`` al
 rejected row), 1 an unexpected failure.
 
 Every command that reads a region's data takes ``--region`` (a built region's adcode or
-full name: 211100, 盘锦市; default 220000 吉林省): gaps, progress, access, site, store *,
+full name: 211100, 盘锦市; default 220000 吉林省): gaps, progress, access, site, brief, store *,
 template and run. ``--policy`` defaults to the region's own policy; a policy of another
 region is refused (exit 2, naming both regions). A region built without embedded data
 starts with an empty store; the commands say on stderr what data it still lacks.
@@ -54,7 +58,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from geoapp.cli import analysis, data, store, template
+from geoapp.cli import analysis, brief, data, store, template
 from geoapp.cli.common import UsageError
 
 __all__ = ["UsageError", "build_parser", "main"]
@@ -68,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     data.add_parsers(sub)
     analysis.add_parsers(sub)
+    brief.add_parsers(sub)
     store.add_parsers(sub)
     template.add_parsers(sub)
     return parser

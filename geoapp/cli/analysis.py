@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from geoapp import i18n
 from geoapp.cli.common import (
     DEMAND_HELP,
     UsageError,
@@ -44,8 +45,12 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     data = reports.gap_list_file(gaps, args.format, source=inp.source, lang=args.lang)
     prov = gaps.result.provenance()
-    note = f"{prov['policy_key']} ({prov['region']}): {len(gaps.rows)} rows; " + (
-        f"{prov['reading_text']}" + ("; demo data" if gaps.demo else "")
+    note = i18n.t("cli.gaps_note", args.lang).format(
+        policy=prov["policy_key"],
+        region=prov["region"],
+        rows=f"{len(gaps.rows):,}",
+        reading=prov[f"reading_{args.lang}"],
+        demo=i18n.t("cli.demo_suffix", args.lang) if gaps.demo else "",
     )
     _emit(data, args.out, binary=args.format != "csv")
     print(note, file=sys.stderr)
@@ -56,11 +61,9 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
             f"{t.label} {COMPARISON_TABLE[t.comparison].sign}{t.value:,} {t.unit}"
             for t in inp.policy.people_targets
         )
-        print(
-            f"{inp.policy.key} sets no facility rule, so there is no facility gap; its people "
-            f"targets (geoapp progress): {targets or 'none'}",
-            file=sys.stderr,
-        )
+        targets = targets or i18n.t("cli.none", args.lang)
+        text = i18n.t("cli.no_rules", args.lang).format(policy=inp.policy.key, targets=targets)
+        print(text, file=sys.stderr)
     return 0
 
 
@@ -166,7 +169,9 @@ def _cmd_access(args: argparse.Namespace) -> int:
         layer = inp.source.display_layer("counties")[["adcode", "geometry"]]
         data = export.to_bytes("geojson", layer.merge(table, on="adcode", how="inner"))
     _emit(data, args.out, binary=args.format != "csv")
-    print(f"{len(table)} rows; {assumption}" + ("; demo data" if inp.demo else ""), file=sys.stderr)
+    demo = i18n.t("cli.demo_suffix", args.lang) if inp.demo else ""
+    note = i18n.t("cli.access_note", args.lang)
+    print(note.format(rows=f"{len(table):,}", assumption=assumption, demo=demo), file=sys.stderr)
     return 0
 
 
@@ -209,8 +214,8 @@ def _cmd_site(args: argparse.Namespace) -> int:
     # The dashboard's download buttons call the same function: same options, same bytes.
     data = siting.site_file(result, args.format, lang=args.lang, sources=sources, demo=inp.demo)
     _emit(data, args.out, binary=args.format != "csv")
-    for text in result.warnings:
-        print(f"geoapp: warning: {text}", file=sys.stderr)
+    for note in result.warnings:
+        print(f"geoapp: warning: {note.text(args.lang)}", file=sys.stderr)
     print(
         f"{summary['facility_type']}, k={summary['k']}, {summary['radius_km']:g} km: covered "
         f"{summary['covered_before']:,.0f} -> {summary['covered_after']:,.0f} of "

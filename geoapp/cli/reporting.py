@@ -57,10 +57,9 @@ def _closures_refused(exc, st, area: str, lang: str) -> None:
     raise UsageError(t("cli.closes_confirm", lang).format(n=exc.count))
 
 
-def _report_submission(st, result, lang: str) -> None:
+def _report_submission(st, sub, lang: str) -> None:
     from geoapp.i18n import t
 
-    sub = result.submission
     dataset = t(f"dataset.{sub.dataset}", lang)
     _say(
         "cli.submitted", lang, id=sub.submission_id, area_name=sub.area_name, area=sub.area,
@@ -116,7 +115,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
         if result.submission is None:
             print(result.summary(), file=sys.stderr)
             raise UsageError(f"{files[dataset][0]}: {result.withheld or 'no valid row'}")
-        _report_submission(st, result, args.lang)
+        _report_submission(st, result.submission, args.lang)
     return status
 
 
@@ -197,6 +196,32 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_edit(args: argparse.Namespace) -> int:
+    from geoapp import datasource, store
+    from geoapp.cli.session import _open_store, _sign_in
+    from geoapp.store.areas import AreaError, Period
+    from geoapp.store.edits import Edit, EditError, apply_edit
+
+    try:
+        period = Period.parse(args.period)
+    except AreaError as exc:
+        raise UsageError(str(exc)) from exc
+    edit = Edit(
+        args.action, facility_id=args.id or "", name=args.name or "",
+        facility_type=args.type or "", lon=args.lon, lat=args.lat, address=args.address or "",
+        closed_on=args.closed_on or "", reason=args.reason or "",
+    )  # fmt: skip
+    st = _open_store(args)
+    user = _sign_in(args)
+    counties = datasource.EmbeddedSource(st.region).counties()
+    try:
+        sub = apply_edit(st, edit, user=user, period=period, counties=counties)
+    except (EditError, PermissionError, AreaError, store.StoreError) as exc:
+        raise UsageError(str(exc)) from exc
+    _report_submission(st, sub, args.lang)
+    return 0
+
+
 def add_parsers(s_sub, common) -> None:
     """``store submit|review|submissions|status`` under ``geoapp store``."""
     lang = {"choices": ("zh", "en"), "default": "zh", "help": "language of the output"}
@@ -235,6 +260,23 @@ def add_parsers(s_sub, common) -> None:
     ss.add_argument("--lang", **lang)
     common(ss, sign_in=False)
     ss.set_defaults(func=_cmd_submissions)
+
+    ed = s_sub.add_parser(
+        "edit", help="add, close, move or rename one facility (a submission of its county)"
+    )
+    ed.add_argument("action", choices=("add", "close", "move", "rename"))
+    ed.add_argument("--id", help="the facility's id (close, move, rename)")
+    ed.add_argument("--name", help="the name (add, rename)")
+    ed.add_argument("--type", help="the facility type key (add), e.g. beautiful_workshop")
+    ed.add_argument("--lon", type=float, help="WGS84 longitude (add, move)")
+    ed.add_argument("--lat", type=float, help="WGS84 latitude (add, move)")
+    ed.add_argument("--address", help="the address (add)")
+    ed.add_argument("--closed-on", help="the date it closed, e.g. 2026-02-01 (close)")
+    ed.add_argument("--reason", help="why it closed (close)")
+    ed.add_argument("--period", required=True, help="the quarter reported, e.g. 2026Q1")
+    ed.add_argument("--lang", **lang)
+    common(ed, sign_in=True)
+    ed.set_defaults(func=_cmd_edit)
 
     st = s_sub.add_parser("status", help="reporting status (报送情况) of a quarter")
     st.add_argument("--period", required=True, help="the quarter, e.g. 2026Q1")

@@ -104,6 +104,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     user = auth.verify(STEWARD, PASSWORD, path=accounts)
     env_saved = os.environ.get("GEOAPP_ACCOUNTS")
     os.environ["GEOAPP_ACCOUNTS"] = str(accounts)
+    os.environ["GEOAPP_REVIEW"] = "off"  # the payloads must be current data, not pending
     try:
         store = Store.open(state / "geoapp.gpkg", region="220000", seed=EmbeddedSource("220000"))
         result = store.upload(
@@ -115,6 +116,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             counties=EmbeddedSource("220000").counties(),
         )
     finally:
+        os.environ.pop("GEOAPP_REVIEW", None)
         if env_saved is None:
             os.environ.pop("GEOAPP_ACCOUNTS", None)
         else:
