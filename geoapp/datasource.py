@@ -200,9 +200,9 @@ class StoreSource(EmbeddedSource):
     Parameters
     ----------
     region_adcode : str
-    path : path, optional
-        The store file; :func:`geoapp.settings.store_path` of the region by default
-        (read when the store is first opened).
+    path : path or str, optional
+        The store file, or a ``postgresql://`` URL; :func:`geoapp.settings.store_path`
+        of the region by default (read when the store is first opened).
     regions_dir, demo_dir : path, optional
         As :class:`EmbeddedSource`.
     """
@@ -216,12 +216,12 @@ class StoreSource(EmbeddedSource):
         demo_dir: Path | None = None,
     ) -> None:
         super().__init__(region_adcode, regions_dir=regions_dir, demo_dir=demo_dir)
-        self._path = Path(path) if path is not None else None
+        self._path = path if path is None or isinstance(path, str) else Path(path)
         self._store: Store | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        where = str(self._store.path if self._store else self._path or "settings.STORE_PATH")
+        where = str(self._store.location if self._store else self._path or "settings.STORE_PATH")
         return f"StoreSource({self.region_adcode!r}, path={where!r})"
 
     @property
@@ -252,6 +252,9 @@ class StoreSource(EmbeddedSource):
         facilities = self.facilities()
         unemployed = self.unemployed()
         version = self.store.version_info("facilities")
+        from geoapp.store.status import date_groups  # the store: only when needed
+
+        periods = date_groups(self.store.area_dates("facilities"), self.store.area_tree())
         return SourceInfo(
             region_adcode=self.region_adcode,
             region_name=meta.get("region_name", self.region_adcode),
@@ -260,6 +263,7 @@ class StoreSource(EmbeddedSource):
             facilities_demo=bool(facilities["is_demo"].any()),
             unemployed_demo=bool(unemployed["is_demo"].any()),
             data_date=str(version["as_of"]),
+            area_periods=tuple(periods),
         )
 
     def describe(self) -> list[str]:
@@ -269,7 +273,7 @@ class StoreSource(EmbeddedSource):
         for dataset in ("facilities", "unemployed"):
             v = store.version_info(dataset)
             parts.append(f"{dataset} version {v['version_id']} (as of {v['as_of']})")
-        lines.append(f"store: {store.path}; current " + ", ".join(parts))
+        lines.append(f"store: {store.location}; current " + ", ".join(parts))
         return lines
 
 

@@ -93,6 +93,9 @@ class SourceInfo:
     facilities_demo: bool
     unemployed_demo: bool
     data_date: str
+    #: Where the units' current facilities come from different quarters: ``(area name,
+    #: period)`` pairs, latest first (:func:`geoapp.store.status.date_groups`); else ().
+    area_periods: tuple[tuple[str, str], ...] = ()
 
     @property
     def any_demo(self) -> bool:

@@ -7,12 +7,15 @@ environment for the rest of the process, and ``del settings.MAX_UPLOAD_BYTES`` u
 that. Relative paths in variables are resolved against the repository root, never
 against the working directory.
 
-STORE_PATH : pathlib.Path
-    The versioned data store, one GeoPackage (``geoapp.store``). Environment
+STORE_PATH : pathlib.Path or str
+    The versioned data store (``geoapp.store``): one GeoPackage, or a PostgreSQL +
+    PostGIS database given as a URL (``postgresql://user:password@host:5432/database``,
+    kept as text) that several dashboard processes can share. Environment
     ``GEOAPP_STORE``; default ``<repo>/var/geoapp.gpkg`` (``var/`` is not tracked by
     git). Created from the embedded demo data on first use. This is the store of the
-    default region; another region's store sits beside it as ``geoapp-<adcode>.gpkg``
-    (see :func:`store_path`).
+    default region; another region's store sits beside it as ``geoapp-<adcode>.gpkg``,
+    or in its own schema ``geoapp_<adcode>`` of the same database (see
+    :func:`store_path`).
 ACCOUNTS_PATH : pathlib.Path
     Data-steward and viewer accounts, a TOML file with argon2 password hashes
     (``geoapp.auth``). Environment ``GEOAPP_ACCOUNTS``; default
@@ -82,7 +85,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 if TYPE_CHECKING:  # what the module attributes are; __getattr__ computes them
-    STORE_PATH: Path
+    STORE_PATH: Path | str
     ACCOUNTS_PATH: Path
     VIEW_REQUIRES_SIGNIN: bool
     MAX_UPLOAD_BYTES: int
@@ -106,6 +109,13 @@ _UNITS = {
 def _path(text: str) -> Path:
     path = Path(text).expanduser()
     return path if path.is_absolute() else ROOT / path
+
+
+def _store(text: str) -> Path | str:
+    """A PostgreSQL URL stays text (a path would lose its ``//``); else a path."""
+    if re.match(r"\s*postgres(ql)?://", text, re.IGNORECASE):
+        return text.strip()
+    return _path(text)
 
 
 def _bool(text: str, var: str) -> bool:
@@ -138,7 +148,7 @@ def _days(text: str, var: str) -> int:
 
 
 _PARSERS = {
-    "STORE_PATH": lambda text, var: _path(text),
+    "STORE_PATH": lambda text, var: _store(text),
     "ACCOUNTS_PATH": lambda text, var: _path(text),
     "VIEW_REQUIRES_SIGNIN": _bool,
     "MAX_UPLOAD_BYTES": _bytes,
@@ -159,15 +169,16 @@ def __getattr__(name: str) -> Any:
     return _PARSERS[name](text, var)
 
 
-def store_path(region: str | None = None) -> Path:
-    """The store file of ``region``: :data:`STORE_PATH` for the default region, else
-    ``<STORE_PATH stem>-<adcode><suffix>`` beside it (one store per region)."""
+def store_path(region: str | None = None) -> Path | str:
+    """The store of ``region``: :data:`STORE_PATH` for the default region, else
+    ``<STORE_PATH stem>-<adcode><suffix>`` beside it (one store per region). A
+    PostgreSQL URL is the same for every region: each has its own schema in it."""
     from geoapp.regions import DEFAULT_REGION
 
-    base: Path = sys.modules[__name__].STORE_PATH
+    base: Path | str = sys.modules[__name__].STORE_PATH
     if region is not None and not re.fullmatch(r"[1-9][0-9]{5}", str(region)):
         msg = f"a store belongs to a region's six-digit adcode, not {str(region)[:40]!r}"
         raise ValueError(msg)
-    if region is None or str(region) == DEFAULT_REGION:
+    if isinstance(base, str) or region is None or str(region) == DEFAULT_REGION:
         return base
     return base.with_name(f"{base.stem}-{region}{base.suffix}")

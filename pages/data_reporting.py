@@ -248,9 +248,8 @@ def edit_form(store, user, region: str) -> None:
     st.subheader(ui.t("edit.title"))
     st.caption(ui.t("edit.help"))
     c1, c2 = st.columns(2)
-    action = c1.radio(
-        ui.t("edit.action"), ACTIONS, format_func=lambda a: ui.t(f"edit.{a}"), key="edit_action"
-    )
+    words = {a: ui.t(f"edit.{a}") for a in ACTIONS}  # resolved now, in the page's language
+    action = c1.radio(ui.t("edit.action"), ACTIONS, format_func=words.get, key="edit_action")
     period = c2.selectbox(ui.t("data.period"), quarters(date.today()), format_func=str,
                           key="edit_period")  # fmt: skip
     fields: dict = {}

@@ -22,6 +22,7 @@ import pandas as pd
 import streamlit as st
 
 from geoapp import datasource, export, i18n, launcher, policy, regions, scope
+from geoapp.analysis import reports
 from pages import cache, signin
 from pages.text import lang, number, plain, t, t_or
 
@@ -274,8 +275,13 @@ def page_start(title_key: str, *, caption_key: str | None = None) -> PageStart:
 
 
 def demo_banner(source_info: datasource.SourceInfo) -> None:
+    """Say when the data are demo data, and when the units' data come from different
+    quarters (area-scoped reporting: 白山市 2026Q1, 长春市 2025Q4)."""
     if source_info.any_demo:
         st.warning(t("demo.banner"), icon="⚠️")
+    if source_info.area_periods:
+        areas = reports.area_periods_text(source_info.area_periods, lang())
+        st.caption(plain(t("dates.areas").format(date=source_info.data_date, areas=areas)))
 
 
 def missing_data(source_info: datasource.SourceInfo, table: pd.DataFrame) -> list[str]:

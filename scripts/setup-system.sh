@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # System packages the tests need: Debian's Chromium for end-to-end tests (Playwright's
-# own browser download does not work here) and CJK fonts so screenshots show Chinese.
+# own browser download does not work here), CJK fonts so screenshots show Chinese, and
+# PostgreSQL with PostGIS (the store tests start a throwaway server, tests/pg_server.py).
 # Installs only what is missing; needs root (or sudo) the first time.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "noto.*cjk" || need+=(fonts-noto-cjk)
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+installed postgresql || need+=(postgresql)
+# PostGIS for the server's major version (postgresql-15-postgis-3 on Debian 12).
+pg_major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
+if [ -z "$pg_major" ]; then
+  pg_major=$(apt-cache depends postgresql 2>/dev/null | sed -n 's/.*Depends: postgresql-\([0-9]\+\)$/\1/p' | head -1)
+fi
+installed "postgresql-${pg_major:-15}-postgis-3" || need+=("postgresql-${pg_major:-15}-postgis-3")
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

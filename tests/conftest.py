@@ -1,4 +1,5 @@
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -35,3 +36,87 @@ def review_off(monkeypatch):
     subprocesses a test starts: for tests of versioning, uploads and pages that are not
     about review."""
     monkeypatch.setenv("GEOAPP_REVIEW", "off")
+
+
+# --- the store on both backends: GeoPackage and PostgreSQL + PostGIS ---------------------------
+
+#: The store backends the store tests run on (``backend`` fixture).
+BACKENDS = ("gpkg", "postgis")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL + PostGIS server for this session (``tests/pg_server.py``).
+
+    If none can be started the PostGIS tests fail with the reason; they are skipped only
+    when the server binaries are not installed at all and ``GEOAPP_TEST_PG=optional``.
+    """
+    import pg_server as pg
+
+    try:
+        server = pg.start()
+    except pg.PgUnavailable as exc:
+        problem = exc
+    else:
+        yield server
+        server.stop()
+        return
+    if problem.missing and os.environ.get("GEOAPP_TEST_PG", "").lower() == "optional":
+        pytest.skip(f"GEOAPP_TEST_PG=optional: {problem}")
+    pytest.fail(f"cannot start the PostgreSQL test server: {problem}", pytrace=False)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """Each store test once on a GeoPackage file, once on PostgreSQL + PostGIS."""
+    if request.param == "postgis":
+        request.getfixturevalue("pg_server")
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def _jilin_templates(tmp_path_factory, request):
+    """backend -> the Jilin store created from the demo data, once per session: a file,
+    or the name of a template database."""
+    made = {}
+
+    def template(backend: str):
+        if backend not in made:
+            from geoapp.datasource import EmbeddedSource
+            from geoapp.store import Store
+
+            if backend == "gpkg":
+                where = tmp_path_factory.mktemp("jilin") / "store.gpkg"
+                Store.open(where, seed=EmbeddedSource())
+                made[backend] = where
+            else:
+                server = request.getfixturevalue("pg_server")
+                Store.open(server.database("jilin"), seed=EmbeddedSource()).close()
+                made[backend] = "jilin"
+        return made[backend]
+
+    return template
+
+
+@pytest.fixture
+def jilin_store_at(_jilin_templates, tmp_path, request):
+    """A function: backend -> where a fresh copy of the Jilin demo store is (a file in
+    ``tmp_path``, or a new database copied from the template, dropped after the test)."""
+    databases = []
+
+    def copy(backend: str):
+        template = _jilin_templates(backend)
+        if backend == "gpkg":
+            where = tmp_path / f"store-{len(list(tmp_path.glob('store-*.gpkg')))}.gpkg"
+            shutil.copy(template, where)
+            return where
+        server = request.getfixturevalue("pg_server")
+        url = server.database(template=template)
+        databases.append(server.dbname(url))
+        return url
+
+    yield copy
+    if databases:
+        server = request.getfixturevalue("pg_server")
+        for name in databases:
+            server.drop(name)

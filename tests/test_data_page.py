@@ -235,7 +235,8 @@ def test_good_register_preview_accept_and_the_overview_changes():
         zip(closed["县（市、区）"], closed["设施类型"], strict=False)
     )
     # Mapping detected from the Chinese headers, editable.
-    assert at.selectbox(key=next(k for k in keys(at) if k.endswith("_name"))).value == "名称"
+    name_key = next(k for k in keys(at) if k.startswith("data_map_") and k.endswith("_name"))
+    assert at.selectbox(key=name_key).value == "名称"
     assert not at.get("download_button")  # nothing to fix
 
     at.button(key="data_accept").click().run()

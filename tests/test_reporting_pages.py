@@ -3,6 +3,8 @@ reviewer approves, and the leaders' pages change only then; the reporting status
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -142,3 +144,30 @@ def test_a_steward_closes_one_facility_from_the_form():
     sub = datasource.default_source().store.submissions().iloc[0]
     assert (sub["row_count"], sub["closes"], sub["status"]) == (1, 1, "pending")
     assert "reason=停业" in sub["note"]
+
+
+def test_areas_reporting_different_quarters_are_named_on_pages_and_in_the_workbook(
+    monkeypatch,
+):
+    import openpyxl
+
+    from geoapp.analysis import reports
+
+    monkeypatch.setenv("GEOAPP_REVIEW", "off")
+    source = datasource.default_source()
+    store = source.store
+    current = store.facilities()
+    store.submit("facilities", current[current["adcode"] == "220623"],
+                 user=auth.verify("cb", PASSWORD), period="2026Q1")  # fmt: skip
+    info = source.info()
+    assert info.area_periods[0] == ("长白朝鲜族自治县", "2026Q1")
+    assert ("长春市", "2025Q3") in info.area_periods
+    at = open_page("gaps")
+    assert_ok(at)
+    captions = " ".join(c.value for c in at.caption)
+    assert "各地报送期不同：长白朝鲜族自治县 2026Q1，" in captions
+    data = reports.gap_list_file(reports.build_gap_list(source), "xlsx", source=source)
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    about = {r[0]: r[1] for r in book["说明"].iter_rows(values_only=True)}
+    assert about["各地数据期"].startswith("长白朝鲜族自治县 2026Q1，长春市 2025Q3，")
+    assert "，浑江区 2025Q3，" in about["各地数据期"]  # Baishan's other units one by one

@@ -1,4 +1,9 @@
-"""The versioned store: versions, rollback, diffs, history, upload checks, atomicity."""
+"""The versioned store: versions, rollback, diffs, history, upload checks, atomicity.
+
+Tests of a ``store`` run on both backends (``backend``: a GeoPackage file and
+PostgreSQL + PostGIS); those about the GeoPackage file itself (QGIS/pyogrio reading it,
+WAL, SQLite's triggers) take ``gpkg_store`` and run on the file only.
+"""
 
 from __future__ import annotations
 
@@ -82,7 +87,15 @@ def counties(embedded):
 
 
 @pytest.fixture
-def store(tmp_path):
+def store(backend, jilin_store_at):
+    """A store created from the demo data, on each backend."""
+    opened = Store.open(jilin_store_at(backend))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def gpkg_store(tmp_path):
     return Store.open(tmp_path / "store.gpkg", seed=EmbeddedSource())
 
 
@@ -152,7 +165,8 @@ def big_frame(n: int, *, note: str = "", seed: int = 0) -> pd.DataFrame:
 # --- the file and the default source --------------------------------------------------------------
 
 
-def test_a_new_store_is_a_geopackage_holding_the_demo_data(store, embedded):
+def test_a_new_store_is_a_geopackage_holding_the_demo_data(gpkg_store, embedded):
+    store = gpkg_store
     con = sqlite3.connect(store.path)
     assert con.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -192,8 +206,11 @@ def test_the_default_source_is_the_store_and_gives_the_demo_data_unchanged(embed
         datasource.default_source()
 
 
-def test_sessions_opening_a_new_store_at_once_create_it_once(tmp_path):
-    path = tmp_path / "race.gpkg"
+def test_sessions_opening_a_new_store_at_once_create_it_once(backend, steward, tmp_path, request):
+    if backend == "gpkg":
+        path = tmp_path / "race.gpkg"
+    else:  # an empty database, without PostGIS yet: the first store creates the extension
+        path = request.getfixturevalue("pg_server").database(postgis=False)
     stores, errors = [], []
 
     def open_it() -> None:
@@ -209,9 +226,13 @@ def test_sessions_opening_a_new_store_at_once_create_it_once(tmp_path):
         t.join(timeout=60)
     assert not errors and len(stores) == 4
     assert stores[0].versions()["version_id"].tolist() == [1, 1]
+    assert stores[0].audit(user=steward)["action"].tolist() == ["init", "init"]
+    for opened in stores:
+        opened.close()
 
 
-def test_a_store_refuses_another_region_and_foreign_files(store, tmp_path):
+def test_a_store_refuses_another_region_and_foreign_files(gpkg_store, tmp_path):
+    store = gpkg_store
     with pytest.raises(StoreError, match="holds region 220000, not 210000"):
         Store.open(store.path, region="210000")
     other = tmp_path / "other.gpkg"
@@ -367,7 +388,8 @@ def test_as_of_must_be_a_date_and_a_quarter_end_is_expected(store, steward, embe
     assert store.versions("facilities").iloc[-1]["as_of"] == "2025-11-15" and vid == 2
 
 
-def test_rows_are_append_only_in_the_file(store):
+def test_rows_are_append_only_in_the_file(gpkg_store):
+    store = gpkg_store
     con = sqlite3.connect(store.path)
     for sql in ("UPDATE facilities SET name = 'x'", "DELETE FROM versions", "DELETE FROM audit"):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -918,9 +940,8 @@ _LOOP_WRITER = textwrap.dedent(
 )
 
 
-def _loop_writer(tmp_path, accounts, *, rows, step, count):
-    path = tmp_path / "store.gpkg"
-    Store.open(path, seed=EmbeddedSource())
+def _loop_writer(path, tmp_path, accounts, *, rows, step, count):
+    """A process adding versions of ``rows + step * k`` rows to the store at ``path``."""
     marker, stop = tmp_path / "written", tmp_path / "stop"
     script = _LOOP_WRITER.format(root=str(ROOT), password=PASSWORD)
     proc = subprocess.Popen(
@@ -942,8 +963,12 @@ def _loop_writer(tmp_path, accounts, *, rows, step, count):
     return path, marker, stop, proc
 
 
-def test_a_writer_killed_at_a_random_moment_leaves_only_whole_versions(tmp_path, accounts):
-    path, marker, _, proc = _loop_writer(tmp_path, accounts, rows=40_000, step=1_000, count=50)
+def test_a_writer_killed_at_a_random_moment_leaves_only_whole_versions(
+    backend, jilin_store_at, tmp_path, accounts
+):
+    path, marker, _, proc = _loop_writer(
+        jilin_store_at(backend), tmp_path, accounts, rows=40_000, step=1_000, count=50
+    )
     try:
         _wait_for(marker, proc)
         time.sleep(float(np.random.default_rng().uniform(0.1, 1.0)))
@@ -957,21 +982,26 @@ def test_a_writer_killed_at_a_random_moment_leaves_only_whole_versions(tmp_path,
     store = Store.open(path)
     assert store.integrity_check() == "ok"
     versions = store.versions("facilities")
-    con = sqlite3.connect(path)
-    stored = dict(con.execute("SELECT version_id, COUNT(*) FROM facilities GROUP BY version_id"))
-    con.close()
+    with store._transaction() as con:
+        counts = con.execute("SELECT version_id, COUNT(*) FROM facilities GROUP BY version_id")
+        stored = {int(v): int(n) for v, n in counts.fetchall()}
     assert stored == dict(zip(versions["version_id"], versions["row_count"], strict=True))
     current = store.current_version("facilities")
     assert current == versions["version_id"].max() >= 2
     assert len(store.facilities()) == 40_000 + 1_000 * (current - 1)
+    store.close()
 
 
 # --- concurrent readers ---------------------------------------------------------------------------
 
 
-def test_concurrent_readers_only_ever_see_whole_versions(tmp_path, accounts):
+def test_concurrent_readers_only_ever_see_whole_versions(
+    backend, jilin_store_at, tmp_path, accounts
+):
     rows, step, count = 3_000, 37, 25
-    path, _, stop, proc = _loop_writer(tmp_path, accounts, rows=rows, step=step, count=count)
+    path, _, stop, proc = _loop_writer(
+        jilin_store_at(backend), tmp_path, accounts, rows=rows, step=step, count=count
+    )
     expected = {"w0": 478} | {f"w{k}": rows + step * k for k in range(1, count + 1)}
     reads: list[tuple[str, int]] = []
     errors: list[BaseException] = []
@@ -991,6 +1021,7 @@ def test_concurrent_readers_only_ever_see_whole_versions(tmp_path, accounts):
                 reads.append((notes.pop(), len(frame)))
             except BaseException as exc:  # collected and reported below
                 errors.append(exc)
+        store.close()
 
     threads = [threading.Thread(target=reader) for _ in range(3)]
     try:

@@ -2,7 +2,8 @@
 
 The store-level rules of ``../shared/REPORTING.md``: who may submit and review what,
 that a submission replaces only its area, that pending data never reach the current
-data, and the reporting status of a hand-made region worked out by hand.
+data, and the reporting status of a hand-made region worked out by hand. Every test of
+a store runs on both backends (``backend``: a GeoPackage file and PostgreSQL + PostGIS).
 """
 
 from __future__ import annotations
@@ -61,18 +62,12 @@ def users(accounts):
     return {name: auth.verify(name, PASSWORD, path=accounts) for name in ACCOUNTS}
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("template") / "store.gpkg"
-    Store.open(path, seed=EmbeddedSource())
-    return path
-
-
 @pytest.fixture
-def store(template, tmp_path):
-    path = tmp_path / "store.gpkg"
-    shutil.copy(template, path)
-    return Store.open(path)
+def store(backend, jilin_store_at):
+    """A fresh copy of the Jilin demo store, on each backend."""
+    opened = Store.open(jilin_store_at(backend))
+    yield opened
+    opened.close()
 
 
 def counts_of(store: Store, area: str, *, plus: int = 0) -> pd.DataFrame:
@@ -348,6 +343,18 @@ def test_a_new_submission_supersedes_a_pending_one_and_a_return_carries_its_reas
     assert audit["note"].iloc[-1] == "请核对长白镇人数"
 
 
+def test_only_a_steward_of_the_whole_region_rolls_back(store, users, review_off):
+    sub = store.submit(
+        "unemployed", counts_of(store, CHANGBAI, plus=1), user=users["cb_steward"], period="2026Q1"
+    )
+    assert sub.version_id == 2
+    for who in ("cb_steward", "bs_steward"):  # a version is the whole region's data
+        with pytest.raises(PermissionError, match="only a steward of the whole region"):
+            store.rollback("unemployed", 1, user=users[who])
+    store.rollback("unemployed", 1, user=users["prov_steward"])
+    assert store.current_version("unemployed") == 1
+
+
 def test_pending_rows_are_seen_by_stewards_and_reviewers_of_the_area_only(store, users):
     sub = store.submit(
         "unemployed", counts_of(store, CHANGBAI, plus=4), user=users["cb_steward"], period="2026Q1"
@@ -485,11 +492,10 @@ _SUBMITTER = textwrap.dedent(
 
 
 def test_nine_prefectures_submitting_at_once_all_land_and_readers_never_see_half(
-    template, tmp_path, accounts, monkeypatch
+    backend, jilin_store_at, tmp_path, accounts, monkeypatch
 ):
     monkeypatch.setenv("GEOAPP_REVIEW", "off")
-    path = tmp_path / "store.gpkg"
-    shutil.copy(template, path)
+    path = jilin_store_at(backend)
     start = tmp_path / "start"
     script = _SUBMITTER.format(root=str(ROOT), password=PASSWORD)
     procs = [
@@ -529,18 +535,18 @@ def test_nine_prefectures_submitting_at_once_all_land_and_readers_never_see_half
         assert set(grown.fillna(0)) <= {0, 1}
         new = frame["facility_id"].str.endswith("-NEW").groupby(pref).sum()
         assert (new.to_numpy() == 2 * grown.to_numpy()).all()
-    print(f"nine concurrent submissions: {wall:.1f} s wall, {len(seen)} reads")
+    store.close()
+    print(f"nine concurrent submissions ({backend}): {wall:.1f} s wall, {len(seen)} reads")
 
 
 # --- the command line ------------------------------------------------------------------------
 
 
 @pytest.fixture
-def run(accounts, template, monkeypatch, capsys, tmp_path):
+def run(accounts, jilin_store_at, monkeypatch, capsys):
     """``geoapp store ...`` on a copy of the Jilin store as ``who``: (code, out, err)."""
     monkeypatch.setenv("GEOAPP_ACCOUNTS", str(accounts))
-    path = tmp_path / "cli.gpkg"
-    shutil.copy(template, path)
+    path = jilin_store_at("gpkg")
 
     def run(*argv: str, who: str | None = None):
         monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
@@ -598,3 +604,15 @@ def test_the_command_line_refuses_bad_areas_and_periods_without_a_traceback(run,
     ]:
         code, _, err = run("submit", "--facilities", str(register), *argv, who="bs_steward")
         assert code == 2 and says in err and "Traceback" not in err
+
+
+def test_the_command_line_edits_one_facility(run):
+    code, out, err = run(
+        "edit", "close", "--id", "DEMO-MAS-0204", "--closed-on", "2026-02-01",
+        "--reason", "停业", "--period", "2026Q1", who="cb_steward",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "已报送第 1 号：长白朝鲜族自治县（220623）2026Q1，设施登记表 1 行。" in out
+    code, _, err = run("edit", "rename", "--id", "NOPE", "--name", "x", "--period", "2026Q1",
+                       who="cb_steward")  # fmt: skip
+    assert code == 2 and "no current facility 'NOPE'" in err and "Traceback" not in err

@@ -95,9 +95,10 @@ def _meta(
     sources: Sequence[str],
     row_count: int,
     generated_at: datetime | None,
+    area_periods: Sequence[tuple[str, str]] = (),
 ) -> dict[str, str]:
     prov = result.provenance()
-    return export.gap_meta(
+    meta = export.gap_meta(
         lang,
         policy_key=result.policy_key,
         policy_title=result.title(lang),
@@ -109,6 +110,15 @@ def _meta(
         row_count=row_count,
         generated_at=generated_at,
     )
+    if area_periods:  # the areas' data come from different quarters: say which
+        meta[t("meta.area_periods", lang)] = area_periods_text(area_periods, lang)
+    return meta
+
+
+def area_periods_text(area_periods: Sequence[tuple[str, str]], lang: str) -> str:
+    """``白山市 2026Q1，长春市 2025Q4`` (``, `` in English)."""
+    sep = "，" if lang == "zh" else ", "
+    return sep.join(f"{name} {period}" for name, period in area_periods)
 
 
 def gap_file(
@@ -122,8 +132,10 @@ def gap_file(
     sources: Sequence[str],
     lang: str = DEFAULT_LANGUAGE,
     generated_at: datetime | None = None,
+    area_periods: Sequence[tuple[str, str]] = (),
 ) -> bytes:
-    """The bytes of a gap-list file in ``fmt`` (csv, xlsx, geojson, gpkg)."""
+    """The bytes of a gap-list file in ``fmt`` (csv, xlsx, geojson, gpkg);
+    ``area_periods``: the areas whose data come from other quarters (the 说明 sheet)."""
     if fmt == "csv":
         return export.to_bytes("csv", rows)
     if fmt == "xlsx":
@@ -140,6 +152,7 @@ def gap_file(
                 sources=sources,
                 row_count=len(rows),
                 generated_at=generated_at,
+                area_periods=area_periods,
             ),
             sheet_name=t("sheet.gaps", lang),
             meta_sheet_name=t("sheet.about", lang),
@@ -247,6 +260,7 @@ class GapList:
     sources: tuple[str, ...]
     demo: bool
     as_of: str
+    area_periods: tuple[tuple[str, str], ...] = ()
 
     def summary(self) -> dict[str, int]:
         """Counts for a headline: gaps by strength and the people behind mandatory gaps.
@@ -354,6 +368,7 @@ def build_gap_list(
         sources=(facility_source, unemployed_source),
         demo=facilities_demo or unemployed_demo,
         as_of=info.data_date,
+        area_periods=tuple(info.area_periods),
     )
 
 
@@ -384,6 +399,7 @@ def gap_list_file(
         sources=list(gaps.sources),
         lang=lang,
         generated_at=generated_at,
+        area_periods=gaps.area_periods,
     )
 
 

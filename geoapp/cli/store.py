@@ -41,7 +41,7 @@ def _cmd_store_info(args: argparse.Namespace) -> int:
         versions, integrity = st.versions(), st.integrity_check()
     except store.StoreError as exc:
         raise UsageError(str(exc)) from exc
-    print(f"store: {st.path} (region {st.region})")
+    print(f"store: {st.location} (region {st.region})")
     for dataset in ("facilities", "unemployed"):
         rows = versions[versions["dataset"] == dataset]
         cur = rows[rows["is_current"]].iloc[0]
@@ -140,6 +140,11 @@ def _cmd_store_import(args: argparse.Namespace) -> int:
     return status
 
 
+def _store_location(text: str) -> Path | str:
+    """A GeoPackage path, or a PostgreSQL URL kept as text (a Path would lose its //)."""
+    return text if text.strip().lower().startswith(("postgresql://", "postgres://")) else Path(text)
+
+
 def add_parsers(sub) -> None:
     """``user add`` and ``store info|versions|audit|rollback|import``."""
     password_help = "read the password from the first line of standard input (no prompt)"
@@ -163,7 +168,11 @@ def add_parsers(sub) -> None:
     s_sub = s.add_subparsers(dest="store_command", required=True)
 
     def common(p: argparse.ArgumentParser, *, sign_in: bool) -> None:
-        p.add_argument("--store", type=Path, help="store file (default: settings.store_path)")
+        p.add_argument(
+            "--store",
+            type=_store_location,
+            help="store file or postgresql:// URL (default: settings.store_path)",
+        )
         p.add_argument("--region", help=REGION_HELP)
         if sign_in:
             p.add_argument("--user", required=True, help="a data steward's account name")

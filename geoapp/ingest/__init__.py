@@ -17,6 +17,8 @@ It may import :mod:`geoapp.schema`, :mod:`geoapp.settings`, :mod:`geoapp.paths`,
 importing only those listed before it:
 
 - ``gate``: the upload gate (:func:`check_upload`, :class:`UploadError`, the sheet budget).
+- ``xlsx``: one sheet of an ``.xlsx`` workbook (cached values read with calamine, merged
+  ranges, formulas without a cached value).
 - ``tables``: a file to rows of cells (CSV decoding, ``.xlsx`` with merged cells).
 - ``headings``: what a heading says (compared forms, families, closest field, notes).
 - ``fields``: field synonyms and header detection.

@@ -3,10 +3,10 @@
 This module owns getting from what a steward hands over (a path, bytes or an open file)
 to rows of cell values: the upload gate for paths (:mod:`geoapp.ingest.gate`), the
 file-type checks, CSV decoding (UTF-8 with or without BOM, GBK/GB18030, Excel's UTF-16
-"Unicode text") and delimiter sniffing, and ``.xlsx`` reading with openpyxl plus this
-module's own scan of the sheet's XML for merged cells and formulas without a cached
-value. Merged cells are filled with their value; empty rows after the last non-empty one
-are dropped. The sheet budget (:func:`geoapp.ingest.gate.shape_problem`) is enforced
+"Unicode text") and delimiter sniffing; an ``.xlsx`` sheet is read by
+:mod:`geoapp.ingest.xlsx` (cached values, merged ranges, formulas without a cached
+value). Merged cells are filled with their value; empty rows after the last non-empty
+one are dropped. The sheet budget (:func:`geoapp.ingest.gate.shape_problem`) is enforced
 while rows are read.
 
 Input that cannot be read at all raises :class:`RegisterError`, whose message names the
@@ -21,7 +21,6 @@ import io
 import math
 import os
 import re
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from geoapp.admin import normalise_name
+from geoapp.ingest import xlsx
 from geoapp.ingest.gate import (
     MAX_COLUMNS,
     FileProblem,
@@ -264,113 +264,21 @@ _SPACE_AFTER_NUL = re.compile(r"\x00\s")
 # --------------------------------------------------------------------------- XLSX
 
 
-_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
-# A formula cell whose cached value is missing or empty (files written by scripts and
-# never opened in Excel); with data_only=True openpyxl reads those as blank.
-_EMPTY_FORMULA_RE = re.compile(
-    rb'<(?:\w+:)?c\s+r="([A-Z]+)(\d+)"[^>]*>\s*<(?:\w+:)?f\b[^>]*(?:/>|>[^<]*</(?:\w+:)?f>)'
-    rb"\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
-)
-
-
-def _column_index(letters: bytes) -> int:
-    number = 0
-    for ch in letters:
-        number = number * 26 + (ch - 64)
-    return number - 1
-
-
 def _read_xlsx(data: bytes, name: str, *, sheet: str | int | None) -> Table:
-    """Open the workbook, read one sheet's rows, then its merged cells and empty formulas."""
-    import openpyxl  # here: reading a CSV register needs no openpyxl
-
+    """One sheet of the workbook (:mod:`geoapp.ingest.xlsx`), merged cells filled."""
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises zip, XML, key errors alike
-        raise RegisterError(
-            f"{name}: cannot be read as an Excel workbook ({exc})", key="not_xlsx", file=name
-        ) from None
-    try:
-        ws = _pick_sheet(wb, name, sheet)
-        title = ws.title
-        rows = _sheet_rows(ws, f"{name}: sheet {title}")
-        sheet_path = getattr(ws, "_worksheet_path", None)
-    finally:
-        wb.close()
-    merged, empty = _scan_sheet_xml(data, sheet_path) if sheet_path else ((), frozenset())
-    rows = _fill_merged(_pad(rows), merged)
+        read = xlsx.read_sheet(data, name, sheet=sheet, title_key=normalise_name)
+    except xlsx.SheetProblem as exc:
+        raise RegisterError(str(exc), **exc.params) from None
+    rows = xlsx.fill_merged(_pad(read.rows), read.merged)
     return Table(
-        name=name, encoding=None, sheet=title, rows=rows, merged=merged, empty_formulas=empty
+        name=name,
+        encoding=None,
+        sheet=read.title,
+        rows=rows,
+        merged=read.merged,
+        empty_formulas=read.empty_formulas,
     )
-
-
-def _pick_sheet(wb: Any, name: str, sheet: str | int | None) -> Any:
-    """The worksheet asked for: the first, one by 0-based position, or one by name."""
-    names = list(wb.sheetnames)
-    if not wb.worksheets:
-        raise RegisterError(f"{name}: the workbook has no worksheet", key="no_sheet", file=name)
-    if sheet is None:
-        return wb.worksheets[0]
-    if isinstance(sheet, int):
-        if not 0 <= sheet < len(wb.worksheets):
-            raise RegisterError(f"{name}: no sheet number {sheet}; sheets: {names}")
-        return wb.worksheets[sheet]
-    matches = [n for n in names if normalise_name(n) == normalise_name(sheet)]
-    if not matches:
-        raise RegisterError(f"{name}: no sheet {sheet!r}; sheets: {names}")
-    return wb[matches[0]]
-
-
-def _sheet_rows(ws: Any, where: str) -> list[list[Any]]:
-    """Every row of the sheet as cleaned values, refusing a sheet over the budget."""
-    # The declared size refuses an oversized sheet before any cell is parsed; it can
-    # be wrong (too small, or missing), so every row read is counted as well.
-    _over_budget(f"{where}, by its declared size", rows=ws.max_row or 0, columns=ws.max_column or 0)
-    ws.reset_dimensions()  # some writers record wrong dimensions; read every row
-    row_limit = max_rows()
-    rows = []
-    for row in ws.iter_rows(values_only=True):
-        if len(row) > MAX_COLUMNS:
-            _over_budget(f"{where}, row {len(rows) + 1:,}", columns=len(row))
-        if len(rows) == row_limit:
-            _over_budget(where, rows=row_limit + 1, at_least=True)
-        rows.append([_clean_cell(v) for v in row])
-    return rows
-
-
-def _scan_sheet_xml(
-    data: bytes, sheet_path: str
-) -> tuple[tuple[tuple[int, int, int, int], ...], frozenset[tuple[int, int]]]:
-    """Merged ranges and formula cells without a cached value, read from the sheet's XML.
-
-    openpyxl's read-only mode reports neither, so the worksheet part is scanned here.
-    """
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        xml = archive.read(sheet_path.lstrip("/"))
-    merged: list[tuple[int, int, int, int]] = []
-    for c1, r1, c2, r2 in _MERGE_RE.findall(xml):
-        a = (int(r1) - 1, _column_index(c1))
-        b = (int(r2) - 1, _column_index(c2)) if c2 else a
-        merged.append((a[0], a[1], b[0], b[1]))
-    empty: set[tuple[int, int]] = set()
-    if b"<f" in xml or b":f" in xml:
-        empty = {(int(r) - 1, _column_index(c)) for c, r in _EMPTY_FORMULA_RE.findall(xml)}
-    return tuple(merged), frozenset(empty)
-
-
-def _fill_merged(
-    rows: list[list[Any]], merged: tuple[tuple[int, int, int, int], ...]
-) -> list[list[Any]]:
-    """Show the value of each merged range in all its cells (as Excel does); in place."""
-    for r1, c1, r2, c2 in merged:
-        if r1 >= len(rows):
-            continue
-        value = rows[r1][c1] if c1 < len(rows[r1]) else None
-        for r in range(r1, min(r2, len(rows) - 1) + 1):
-            row = rows[r]
-            for c in range(c1, min(c2, len(row) - 1) + 1):
-                row[c] = value
-    return rows
 
 
 # --------------------------------------------------------------------------- cells

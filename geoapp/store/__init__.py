@@ -1,13 +1,16 @@
 """The versioned data store: every accepted register becomes a version, never an overwrite.
 
-Owns the store's GeoPackage file and everything about it: the encoding of versions in
-the file (:mod:`~geoapp.store.encoding`), the repository with its transactions,
-rollback and audit log (:mod:`~geoapp.store.repository`), reading the versions and
-their rows (:mod:`~geoapp.store.reading`), uploads as new
-versions (:mod:`~geoapp.store.uploads`), the facility diff (:mod:`~geoapp.store.diff`)
-and comparisons over the versions (:mod:`~geoapp.store.history`). SQLite failures
-become :class:`StoreError` (:mod:`~geoapp.store.errors`); ``as_of`` dates are parsed in
-:mod:`~geoapp.store.asof`.
+Owns the store and everything about it, in a GeoPackage file (the default) or in a
+PostgreSQL + PostGIS database (``GEOAPP_STORE=postgresql://...``): where it lives and
+how its transactions run on each (:mod:`~geoapp.store.backend`,
+:mod:`~geoapp.store.postgis`, :mod:`~geoapp.store.postgis_schema`), the encoding of
+versions in the file (:mod:`~geoapp.store.encoding`), the repository with its
+transactions, rollback and audit log (:mod:`~geoapp.store.repository`), reading the
+versions and their rows (:mod:`~geoapp.store.reading`), uploads as new versions
+(:mod:`~geoapp.store.uploads`), the facility diff (:mod:`~geoapp.store.diff`) and
+comparisons over the versions (:mod:`~geoapp.store.history`). SQLite and PostgreSQL
+failures become :class:`StoreError` (:mod:`~geoapp.store.errors`); ``as_of`` dates
+are parsed in :mod:`~geoapp.store.asof`.
 
 May import: :mod:`geoapp.schema` (column sets, datasets, the DataSource contract),
 :mod:`geoapp.auth`, :mod:`geoapp.regions`, :mod:`geoapp.settings`,

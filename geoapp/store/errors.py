@@ -2,7 +2,8 @@
 
 A failure of the file itself (disk full, read-only file or folder, not an SQLite file,
 damaged, locked by another writer) becomes a StoreError naming the file, what could not
-be done, SQLite's own words and what the user can do about it.
+be done, SQLite's own words and what the user can do about it. PostgreSQL's failures
+are turned into one the same way by :func:`geoapp.store.postgis.pg_failure`.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ class StoreError(ValueError):
 
     Failures of the file itself (disk full, read-only file or folder, not an SQLite
     file, damaged, locked by another writer) name the file, say what could not be done
-    and give SQLite's own words, chained to the :class:`sqlite3.Error`. A write that
-    fails leaves the previous data as they were.
+    and give SQLite's own words, chained to the :class:`sqlite3.Error`; failures of a
+    PostgreSQL server (refused connection, password, disk full, no rights) likewise,
+    chained to the ``psycopg.Error``. A write that fails leaves the previous data as
+    they were.
     """
 
 

@@ -14,7 +14,6 @@ against the province-level rules of the policy.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +24,7 @@ from geoapp.analysis.coverage import compute_gaps
 from geoapp.analysis.preview import diff_gap_tables
 from geoapp.facilities import FACILITY_TYPES
 from geoapp.policy import Policy, load_policy
+from geoapp.store.backend import Connection, read_frame
 from geoapp.store.diff import MOVE_THRESHOLD_M, FacilityDiff, diff_facility_frames
 
 __all__ = [
@@ -64,7 +64,7 @@ class HistoryMixin:
 
         def _transaction(
             self, *, write: bool = False
-        ) -> contextlib.AbstractContextManager[sqlite3.Connection]: ...
+        ) -> contextlib.AbstractContextManager[Connection]: ...
 
     def diff_facilities(
         self, a: int, b: int, *, threshold_m: float = MOVE_THRESHOLD_M
@@ -162,34 +162,34 @@ def history_units(counties: pd.DataFrame, *, prefecture: str | None = None) -> p
 
 
 def read_facility_counts(
-    con: sqlite3.Connection, *, all_versions: bool = False
+    con: Connection, *, all_versions: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Inside a read transaction: the facility versions to show (``version_id, as_of,
     is_current, is_demo``; per ``as_of`` the current version, else the latest, unless
     ``all_versions``) and their facilities per county and type (``version_id, adcode,
     facility_type, n``). The empty first version of a region that started without data
     is left out once another version is current: it records no past, only a start."""
-    versions = pd.read_sql_query(
+    versions = read_frame(
+        con,
         "SELECT v.version_id, v.as_of, (c.version_id IS NOT NULL) AS is_current, "
-        "(SELECT COALESCE(MAX(is_demo), 0) FROM facilities f "
+        "(SELECT COALESCE(MAX(CASE WHEN is_demo THEN 1 ELSE 0 END), 0) FROM facilities f "
         " WHERE f.version_id = v.version_id) AS is_demo "
         'FROM versions v LEFT JOIN "current" c '
         "ON c.dataset = v.dataset AND c.version_id = v.version_id "
         "WHERE v.dataset = 'facilities' "
         "AND NOT (v.parent IS NULL AND v.row_count = 0 AND c.version_id IS NULL) "
         "ORDER BY v.version_id",
-        con,
     )
     if not all_versions:
         versions = versions.sort_values(["as_of", "is_current", "version_id"])
         versions = versions.drop_duplicates("as_of", keep="last")
     wanted = versions["version_id"].tolist()
-    counts = pd.read_sql_query(
+    counts = read_frame(
+        con,
         f"SELECT version_id, adcode, facility_type, COUNT(*) AS n FROM facilities "
         f"WHERE version_id IN ({', '.join('?' * len(wanted))}) "
         "GROUP BY version_id, adcode, facility_type",
-        con,
-        params=wanted,
+        [int(v) for v in wanted],
     )
     return versions, counts
 

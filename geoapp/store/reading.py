@@ -4,14 +4,12 @@
 ``current_version``, ``versions``, ``facilities``, ``unemployed``, ``version_info`` and
 ``integrity_check``, and the helpers the write side shares (``_current``: the pointer,
 ``_resolve``: a version id checked against the versions of a dataset). Every read runs
-in one read transaction of the store (a WAL snapshot), so the pointer and the rows agree.
+in one read transaction of the store (a snapshot), so the pointer and the rows agree.
 """
 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -19,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from geoapp.schema import FACILITY_COLUMNS, UNEMPLOYED_COLUMNS
+from geoapp.store.backend import Backend, Connection, read_frame
 from geoapp.store.encoding import check_dataset, facility_frame, unemployed_frame
 from geoapp.store.errors import StoreError
 
@@ -26,25 +25,18 @@ __all__ = ["ReadingMixin"]
 
 
 class ReadingMixin:
-    """The store's read side. The store provides ``path``, ``_connect`` (a new
-    connection), ``_failure`` (an SQLite failure as a StoreError) and ``_transaction``
-    (a read snapshot)."""
+    """The store's read side. The store provides ``_backend`` (where it lives) and
+    ``_transaction`` (a read snapshot)."""
 
     if TYPE_CHECKING:  # provided by Store
-        path: Path
-
-        def _connect(self) -> sqlite3.Connection: ...
-
-        def _failure(
-            self, exc: sqlite3.Error, doing: str, *, write: bool = False
-        ) -> StoreError: ...
+        _backend: Backend
 
         def _transaction(
             self, *, write: bool = False
-        ) -> contextlib.AbstractContextManager[sqlite3.Connection]: ...
+        ) -> contextlib.AbstractContextManager[Connection]: ...
 
     @staticmethod
-    def _current(con: sqlite3.Connection, dataset: str) -> int:
+    def _current(con: Connection, dataset: str) -> int:
         row = con.execute(
             'SELECT version_id FROM "current" WHERE dataset = ?', (dataset,)
         ).fetchone()
@@ -54,7 +46,7 @@ class ReadingMixin:
         return int(row[0])
 
     @staticmethod
-    def _version_ids(con: sqlite3.Connection, dataset: str) -> list[int]:
+    def _version_ids(con: Connection, dataset: str) -> list[int]:
         return [
             int(r[0])
             for r in con.execute(
@@ -62,7 +54,7 @@ class ReadingMixin:
             )
         ]
 
-    def _resolve(self, con: sqlite3.Connection, dataset: str, version_id: int | None) -> int:
+    def _resolve(self, con: Connection, dataset: str, version_id: int | None) -> int:
         if version_id is None:
             return self._current(con, dataset)
         if isinstance(version_id, bool) or not isinstance(version_id, (int, np.integer)):
@@ -70,7 +62,7 @@ class ReadingMixin:
             raise TypeError(msg)
         known = self._version_ids(con, dataset)
         if int(version_id) not in known:
-            msg = f"no {dataset} version {version_id} in {self.path.name}; versions: {known}"
+            msg = f"no {dataset} version {version_id} in {self._backend.name}; versions: {known}"
             raise StoreError(msg)
         return int(version_id)
 
@@ -86,15 +78,15 @@ class ReadingMixin:
         if dataset is not None:
             check_dataset(dataset)
         with self._transaction() as con:
-            frame = pd.read_sql_query(
+            frame = read_frame(
+                con,
                 "SELECT v.dataset, v.version_id, v.as_of, v.created_at, v.created_by, "
                 "v.source_file, v.source_sha256, v.row_count, v.parent, v.note, "
                 "(c.version_id IS NOT NULL) AS is_current FROM versions v "
                 'LEFT JOIN "current" c ON c.dataset = v.dataset AND c.version_id = v.version_id '
                 + ("WHERE v.dataset = ? " if dataset else "")
                 + "ORDER BY v.dataset, v.version_id",
-                con,
-                params=(dataset,) if dataset else None,
+                (dataset,) if dataset else (),
             )
         frame["is_current"] = frame["is_current"].astype(bool)
         frame["parent"] = frame["parent"].astype("Int64")
@@ -131,11 +123,6 @@ class ReadingMixin:
         return table[table["version_id"] == vid].iloc[0].to_dict()
 
     def integrity_check(self) -> str:
-        """SQLite's ``PRAGMA integrity_check``: ``"ok"`` for a sound file."""
-        con = self._connect()
-        try:
-            return "; ".join(r[0] for r in con.execute("PRAGMA integrity_check"))
-        except sqlite3.Error as exc:
-            raise self._failure(exc, "check the store") from exc
-        finally:
-            con.close()
+        """``"ok"`` for a sound store: SQLite's ``PRAGMA integrity_check`` of the file, or
+        (PostgreSQL) the append-only triggers and the current versions' rows in place."""
+        return self._backend.integrity_check()

@@ -1,6 +1,8 @@
 """The versioned repository: every accepted register becomes a version, never an overwrite.
 
-One GeoPackage file (:func:`geoapp.settings.store_path`, default ``var/geoapp.gpkg``)
+One GeoPackage file (:func:`geoapp.settings.store_path`, default ``var/geoapp.gpkg``),
+or one schema of a PostgreSQL + PostGIS database (``GEOAPP_STORE=postgresql://...``,
+:mod:`geoapp.store.postgis`; the backends differ only in :mod:`geoapp.store.backend`),
 holds every version of the facility register and of the unemployed-disabled counts, a
 pointer to the current version of each, and an audit log. It is created on first open
 from the seed data the caller hands to :meth:`Store.open` (version 1 of both datasets,
@@ -33,17 +35,20 @@ table                  gpkg type   what
 ``geoapp_meta``        attributes  ``region``, ``schema_version``
 =====================  ==========  =================================================
 
+A PostgreSQL store has the same tables in its region's schema
+(:mod:`geoapp.store.postgis_schema`), ``geom`` a PostGIS point that QGIS shows too.
 Rows are append-only: triggers refuse UPDATE and DELETE on the version, row and audit
 tables; only the ``current`` pointer moves.
 
 Atomicity. Every write (a version with its rows, the pointer and the audit event) is
-one SQLite transaction (``BEGIN IMMEDIATE ... COMMIT``) in WAL mode with
-``synchronous=FULL``: a writer killed in the middle leaves uncommitted pages in the
-write-ahead log, which SQLite ignores on the next open, so the previous version stays
-current and intact. Readers read the pointer and the rows in one read transaction (a
-WAL snapshot), so several browser sessions never see half a version, and they never
-wait for a writer. Each call opens its own connection, so one :class:`Store` can be
-shared between threads (``st.cache_resource``).
+one transaction, one writer at a time: in the GeoPackage ``BEGIN IMMEDIATE ... COMMIT``
+in WAL mode with ``synchronous=FULL`` (a writer killed in the middle leaves uncommitted
+pages in the write-ahead log, which SQLite ignores on the next open), in PostgreSQL an
+advisory lock on the region (the server rolls a dead writer back). Either way the
+previous version stays current and intact. Readers read the pointer and the rows in one
+read transaction (a snapshot), so several browser sessions never see half a version,
+and they never wait for a writer. Each call takes its own connection, so one
+:class:`Store` can be shared between threads (``st.cache_resource``).
 
 Permissions. Uploading, rolling back and reading the audit log take a ``user`` that
 must be a signed-in data steward (:func:`geoapp.auth.verify`); anything else raises
@@ -65,7 +70,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -76,17 +80,17 @@ from geoapp import auth, regions, settings
 from geoapp.ingest import check_upload, display_name
 from geoapp.schema import FACILITY_COLUMNS, UNEMPLOYED_COLUMNS, DataSource
 from geoapp.store.asof import parse_as_of
+from geoapp.store.backend import Backend, Connection, open_backend, read_frame
 from geoapp.store.encoding import (
     SCHEMA_VERSION,
     check_dataset,
     check_facility_frame,
     check_unemployed_frame,
-    create_schema,
     facility_records,
     timestamp,
     unemployed_records,
 )
-from geoapp.store.errors import StoreError, rollback_quietly, sqlite_failure
+from geoapp.store.errors import StoreError
 from geoapp.store.history import HistoryMixin
 from geoapp.store.reading import ReadingMixin
 from geoapp.store.reporting_schema import upgrade_to_2
@@ -120,7 +124,8 @@ def _count(frame: pd.DataFrame | None, row_count: int | None) -> int:
 
 
 class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMixin):
-    """A versioned GeoPackage store of one region's facilities and unemployed counts.
+    """A versioned store of one region's facilities and unemployed counts: a GeoPackage
+    file, or a schema in PostgreSQL + PostGIS.
 
     Open it with :meth:`Store.open`; see the module docstring for the layout and the
     guarantees.
@@ -135,12 +140,25 @@ class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMi
     (1, True)
     """
 
-    def __init__(self, path: Path, region: str) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | Path, region: str) -> None:
         self.region = str(region)
+        self._backend: Backend = open_backend(path, self.region)
+        #: The GeoPackage file; None for a PostgreSQL store (see ``location``).
+        self.path: Path | None = getattr(self._backend, "path", None)
+        #: Where the store is, for people: the file, or the URL (no password) and schema.
+        self.location: str = self._backend.location
 
     def __repr__(self) -> str:
-        return f"Store({str(self.path)!r}, region={self.region!r})"
+        return f"Store({self.location!r}, region={self.region!r})"
+
+    @property
+    def backend(self) -> str:
+        """``"gpkg"`` (a GeoPackage file) or ``"postgis"`` (PostgreSQL + PostGIS)."""
+        return self._backend.kind
+
+    def close(self) -> None:
+        """Close the connections kept for reuse (PostgreSQL); the store stays usable."""
+        self._backend.close()
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -156,9 +174,10 @@ class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMi
 
         Parameters
         ----------
-        path : path, optional
-            The GeoPackage; :func:`geoapp.settings.store_path` of ``region`` by default.
-            Its folder is created if needed.
+        path : path or str, optional
+            The GeoPackage (its folder is created if needed), or a ``postgresql://``
+            URL (the region's schema ``geoapp_<adcode>`` in that database);
+            :func:`geoapp.settings.store_path` of ``region`` by default.
         region : str
             Region adcode; a store holds one region and refuses another.
         seed : DataSource, optional
@@ -170,94 +189,84 @@ class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMi
         ------
         StoreError
             The file is not a geoapp store, holds another region, or must be created and
-            no usable seed was given.
+            no usable seed was given; the server cannot be reached or refuses.
         """
-        target = Path(path) if path is not None else settings.store_path(region)
+        target = path if path is not None else settings.store_path(region)
         store = cls(target, str(region))
         store._initialise(seed)
         return store
 
-    def _failure(self, exc: sqlite3.Error, doing: str, *, write: bool = False) -> StoreError:
-        """The StoreError for an SQLite failure on this store; raise it ``from exc``."""
-        return sqlite_failure(self.path, exc, doing, write=write)
+    def _failure(self, exc: BaseException, doing: str, *, write: bool = False) -> StoreError:
+        """The StoreError for a driver failure on this store; raise it ``from exc``."""
+        return self._backend.failure(exc, doing, write=write)
 
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise self._failure(exc, "open the store") from exc
-        try:
-            con.execute("PRAGMA synchronous=FULL")  # a commit survives a power cut too
-            con.execute("PRAGMA journal_size_limit=67108864")  # shrink the WAL after big writes
-        except sqlite3.Error as exc:
-            con.close()
-            raise self._failure(exc, "open the store") from exc
-        return con
+    def _connect(self) -> Connection:
+        return self._backend.connect()
 
     @contextlib.contextmanager
-    def _transaction(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
-        """One transaction: ``BEGIN IMMEDIATE`` for writes (one writer at a time), a
-        deferred ``BEGIN`` for reads (a WAL snapshot: the pointer and the rows agree).
+    def _transaction(self, *, write: bool = False) -> Iterator[Connection]:
+        """One transaction: one writer at a time for writes, a snapshot for reads (the
+        pointer and the rows agree); see :mod:`geoapp.store.backend`.
 
-        An SQLite failure becomes a :class:`StoreError` naming the file and the cause;
+        A driver failure becomes a :class:`StoreError` naming the store and the cause;
         anything raised inside rolls the transaction back and goes on unchanged.
         """
+        backend = self._backend
         con = self._connect()
         try:
             try:
-                con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                backend.begin(con, write=write)
                 yield con
-                con.execute("COMMIT")
+                backend.commit(con)
             except BaseException:
-                rollback_quietly(con)
+                backend.rollback(con)
                 raise
-        except sqlite3.Error as exc:
+        except backend.errors as exc:
             doing = "write to the store" if write else "read the store"
             raise self._failure(exc, doing, write=write) from exc
         finally:
-            con.close()
+            backend.release(con)
 
     def _initialise(self, seed: DataSource | None) -> None:
         """Check an existing store (a read: never waits for a writer) or create one."""
-        if seed is None and not self.path.exists():
+        backend = self._backend
+        exists = backend.exists()
+        if seed is None and not exists:
             raise self._no_seed()
-        seeded = self._read_seed(seed) if seed is not None and not self.path.exists() else None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            msg = f"{self.path}: cannot create the store's folder: {exc.strerror or exc}"
-            raise StoreError(msg) from exc
+        seeded = self._read_seed(seed) if seed is not None and not exists else None
+        backend.prepare()
         con = self._connect()
         try:
-            meta = self._meta(con)
+            meta = backend.meta(con)
             if meta is None:
                 meta = self._create_once(con, seed, seeded)
             elif meta.get("schema_version") == "1" and meta.get("region") == self.region:
                 meta = self._upgrade(con)
-        except sqlite3.Error as exc:
+        except backend.errors as exc:
+            backend.rollback(con)
             raise self._failure(exc, "open the store") from exc
         finally:
-            con.close()
+            backend.release(con)
         self._check_meta(meta)
 
-    def _upgrade(self, con: sqlite3.Connection) -> dict[str, str]:
-        """Bring a schema-1 store to schema 2 (one transaction; another process may have
-        done it already)."""
-        con.execute("BEGIN IMMEDIATE")
+    def _upgrade(self, con: Connection) -> dict[str, str]:
+        """Bring a schema-1 store (GeoPackage only) to schema 2 (one transaction; another
+        process may have done it already)."""
+        self._backend.begin(con, write=True)
         try:
-            meta = self._meta(con) or {}
+            meta = self._backend.meta(con) or {}
             if meta.get("schema_version") == "1":
                 upgrade_to_2(con, at=timestamp())
                 meta["schema_version"] = SCHEMA_VERSION
-            con.execute("COMMIT")
+            self._backend.commit(con)
         except BaseException:
-            rollback_quietly(con)
+            self._backend.rollback(con)
             raise
         return meta
 
     def _no_seed(self) -> StoreError:
         msg = (
-            f"{self.path}: no store here yet, and no seed data to create it from; "
+            f"{self.location}: no store here yet, and no seed data to create it from; "
             "open it with seed=... (e.g. geoapp.datasource.EmbeddedSource"
             f"({self.region!r}))"
         )
@@ -265,60 +274,42 @@ class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMi
 
     def _create_once(
         self,
-        con: sqlite3.Connection,
+        con: Connection,
         seed: DataSource | None,
         seeded: tuple[dict[str, pd.DataFrame], str] | None = None,
     ) -> dict[str, str]:
         """Create the store, unless another process won the race; one writer at a time."""
         if seed is None:
             raise self._no_seed()
-        mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if mode != "wal":
-            msg = f"{self.path}: cannot switch the store to WAL mode (got {mode!r})"
-            raise StoreError(msg)
-        con.execute("BEGIN IMMEDIATE")
+        self._backend.begin_create(con)
         try:
-            meta = self._meta(con)
+            meta = self._backend.meta(con)
             if meta is None:
                 self._create(con, seed, seeded or self._read_seed(seed))
                 meta = {"region": self.region, "schema_version": SCHEMA_VERSION}
-            con.execute("COMMIT")
+            self._backend.commit(con)
         except BaseException:
-            rollback_quietly(con)
+            self._backend.rollback(con)
             raise
         return meta
-
-    def _meta(self, con: sqlite3.Connection) -> dict[str, str] | None:
-        """The store's metadata; None for an empty file; StoreError for a foreign one
-        (sqlite3.Error, for the caller to report, for a file SQLite cannot read)."""
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if "geoapp_meta" in tables:
-            return dict(con.execute("SELECT key, value FROM geoapp_meta"))
-        if tables:
-            msg = (
-                f"{self.path}: not a geoapp store (it has tables {sorted(tables)[:5]} "
-                "but no geoapp_meta); give another path"
-            )
-            raise StoreError(msg)
-        return None
 
     def _check_meta(self, meta: dict[str, str]) -> None:
         if meta.get("region") != self.region:
             msg = (
-                f"{self.path} holds region {meta.get('region')}, not {self.region}; "
+                f"{self.location} holds region {meta.get('region')}, not {self.region}; "
                 "each region has its own store (settings.store_path)"
             )
             raise StoreError(msg)
         if meta.get("schema_version") != SCHEMA_VERSION:
             msg = (
-                f"{self.path}: store schema {meta.get('schema_version')}, this geoapp "
+                f"{self.location}: store schema {meta.get('schema_version')}, this geoapp "
                 f"reads schema {SCHEMA_VERSION}"
             )
             raise StoreError(msg)
 
     def _read_seed(self, seed: DataSource) -> tuple[dict[str, pd.DataFrame], str]:
         """The seed's datasets in the stored schema, and the date they describe."""
-        where = f"{self.path}: cannot create the store for region {self.region}"
+        where = f"{self.location}: cannot create the store for region {self.region}"
         try:
             frames = {
                 "facilities": check_facility_frame(seed.facilities()),
@@ -338,7 +329,7 @@ class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMi
 
     def _create(
         self,
-        con: sqlite3.Connection,
+        con: Connection,
         seed: DataSource,
         seeded: tuple[dict[str, pd.DataFrame], str],
     ) -> None:
@@ -346,7 +337,7 @@ class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMi
         label, files = (
             seed.seed_provenance() if isinstance(seed, SeedProvenance) else (repr(seed), {})
         )
-        create_schema(con, region=self.region, at=timestamp())
+        self._backend.create_schema(con, region=self.region, at=timestamp())
         for dataset, frame in frames.items():
             path = files.get(dataset)
             content = path.read_bytes() if path is not None and path.is_file() else None
@@ -367,7 +358,7 @@ class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMi
 
     def _insert_version(
         self,
-        con: sqlite3.Connection,
+        con: Connection,
         dataset: str,
         frame: pd.DataFrame | None,
         *,
@@ -433,8 +424,7 @@ class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMi
         )
         return vid
 
-    @staticmethod
-    def _point(con: sqlite3.Connection, dataset: str, vid: int, now: str, *, first: bool) -> None:
+    def _point(self, con: Connection, dataset: str, vid: int, now: str, *, first: bool) -> None:
         """Make ``vid`` the current version of ``dataset`` and date the tables it touched."""
         if first:
             con.execute(
@@ -447,32 +437,20 @@ class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMi
                 (vid, now, dataset),
             )
         view = "current_facilities" if dataset == "facilities" else "unemployed"
-        con.execute(
-            "UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?, ?, ?, ?)",
-            (now, dataset, "versions", "current", "audit", view),
-        )
+        self._backend.touch(con, (dataset, "versions", "current", "audit", view), now)
 
-    @staticmethod
-    def _insert_rows(con: sqlite3.Connection, dataset: str, frame: pd.DataFrame, vid: int) -> None:
+    def _insert_rows(self, con: Connection, dataset: str, frame: pd.DataFrame, vid: int) -> None:
         if dataset == "facilities":
-            placeholders = ", ".join("?" * (len(FACILITY_COLUMNS) + 2))
-            sql = (
-                f"INSERT INTO facilities (version_id, geom, {', '.join(FACILITY_COLUMNS)}) "
-                f"VALUES ({placeholders})"
-            )
+            columns = ("version_id", "geom", *FACILITY_COLUMNS)
             records = facility_records(frame, vid)
         else:
-            placeholders = ", ".join("?" * (len(UNEMPLOYED_COLUMNS) + 1))
-            sql = (
-                f"INSERT INTO unemployed (version_id, {', '.join(UNEMPLOYED_COLUMNS)}) "
-                f"VALUES ({placeholders})"
-            )
+            columns = ("version_id", *UNEMPLOYED_COLUMNS)
             records = unemployed_records(frame, vid)
-        con.executemany(sql, records)
+        self._backend.insert_rows(con, dataset, columns, records)
 
     @staticmethod
     def _audit(
-        con: sqlite3.Connection,
+        con: Connection,
         *,
         at: str,
         who: str,
@@ -549,11 +527,17 @@ class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMi
         Raises
         ------
         PermissionError
-            ``user`` is not a signed-in data steward.
+            ``user`` is not a signed-in data steward of the whole region.
         StoreError
             No such version, or it is the current one already.
         """
         steward = auth.require_steward(user, action=f"roll back the {dataset}")
+        if self._home(steward) != self.region:  # a version is the whole region's data
+            msg = (
+                f"{steward.name} is a steward of {steward.area}; only a steward of the whole "
+                f"region {self.region} may roll back the {dataset}"
+            )
+            raise PermissionError(msg)
         check_dataset(dataset)
         with self._transaction(write=True) as con:
             vid = self._resolve(con, dataset, version_id)
@@ -586,7 +570,7 @@ class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMi
         version_id, previous_version, note``."""
         auth.require_role(user, auth.EDITING_ROLES, action="read the audit log")
         with self._transaction() as con:
-            frame = pd.read_sql_query("SELECT * FROM audit ORDER BY event_id", con)
+            frame = read_frame(con, "SELECT * FROM audit ORDER BY event_id")
         for c in ("file_size", "accepted", "flagged", "rejected", "version_id", "previous_version"):
             frame[c] = frame[c].astype("Int64")
         return frame

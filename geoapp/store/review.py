@@ -16,7 +16,6 @@ reporting (:mod:`geoapp.store.submissions` has the submitting side):
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -24,12 +23,10 @@ import pandas as pd
 from geoapp import auth, settings
 from geoapp.schema import FACILITY_COLUMNS, UNEMPLOYED_COLUMNS
 from geoapp.store.areas import AreaTree, Period
+from geoapp.store.backend import Backend, Connection, read_frame
 from geoapp.store.encoding import check_dataset, timestamp
 from geoapp.store.errors import StoreError
 from geoapp.store.status import reporting_status
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 __all__ = ["ReviewMixin"]
 
@@ -38,26 +35,26 @@ _COLUMNS = {"facilities": FACILITY_COLUMNS, "unemployed": UNEMPLOYED_COLUMNS}
 
 
 class ReviewMixin:
-    """The store's review side. The store provides ``region``, ``path``,
+    """The store's review side. The store provides ``region``, ``_backend``,
     ``_transaction``, ``_current``, ``_insert_version``, ``_audit``, and from
     :class:`~geoapp.store.submissions.SubmissionsMixin` ``area_tree``, ``_home``,
     ``_in_units`` and ``_decide``."""
 
     if TYPE_CHECKING:  # provided by Store
         region: str
-        path: Path
+        _backend: Backend
 
         def _transaction(
             self, *, write: bool = False
-        ) -> contextlib.AbstractContextManager[sqlite3.Connection]: ...
+        ) -> contextlib.AbstractContextManager[Connection]: ...
 
         @staticmethod
-        def _current(con: sqlite3.Connection, dataset: str) -> int: ...
+        def _current(con: Connection, dataset: str) -> int: ...
 
-        def _insert_version(self, con: sqlite3.Connection, dataset: str, frame, **kw) -> int: ...
+        def _insert_version(self, con: Connection, dataset: str, frame, **kw) -> int: ...
 
         @staticmethod
-        def _audit(con: sqlite3.Connection, **kw) -> None: ...
+        def _audit(con: Connection, **kw) -> None: ...
 
         def area_tree(self) -> AreaTree: ...
 
@@ -66,7 +63,7 @@ class ReviewMixin:
         def _in_units(self, units: list[str]) -> tuple[str, list[str]]: ...
 
         @staticmethod
-        def _decide(con: sqlite3.Connection, sid: int, decision: str, **kw) -> None: ...
+        def _decide(con: Connection, sid: int, decision: str, **kw) -> None: ...
 
     def _check_reviewer(self, user: object, area: str, *, action: str) -> auth.User:
         reviewer = auth.require_role(user, ("reviewer",), action=action)
@@ -119,7 +116,7 @@ class ReviewMixin:
         return None
 
     @staticmethod
-    def _status(con: sqlite3.Connection, sid: int) -> str:
+    def _status(con: Connection, sid: int) -> str:
         row = con.execute(
             "SELECT decision FROM decisions WHERE submission_id = ? "
             "ORDER BY decision_id DESC LIMIT 1",
@@ -129,16 +126,14 @@ class ReviewMixin:
 
     def _submission(self, sid: int) -> dict:
         with self._transaction() as con:
-            frame = pd.read_sql_query(
-                "SELECT * FROM submissions WHERE submission_id = ?", con, params=(sid,)
-            )
+            frame = read_frame(con, "SELECT * FROM submissions WHERE submission_id = ?", (sid,))
         if frame.empty:
-            msg = f"no submission {sid} in {self.path.name}"
+            msg = f"no submission {sid} in {self._backend.name}"
             raise StoreError(msg)
         return frame.iloc[0].to_dict()
 
     def _approve(
-        self, con: sqlite3.Connection, sid: int, *, who: str, reason: str, action: str = "approve"
+        self, con: Connection, sid: int, *, who: str, reason: str, action: str = "approve"
     ) -> int:
         """Inside a write transaction: the submission's rows replace its area's part of
         the current data (a new version); the decision, dates and audit with it."""
@@ -157,13 +152,14 @@ class ReviewMixin:
         dataset, units = sub["dataset"], self.area_tree().units(sub["area"])
         parent = self._current(con, dataset)
         where, params = self._in_units(units)
-        keep = f"version_id = ?{where.replace(' IN ', ' NOT IN ')}" if where else "0"
+        keep = f"version_id = ?{where.replace(' IN ', ' NOT IN ')}" if where else "1 = 0"
         keep_params = (parent, *params) if where else ()
         kept = con.execute(f"SELECT COUNT(*) FROM {dataset} WHERE {keep}", keep_params).fetchone()
         new = con.execute(
             f"SELECT COUNT(*) FROM {_ROWS[dataset]} WHERE submission_id = ?", (sid,)
         ).fetchone()
-        columns = ("geom, " if dataset == "facilities" else "") + ", ".join(_COLUMNS[dataset])
+        geom = dataset == "facilities" and self._backend.writes_geometry  # else generated
+        columns = ("geom, " if geom else "") + ", ".join(_COLUMNS[dataset])
 
         def fill(vid: int) -> None:
             con.execute(
@@ -198,12 +194,12 @@ class ReviewMixin:
 
     # -- dates ------------------------------------------------------------------------------
 
-    def _dates_of(self, con: sqlite3.Connection, dataset: str, vid: int) -> pd.DataFrame:
-        frame = pd.read_sql_query(
+    def _dates_of(self, con: Connection, dataset: str, vid: int) -> pd.DataFrame:
+        frame = read_frame(
+            con,
             "SELECT adcode, period, as_of, submission_id FROM area_dates "
             "WHERE dataset = ? AND version_id = ? ORDER BY adcode",
-            con,
-            params=(dataset, vid),
+            (dataset, vid),
         )
         if not frame.empty:
             return frame
@@ -223,7 +219,7 @@ class ReviewMixin:
 
     def _write_area_dates(
         self,
-        con: sqlite3.Connection,
+        con: Connection,
         dataset: str,
         vid: int,
         parent: int,
@@ -279,7 +275,7 @@ class ReviewMixin:
             + " ORDER BY s.submission_id"
         )
         with self._transaction() as con:
-            frame = pd.read_sql_query(sql, con, params=params)
+            frame = read_frame(con, sql, params)
         frame["version_id"] = frame["version_id"].astype("Int64")
         return frame
 
@@ -294,11 +290,11 @@ class ReviewMixin:
             raise PermissionError(msg)
         columns = ", ".join(_COLUMNS[info["dataset"]])
         with self._transaction() as con:
-            return pd.read_sql_query(
+            return read_frame(
+                con,
                 f"SELECT {columns} FROM {_ROWS[info['dataset']]} WHERE submission_id = ? "
                 "ORDER BY fid",
-                con,
-                params=(int(submission_id),),
+                (int(submission_id),),
             )
 
     def reporting_status(self, period: object, *, dataset: str = "facilities") -> pd.DataFrame:

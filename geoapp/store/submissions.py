@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -32,6 +31,7 @@ import pandas as pd
 from geoapp import auth, regions, settings
 from geoapp.schema import FACILITY_COLUMNS, UNEMPLOYED_COLUMNS
 from geoapp.store.areas import AreaTree, Period
+from geoapp.store.backend import Backend, Connection, read_frame
 from geoapp.store.encoding import (
     check_dataset,
     check_facility_frame,
@@ -41,9 +41,6 @@ from geoapp.store.encoding import (
     unemployed_records,
 )
 from geoapp.store.errors import ConfirmationNeeded, StoreError
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 __all__ = ["Part", "Submission", "SubmissionsMixin", "rows_outside"]
 
@@ -129,26 +126,26 @@ def rows_outside(
 
 
 class SubmissionsMixin:
-    """The store's reporting side. The store provides ``region``, ``path``,
+    """The store's reporting side. The store provides ``region``, ``_backend``,
     ``_transaction``, ``_current``, ``_insert_version`` and ``_audit``."""
 
     if TYPE_CHECKING:  # provided by Store
         region: str
-        path: Path
+        _backend: Backend
 
         def _transaction(
             self, *, write: bool = False
-        ) -> contextlib.AbstractContextManager[sqlite3.Connection]: ...
+        ) -> contextlib.AbstractContextManager[Connection]: ...
 
         @staticmethod
-        def _current(con: sqlite3.Connection, dataset: str) -> int: ...
+        def _current(con: Connection, dataset: str) -> int: ...
 
-        def _insert_version(self, con: sqlite3.Connection, dataset: str, frame, **kw) -> int: ...
+        def _insert_version(self, con: Connection, dataset: str, frame, **kw) -> int: ...
 
         @staticmethod
-        def _audit(con: sqlite3.Connection, **kw) -> None: ...
+        def _audit(con: Connection, **kw) -> None: ...
 
-        def _approve(self, con: sqlite3.Connection, sid: int, **kw) -> int: ...
+        def _approve(self, con: Connection, sid: int, **kw) -> int: ...
 
     _areas: AreaTree | None = None
 
@@ -207,7 +204,7 @@ class SubmissionsMixin:
             return self._closures(con, dataset, frame, units)
 
     def _closures(
-        self, con: sqlite3.Connection, dataset: str, frame: pd.DataFrame, units: list[str]
+        self, con: Connection, dataset: str, frame: pd.DataFrame, units: list[str]
     ) -> pd.DataFrame:
         key = "facility_id" if dataset == "facilities" else "adcode"
         shown = (
@@ -216,13 +213,16 @@ class SubmissionsMixin:
             else ("adcode, prefecture, county, unemployed_disabled")
         )
         where, params = self._in_units(units)
-        current = pd.read_sql_query(
-            f"SELECT {shown} FROM {dataset} WHERE version_id = ?{where} ORDER BY fid",
+        current = read_frame(
             con,
-            params=(self._current(con, dataset), *params),
+            f"SELECT {shown} FROM {dataset} WHERE version_id = ?{where} ORDER BY fid",
+            (self._current(con, dataset), *params),
         )
-        listed = set(frame[key].astype(str))
-        return current[~current[key].astype(str).isin(listed)].reset_index(drop=True)
+        # Object arrays: an Arrow string column's isin converts every value it is given.
+        listed = frame[key].astype(str).to_numpy(dtype=object)
+        keys = pd.Series(current[key].astype(str).to_numpy(dtype=object), dtype=object)
+        gone = ~keys.isin(listed)
+        return current[gone.to_numpy()].reset_index(drop=True)
 
     def _in_units(self, units: list[str]) -> tuple[str, list[str]]:
         """An SQL condition on ``adcode`` (and its parameters) for the units; none for
@@ -365,7 +365,7 @@ class SubmissionsMixin:
         )
         raise ConfirmationNeeded(msg, closes, len(closes))
 
-    def _insert_submission(self, con: sqlite3.Connection, entry: dict, rows, closes: int) -> int:
+    def _insert_submission(self, con: Connection, entry: dict, rows, closes: int) -> int:
         data = entry["file_bytes"]
         sha = hashlib.sha256(data).hexdigest() if data is not None else None
         size = len(data) if data is not None else None
@@ -374,23 +374,20 @@ class SubmissionsMixin:
         cur = con.execute(
             "INSERT INTO submissions (dataset, area, period, as_of, submitted_at, "
             "submitted_by, file_name, file_sha256, file_size, accepted, flagged, rejected, "
-            "row_count, closes, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "row_count, closes, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING submission_id",
             (
                 entry["dataset"], entry["area"], entry["period"], entry["as_of"], now,
                 entry["who"], entry["file_name"], sha, size, accepted, flagged, rejected,
                 len(rows), closes, entry["note"],
             ),
         )  # fmt: skip
-        sid = int(cur.lastrowid)
+        sid = int(cur.fetchone()[0])
         dataset = entry["dataset"]
-        columns = _COLUMNS[dataset]
-        marks = ", ".join("?" * (len(columns) + (2 if dataset == "facilities" else 1)))
-        geom = "geom, " if dataset == "facilities" else ""
+        geom = ("geom",) if dataset == "facilities" else ()
         records = (facility_records if dataset == "facilities" else unemployed_records)(rows, sid)
-        con.executemany(
-            f"INSERT INTO {_ROWS[dataset]} (submission_id, {geom}{', '.join(columns)}) "
-            f"VALUES ({marks})",
-            records,
+        self._backend.insert_rows(
+            con, _ROWS[dataset], ("submission_id", *geom, *_COLUMNS[dataset]), records
         )
         for (old,) in con.execute(
             "SELECT s.submission_id FROM submissions s WHERE s.dataset = ? AND s.area = ? "
@@ -412,7 +409,7 @@ class SubmissionsMixin:
 
     @staticmethod
     def _decide(
-        con: sqlite3.Connection,
+        con: Connection,
         sid: int,
         decision: str,
         *,
