@@ -2,6 +2,13 @@
 
 Imported by the tests of this folder (pytest puts the folder on ``sys.path``; there is
 no ``__init__.py``). Fixtures live in ``conftest.py``.
+
+Every wait is on what a test then asserts: the script run over, the map's Leaflet
+paths in its iframe, the charts' SVG, images and fonts loaded, the layout no longer
+moving. None waits on network idle (a page keeps its websocket open, and on a loaded
+machine late font and health requests can keep the network busy past any timeout)
+and none sleeps a fixed time. Timeouts are generous (two cores shared with other work)
+but bounded, and a timeout says what was not drawn.
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Frame, Page
+from playwright.sync_api import Frame, Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 REPO = Path(__file__).resolve().parents[2]
 ENTRY = REPO / "streamlit_app.py"
@@ -34,6 +42,17 @@ APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 GENERIC_ERROR = "页面出错"
 #: The running app's log (set by the app_url fixture), quoted when a page breaks.
 APP_LOG: Path | None = None
+#: A page's script run, a first visit on a cold cache (siting's distances) included.
+SCRIPT_TIMEOUT_MS = 90_000
+#: What the browser draws after the run: the map in its iframe, charts, images, fonts.
+DRAW_TIMEOUT_MS = 60_000
+#: Interval of the few waits whose condition is a Python predicate (polled, not slept).
+POLL_MS = 250
+MAP_IFRAME = "iframe[title*='st_folium'], iframe[src*='st_folium']"
+#: Inside a map's iframe: Leaflet loaded and something drawn on the map.
+LEAFLET_DRAWN = (
+    ".leaflet-container .leaflet-overlay-pane path, .leaflet-container .leaflet-marker-pane > *"
+)
 
 
 # --- pages ---------------------------------------------------------------------------
@@ -102,21 +121,49 @@ def query_params(page: Page) -> dict[str, str]:
 # --- Streamlit -----------------------------------------------------------------------
 
 
-def wait_for_app(page: Page, *, timeout: float = 60_000) -> None:
+def wait_until(target: Page | Frame, js: str, what: str, *, timeout: float, arg=None) -> None:
+    """``target.wait_for_function(js)``; a timeout fails saying ``what`` was not reached."""
+    try:
+        target.wait_for_function(js, arg=arg, timeout=timeout, polling="raf")
+    except PlaywrightTimeout:
+        url = target.url if not (isinstance(target, Frame) and target.is_detached()) else "?"
+        raise AssertionError(f"{url}: {what} (not within {timeout / 1000:.0f}s)") from None
+
+
+def wait_for_element(locator: Locator, what: str, *, timeout: float, state="visible") -> None:
+    """``locator.wait_for(state=...)``; a timeout fails saying ``what`` was not drawn."""
+    try:
+        locator.wait_for(state=state, timeout=timeout)
+    except PlaywrightTimeout:
+        raise AssertionError(
+            f"{what} was not {state} within {timeout / 1000:.0f}s ({locator})"
+        ) from None
+
+
+def wait_for_app(page: Page, *, timeout: float = SCRIPT_TIMEOUT_MS) -> None:
     """Wait until the script run is over and the page shows no spinner."""
-    page.wait_for_selector(APP_IDLE, timeout=timeout)
-    page.wait_for_function(
+    wait_for_element(
+        page.locator(APP_IDLE),
+        "the app with its script run over",
+        timeout=timeout,
+        state="attached",
+    )
+    wait_until(
+        page,
         '() => !document.querySelector(\'[data-testid="stSpinner"], [data-testid="stSkeleton"]\')',
+        "a spinner or skeleton is still shown after the script run",
         timeout=timeout,
     )
 
 
 def open_page(page: Page, url: str) -> None:
     page.goto(url)
-    page.wait_for_selector('[data-testid="stApp"]')
     # The first state after load is "initial", then "running", then "notRunning".
-    page.wait_for_selector(
-        '[data-testid="stApp"]:not([data-test-script-state="initial"])', timeout=60_000
+    wait_for_element(
+        page.locator('[data-testid="stApp"]:not([data-test-script-state="initial"])'),
+        f"{url}: the app's first script run",
+        timeout=SCRIPT_TIMEOUT_MS,
+        state="attached",
     )
     wait_for_app(page)
     assert_no_app_error(page)
@@ -188,7 +235,7 @@ def wait_for_dataframe_rows(page: Page, predicate, *, index: int = 0, timeout: f
             rows = []
         if rows and predicate(rows):
             return rows
-        page.wait_for_timeout(250)
+        page.wait_for_timeout(POLL_MS)  # a poll of the rows asserted, not a settling sleep
     return rows
 
 
@@ -204,26 +251,36 @@ def select_option(page: Page, label: str, text: str) -> None:
 # --- the map ---------------------------------------------------------------------------
 
 
-def map_frame(page: Page, *, timeout: float = 60.0) -> Frame:
-    """The st_folium iframe's frame once its Leaflet map has drawn vector paths."""
+def map_frame(page: Page, *, timeout: float = DRAW_TIMEOUT_MS / 1000) -> Frame:
+    """The st_folium iframe's frame once its Leaflet map has drawn vector paths.
+
+    Waits through the iframe's locator, which follows streamlit-folium replacing the
+    iframe after a rerun; a timeout says whether the iframe or its paths were missing.
+    """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for frame in page.frames:
-            if frame == page.main_frame or frame.is_detached():
-                continue
+    iframe = page.locator(MAP_IFRAME).first
+    paths = iframe.content_frame.locator(".leaflet-container path.leaflet-interactive").first
+    while True:
+        left = max(1_000.0, (deadline - time.monotonic()) * 1000)
+        wait_for_element(iframe, f"{page.url}: the map's iframe", timeout=left, state="attached")
+        wait_for_element(
+            paths,
+            f"{page.url}: the map's county shapes (Leaflet paths)",
+            timeout=left,
+            state="attached",
+        )
+        handle = iframe.element_handle(timeout=left)
+        frame = handle.content_frame() if handle else None
+        if frame is not None and not frame.is_detached():
             try:
-                if frame.evaluate(
-                    "() => !!document.querySelector('.leaflet-container path.leaflet-interactive')"
-                    " && typeof L !== 'undefined'"
-                ):
-                    return frame
-            except Exception:  # the frame navigated or went away meanwhile
-                continue
-        page.wait_for_timeout(200)
-    frames = [f.url for f in page.frames]
-    raise AssertionError(
-        f"no frame with a drawn .leaflet-container within {timeout}s; frames: {frames}"
-    )
+                frame.wait_for_function("() => typeof L !== 'undefined'", timeout=left)
+                return frame
+            except PlaywrightTimeout:
+                raise AssertionError(f"{page.url}: Leaflet (L) never loaded in the map") from None
+            except Exception:  # the iframe was replaced meanwhile: wait for the new one
+                pass
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{page.url}: the map's iframe kept being replaced")
 
 
 # folium names the map variable map_<id>; streamlit-folium renames it to map_div. Either
@@ -315,22 +372,30 @@ def wait_for_map_state(page: Page, predicate, *, timeout: float = 30.0) -> MapSt
             raise
         except Exception:  # the iframe was being replaced
             pass
-        page.wait_for_timeout(250)
+        page.wait_for_timeout(POLL_MS)  # a poll of the map state asserted, not a sleep
     raise AssertionError(
         f"the map did not reach the expected state within {timeout}s; last: {last}"
     )
 
 
-def wait_for_markers(frame: Frame, page: Page, *, timeout: float = 15.0) -> MapState:
-    """The map state once the marker clusters have put their icons on the map."""
-    deadline = time.monotonic() + timeout
-    state = map_state(frame)
-    while time.monotonic() < deadline:
-        state = map_state(frame)
-        if state.clusters and state.clusterIconSum + state.singleMarkers >= sum(state.clusters):
-            break
-        page.wait_for_timeout(250)
-    return state
+def wait_for_markers(frame: Frame, page: Page, *, timeout: float = 30.0) -> MapState:
+    """The map state once the marker clusters have put an icon on the map for each marker.
+
+    Meant for a view holding every marker (the province-wide overview).
+    """
+    try:
+        frame.wait_for_function(
+            f"() => {{ let s; try {{ s = ({MAP_STATE_JS})(); }} catch (e) {{ return false; }}"
+            " const n = s.clusters.reduce((a, b) => a + b, 0);"
+            " return n > 0 && s.clusterIconSum + s.singleMarkers >= n; }",
+            timeout=timeout * 1000,
+            polling="raf",
+        )
+    except PlaywrightTimeout:
+        raise AssertionError(
+            f"the marker icons were not all drawn within {timeout}s; map: {map_state(frame)}"
+        ) from None
+    return map_state(frame)
 
 
 # --- layout ------------------------------------------------------------------------------
@@ -359,12 +424,36 @@ def content_height(page: Page) -> int:
     )
 
 
+# The sizes a resize moves: the content's height, each chart's and each iframe's box.
+# Stable when two measurements 100 ms apart agree (Leaflet and plotly redraw on resize).
+_LAYOUT_SETTLED_JS = """() => {
+    const main = document.querySelector('[data-testid="stMainBlockContainer"]') || document.body;
+    const boxes = [...document.querySelectorAll('.js-plotly-plot .main-svg, iframe')]
+        .map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; });
+    const now = JSON.stringify([main.scrollHeight, window.innerWidth, boxes]);
+    const same = window.__geoappLayout === now;
+    window.__geoappLayout = now;
+    return same;
+}"""
+
+
+def wait_for_layout(page: Page, *, timeout: float = DRAW_TIMEOUT_MS) -> None:
+    """Wait until the layout stops moving (after a resize: charts and the map reflow)."""
+    page.evaluate("() => { window.__geoappLayout = null; }")
+    try:
+        page.wait_for_function(_LAYOUT_SETTLED_JS, timeout=timeout, polling=100)
+    except PlaywrightTimeout:
+        raise AssertionError(
+            f"{page.url}: the layout kept moving for {timeout / 1000:.0f}s"
+        ) from None
+
+
 def expand_to_content(page: Page, width: int, min_height: int, *, max_height: int = 12_000) -> int:
     """Grow the viewport to the content's height (two passes: layout may reflow)."""
     height = min_height
     for _ in range(3):
         page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(300)
+        wait_for_layout(page)
         needed = min(max(content_height(page), min_height), max_height)
         if needed <= height:
             break
@@ -372,17 +461,53 @@ def expand_to_content(page: Page, width: int, min_height: int, *, max_height: in
     return height
 
 
-def wait_for_content(page: Page, *, has_map: bool | None = None) -> None:
-    """Wait for what a page draws after its script run: the map, charts, fonts."""
-    if has_map or (
-        has_map is None
-        and page.locator("iframe[title*='st_folium'], iframe[src*='st_folium']").count()
-    ):
-        map_frame(page)
-    if page.locator(".js-plotly-plot").count():
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('.js-plotly-plot')].every(p => p.querySelector('.main-svg'))"
+# Images decoded or failed (so an onerror has run) and every font in use loaded.
+_IMAGES_AND_FONTS_JS = (
+    "() => document.fonts.status === 'loaded' && [...document.images].every(i => i.complete)"
+)
+_PENDING_IMAGES_JS = "() => [...document.images].filter(i => !i.complete).map(i => i.src)"
+_PLOTS_DRAWN_JS = "() => [...document.querySelectorAll('.js-plotly-plot')].every(p => p.querySelector('.main-svg'))"
+
+
+def _wait_images_and_fonts(target: Page | Frame, where: str, timeout: float) -> None:
+    try:
+        target.wait_for_function(_IMAGES_AND_FONTS_JS, timeout=timeout, polling="raf")
+    except PlaywrightTimeout:
+        pending = target.evaluate(_PENDING_IMAGES_JS)
+        fonts = target.evaluate("() => document.fonts.status")
+        raise AssertionError(
+            f"{where}: images or fonts not loaded within {timeout / 1000:.0f}s "
+            f"(fonts: {fonts}; images pending: {pending[:5]})"
+        ) from None
+
+
+def wait_for_content(
+    page: Page, *, has_map: bool | None = None, timeout: float = DRAW_TIMEOUT_MS
+) -> None:
+    """Wait for what a page draws after its script run: maps, charts, images, fonts.
+
+    ``has_map=True`` requires a map; by default every map iframe the page holds is
+    waited for. Each map must show drawn shapes or markers; each plotly chart its SVG;
+    the page and every map iframe their images and fonts.
+    """
+    wait_for_app(page)
+    iframes = page.locator(MAP_IFRAME)
+    if has_map:
+        wait_for_element(
+            iframes.first, f"{page.url}: the map's iframe", timeout=timeout, state="attached"
         )
-    page.wait_for_load_state("networkidle")
-    page.evaluate("() => document.fonts.ready.then(() => true)")
+    for i in range(iframes.count()):
+        wait_for_element(
+            iframes.nth(i).content_frame.locator(LEAFLET_DRAWN).first,
+            f"{page.url}: map {i + 1}'s shapes or markers",
+            timeout=timeout,
+            state="attached",
+        )
+    wait_until(page, _PLOTS_DRAWN_JS, "a plotly chart without its SVG", timeout=timeout)
+    _wait_images_and_fonts(page, page.url, timeout)
+    for i in range(iframes.count()):
+        handle = iframes.nth(i).element_handle(timeout=timeout)
+        frame = handle.content_frame() if handle else None
+        if frame is not None:
+            _wait_images_and_fonts(frame, f"{page.url} map {i + 1}", timeout)
     wait_for_app(page)

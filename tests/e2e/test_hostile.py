@@ -23,7 +23,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import assert_no_app_error, map_frame, open_page, page_url
+from e2e_support import (
+    assert_no_app_error,
+    map_frame,
+    open_page,
+    page_url,
+    wait_for_content,
+    wait_for_element,
+)
 
 PASSWORD = "correct horse battery staple"
 STEWARD = "hostile_steward"
@@ -214,7 +221,9 @@ def test_hostile_texts_stay_text_on_every_page(hostile, page, name):
             "() => document.querySelectorAll('.leaflet-container path.leaflet-interactive').length"
         )
         assert counties >= 60, f"{name}: only {counties} shapes drawn"
-    page.wait_for_timeout(500)
+    # Every image loaded or failed (so an injected onerror would have run) in the page
+    # and the map, before looking for what a payload would have done.
+    wait_for_content(page)
     assert_no_app_error(page)
     _assert_unharmed(page, dialogs, hostile, name)
     # no table offers its own raw CSV download (client.disableDataExport)
@@ -222,7 +231,11 @@ def test_hostile_texts_stay_text_on_every_page(hostile, page, name):
     shown = [tables.nth(i) for i in range(tables.count()) if tables.nth(i).is_visible()]
     if shown:
         shown[0].hover()
-        page.wait_for_timeout(300)
+        wait_for_element(
+            page.locator('[data-testid="stElementToolbar"] button').first,
+            f"{name}: the table's toolbar on hover",
+            timeout=30_000,
+        )
         labels = page.evaluate(
             """() => [...document.querySelectorAll('[data-testid="stElementToolbar"] button')]
                 .map(b => b.getAttribute('aria-label') || b.innerText)"""

@@ -13,6 +13,7 @@ from e2e_support import (
     query_params,
     select_option,
     wait_for_app,
+    wait_for_content,
     wait_for_dataframe_rows,
     wait_for_map_state,
     wait_for_markers,
@@ -92,11 +93,9 @@ def test_landing_page_draws_60_counties_and_all_478_facilities(app_url, page, da
 def test_page_loads_nothing_from_other_hosts_and_logs_no_errors(app_url, page, page_log, name):
     url = page_url(app_url, name)
     open_page(page, url)
-    if name == "overview":
-        map_frame(page)
-    page.wait_for_load_state("networkidle")
-    wait_for_app(page)
-    page.wait_for_timeout(500)  # late requests (fonts, marker images) after idle
+    # Every request the page makes comes from what it draws: once the maps, charts,
+    # images and fonts are drawn, they have been made (and answered or failed).
+    wait_for_content(page, has_map=True if name == "overview" else None)
 
     foreign = page_log.foreign_requests()
     assert not foreign, f"{url} requested {len(foreign)} URL(s) from other hosts:\n" + "\n".join(

@@ -56,9 +56,8 @@ def test_screenshot(app_url, page, name, size):
     page.set_viewport_size({"width": width, "height": height})
     open_page(page, url)
     wait_for_content(page, has_map=True if name == "overview" else None)
-    expand_to_content(page, width, height)
+    expand_to_content(page, width, height)  # waits until charts and the map stop reflowing
     wait_for_content(page)
-    page.wait_for_timeout(500)  # Leaflet and plotly settle after the resize
 
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{name}-{width}x{height}.png"
