@@ -25,6 +25,7 @@ pages = [
 navigation = st.navigation(pages, position="hidden")
 if not locked:
     ui.page_menu(menu, pages)
+drawn = ui.view_params()
 navigation.run()
-if not locked:
-    ui.page_menu(menu, pages)  # again: the page may have changed the filters in the URL
+if not locked and ui.view_params() != drawn:
+    ui.page_menu(menu, pages)  # again: the page has changed the filters in the URL

@@ -73,7 +73,8 @@ def config_flags(path: Path = CONFIG_PATH, **overrides: object) -> list[str]:
 
 
 def streamlit_command(**overrides: object) -> list[str]:
-    # pages.serve is streamlit's own CLI with the page mode settled first (see there).
+    # pages.serve is streamlit's own CLI with the page mode settled first, static files
+    # gzipped and the map's text sent as UTF-8 (see there).
     return [
         sys.executable,
         "-m",

@@ -11,8 +11,6 @@ non-interactive (the borders must not catch the clicks meant for a county).
 
 from __future__ import annotations
 
-import copy
-
 import folium
 import mapclassify
 import numpy as np
@@ -65,19 +63,29 @@ def _palette(n: int) -> tuple[str, ...]:
 
 
 def with_properties(topology: dict, values: pd.DataFrame, *, object_name: str = "counties") -> dict:
-    """A copy of the topology whose county features carry ``values`` (indexed by adcode).
+    """A copy of the topology (sharing its arcs) whose county features carry ``values``
+    (indexed by adcode).
 
     Texts stay as they are: tooltips (:class:`layers.safe.FeatureTooltip`) show them
     with ``textContent``, and the topology reaches the page through
     :func:`layers.jsdata.script_json`.
     """
-    topo = copy.deepcopy(topology)
+    # New dicts down to each geometry's properties (what folium's styling writes to);
+    # the arcs, large and never written to, are shared with ``topology``.
+    objects = {
+        name: {
+            **obj,
+            "geometries": [
+                {**geom, "properties": dict(geom.get("properties") or {})}
+                for geom in obj.get("geometries", [])
+            ],
+        }
+        for name, obj in topology["objects"].items()
+    }
     lookup = values.to_dict(orient="index")
-    for geom in topo["objects"][object_name]["geometries"]:
-        props = geom.setdefault("properties", {})
-        for key, value in lookup.get(props.get("adcode"), {}).items():
-            props[key] = value
-    return topo
+    for geom in objects[object_name]["geometries"]:
+        geom["properties"].update(lookup.get(geom["properties"].get("adcode"), {}))
+    return {**topology, "objects": objects}
 
 
 class TopoLayer(folium.TopoJson):

@@ -131,25 +131,38 @@ def marker_rows(points: gpd.GeoDataFrame, ftype: FacilityType) -> list[list]:
     Texts are as the register gives them (the browser shows them as text, never as
     markup); facilities without coordinates are left out.
     """
-    rows = points[
-        (points["facility_type"] == ftype.key) & points["lat"].notna() & points["lon"].notna()
-    ]
+    return _rows_by_type(points).get(ftype.key, [])
 
-    def text(value: object) -> str:
-        return "" if value is None or pd.isna(value) else str(value)
 
-    return [
-        [
-            round(float(r["lat"]), 6),
-            round(float(r["lon"]), 6),
-            text(r["name"]),
-            text(r.get("prefecture")),
-            text(r.get("county")),
-            text(r.get("address")),
-            1 if r.get("is_demo") else 0,
-        ]
-        for r in rows.to_dict(orient="records")
-    ]
+def _rows_by_type(points: gpd.GeoDataFrame) -> dict[str, list[list]]:
+    """:func:`marker_rows` of every type, in one pass over the columns (no geometry)."""
+    wanted = ["facility_type", "lat", "lon", "name", "prefecture", "county", "address", "is_demo"]
+    located = points["lat"].notna() & points["lon"].notna()
+    rows = pd.DataFrame(points.loc[located, [c for c in wanted if c in points.columns]])
+
+    def text(column: str) -> list[str]:
+        if column not in rows:
+            return [""] * len(rows)
+        return ["" if v is None or pd.isna(v) else str(v) for v in rows[column].tolist()]
+
+    def coordinate(column: str) -> list[float]:
+        return [round(v, 6) for v in rows[column].astype(float).tolist()]
+
+    demo = rows["is_demo"].tolist() if "is_demo" in rows else [False] * len(rows)
+    by_type: dict[str, list[list]] = {}
+    for key, *row in zip(
+        rows["facility_type"].tolist(),
+        coordinate("lat"),
+        coordinate("lon"),
+        text("name"),
+        text("prefecture"),
+        text("county"),
+        text("address"),
+        [1 if d else 0 for d in demo],
+        strict=True,
+    ):
+        by_type.setdefault(key, []).append(row)
+    return by_type
 
 
 def facility_layers(
@@ -170,8 +183,9 @@ def facility_layers(
     cluster = MarkerCluster(control=False, options={**CLUSTER_OPTIONS, **(cluster_options or {})})
     out: list[MarkerCluster | FeatureGroupSubGroup] = [cluster]
     hidden = set(hidden)
+    by_type = _rows_by_type(points)
     for key, ftype in types.items():
-        rows = marker_rows(points, ftype)
+        rows = by_type.get(key, [])
         group = FeatureGroupSubGroup(
             cluster, name=f"{ftype.mark} {labels[key]} ({len(rows)})", show=key not in hidden
         )

@@ -443,43 +443,52 @@ def _dynamic_group(marked: _Marked | None, pref: str | None, county: str | None)
     return dynamic
 
 
-def _swatch(style: str, text: str, inner: str = "") -> None:
-    st.markdown(
+def _swatch(style: str, text: str, inner: str = "") -> str:
+    return (
         f'<div style="margin:.15em 0"><span style="{style};margin-right:.45em">{html.escape(inner)}'
-        f"</span>{html.escape(text)}</div>",
-        unsafe_allow_html=True,
+        f"</span>{html.escape(text)}</div>"
     )
+
+
+def _block(title: str, rows: list[str]) -> str:
+    """A legend block: its title in bold, then its rows (one markdown element, not many)."""
+    return "\n\n".join(filter(None, [f"**{title}**" if title else "", "\n".join(rows)]))
 
 
 def _legend(breaks, types, labels, *, marked: _Marked | None, reading: str, focus: bool) -> None:
     """The map's legend as text beside it: every symbol with its meaning in words."""
     if marked is not None:
         marks = marked.marks
-        st.markdown(f"**{ui.t('marks.legend_title')}**")
+        rows = []
         if marks.counties or not marks.prefectures:
-            _swatch(
-                overlays.gap_swatch_css(), ui.t("marks.legend_county").format(n=len(marks.counties))
+            rows.append(
+                _swatch(
+                    overlays.gap_swatch_css(),
+                    ui.t("marks.legend_county").format(n=len(marks.counties)),
+                )
             )
         if marks.prefectures:
-            _swatch(
-                overlays.prefecture_gap_swatch_css(),
-                ui.t("marks.legend_prefecture").format(n=len(marks.prefectures)),
+            rows.append(
+                _swatch(
+                    overlays.prefecture_gap_swatch_css(),
+                    ui.t("marks.legend_prefecture").format(n=len(marks.prefectures)),
+                )
             )
+        st.markdown(_block(ui.t("marks.legend_title"), rows), unsafe_allow_html=True)
         st.caption(ui.t(f"reading.{reading}"))
-    if focus:
-        _swatch(
-            "display:inline-block;width:1.2em;height:1em;vertical-align:-.1em;border:3px solid #000",
-            ui.t("legend.focus"),
-        )
-    st.markdown(f"**{ui.t('col.unemployed_disabled')}**")
-    for colour, label in county_layers.legend_rows(breaks):
+    focus_row = _swatch(
+        "display:inline-block;width:1.2em;height:1em;vertical-align:-.1em;border:3px solid #000",
+        ui.t("legend.focus"),
+    )
+    people = [
         _swatch(
             f"display:inline-block;width:1.2em;height:1em;vertical-align:-.1em;"
             f"background:{colour};border:1px solid #555",
             label,
         )
-    st.markdown(f"**{ui.t('metric.facilities')}**")
-    for key, ftype in types.items():
+        for colour, label in county_layers.legend_rows(breaks)
+    ]
+    kinds = [
         _swatch(
             f"display:inline-block;width:1.4em;height:1.4em;line-height:1.4em;border-radius:.7em;"
             f"background:{ftype.colour};color:#fff;text-align:center;font-weight:bold;"
@@ -487,6 +496,14 @@ def _legend(breaks, types, labels, *, marked: _Marked | None, reading: str, focu
             labels[key],
             inner=ftype.mark,
         )
+        for key, ftype in types.items()
+    ]
+    blocks = [
+        _block("", [focus_row] if focus else []),
+        _block(ui.t("col.unemployed_disabled"), people),
+        _block(ui.t("metric.facilities"), kinds),
+    ]
+    st.markdown("\n\n".join(filter(None, blocks)), unsafe_allow_html=True)
 
 
 main()
