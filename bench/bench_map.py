@@ -2,8 +2,10 @@
 
 Starts two Streamlit servers on free loopback ports, this app (``python -m geoapp.cli run
 --port N``) and ``bench/naive_app.py`` (raw GeoJSON from the GeoPackage, one
-``folium.Marker`` per facility, ``st_folium`` with its defaults), and measures, with
-the median of several repetitions:
+``folium.Marker`` per facility, ``st_folium`` with its defaults), plus the floor,
+``bench/floor_app.py`` (one empty ``st_folium`` map: what any Streamlit map page pays),
+and measures, with the median of several repetitions, interleaved (ours, naive, floor,
+ours, ...) so that a change of load on this shared machine falls on all three alike:
 
 1. **load**: headless Chromium, a fresh browser context each time: from navigation start
    until, inside the st_folium iframe, the 60 county paths and the facility markers (or
@@ -118,7 +120,7 @@ def start_servers(stack: ExitStack, tmp: Path) -> dict[str, int]:
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
-    ours_port, naive_port = free_port(), free_port()
+    ours_port = free_port()
     ours = start(
         [sys.executable, "-m", "geoapp.cli", "run", "--port", str(ours_port)],
         cwd=ROOT,
@@ -126,19 +128,31 @@ def start_servers(stack: ExitStack, tmp: Path) -> dict[str, int]:
         env=env,
     )
     stack.callback(stop, ours)
-    # Streamlit serves ./static next to the entry script: give the naive app the same files.
-    app_dir = tmp / "naive"
+    ports = {"ours": ours_port}
+    for name in ("naive", "floor"):
+        ports[name] = free_port()
+        process = _start_plain(name, ports[name], tmp, env)
+        stack.callback(stop, process)
+        wait_ready(ports[name], process, tmp / f"{name}.log")
+    wait_ready(ours_port, ours, tmp / "ours.log")
+    return ports
+
+
+def _start_plain(name: str, port: int, tmp: Path, env: dict) -> subprocess.Popen:
+    """``streamlit run bench/<name>_app.py`` with Streamlit's defaults."""
+    # Streamlit serves ./static next to the entry script: give the app the same files.
+    app_dir = tmp / name
     app_dir.mkdir()
-    shutil.copy(ROOT / "bench" / "naive_app.py", app_dir / "naive_app.py")
+    shutil.copy(ROOT / "bench" / f"{name}_app.py", app_dir / f"{name}_app.py")
     (app_dir / "static").symlink_to(ROOT / "static", target_is_directory=True)
-    naive = start(
+    return start(
         [
             sys.executable,
             "-m",
             "streamlit",
             "run",
-            str(app_dir / "naive_app.py"),
-            f"--server.port={naive_port}",
+            str(app_dir / f"{name}_app.py"),
+            f"--server.port={port}",
             "--server.address=127.0.0.1",
             "--server.headless=true",
             "--server.enableStaticServing=true",
@@ -147,20 +161,19 @@ def start_servers(stack: ExitStack, tmp: Path) -> dict[str, int]:
             "--client.toolbarMode=viewer",
         ],
         cwd=ROOT,
-        log=tmp / "naive.log",
+        log=tmp / f"{name}.log",
         env=env,
     )
-    stack.callback(stop, naive)
-    wait_ready(ours_port, ours, tmp / "ours.log")
-    wait_ready(naive_port, naive, tmp / "naive.log")
-    return {"ours": ours_port, "naive": naive_port}
 
 
 # --- the browser -------------------------------------------------------------------------
 
 
-def browser_run(browser, port: int, *, markers: int, pan: bool = False) -> dict[str, float]:
-    """One fresh context: load, then pick the prefecture (or drag and zoom); times in ms."""
+def browser_run(
+    browser, port: int, *, markers: int, paths: int = N_COUNTIES, pan: bool = False
+) -> dict[str, float]:
+    """One fresh context: load, then pick the prefecture (or drag and zoom); times in ms.
+    With ``paths=0`` (the floor: a map and nothing on it), the load only."""
     context = browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
@@ -169,16 +182,21 @@ def browser_run(browser, port: int, *, markers: int, pan: bool = False) -> dict[
         page.goto(f"http://127.0.0.1:{port}/", wait_until="commit")
         load = page.wait_for_function(
             READY_JS,
-            arg={"minZoom": 0, "paths": N_COUNTIES, "markers": markers},
+            arg={"minZoom": 0, "paths": paths, "markers": markers},
             polling="raf",
             timeout=180_000,
         ).json_value()
+        if not paths:
+            return {"load_ms": load}
         time.sleep(1.5)  # let the naive app's first value-rerun settle
         if pan:
             return {"load_ms": load, "messages_on_pan_zoom": _pan_and_zoom(page, sent)}
 
         zoom_before = page.evaluate(MAP_ZOOM_JS)
-        page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+        # the prefecture filter by its label (ours shows the policy choice above it)
+        page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(
+            has_text="市（州）"
+        ).first.click()
         page.evaluate(ARM_CLICK_JS)
         page.get_by_role("option", name=PREFECTURE[1], exact=True).click()
         done = page.wait_for_function(
@@ -217,26 +235,38 @@ def _pan_and_zoom(page, sent: list[float]) -> int:
 def browser_figures(ports: dict[str, int], repeat: int, n_facilities: int) -> dict[str, dict]:
     from playwright.sync_api import sync_playwright
 
-    out: dict[str, dict] = {}
+    # what each page draws: ours clusters its markers, the naive page has one icon each,
+    # the floor draws nothing
+    drawn = {"ours": (N_COUNTIES, 1), "naive": (N_COUNTIES, n_facilities), "floor": (0, 0)}
+    runs: dict[str, list[dict]] = {name: [] for name in ports}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            for name, port in ports.items():
-                markers = 1 if name == "ours" else n_facilities  # clusters vs one icon each
-                # the first load warms the server's caches and is not counted
-                pan = browser_run(browser, port, markers=markers, pan=True)
-                runs = []
-                for _ in range(repeat):
-                    runs.append(browser_run(browser, port, markers=markers))
-                    print(f"  {name}: {runs[-1]}", flush=True)
-                out[name] = {
-                    "load_ms": statistics.median(r["load_ms"] for r in runs),
-                    "redraw_ms": statistics.median(r["redraw_ms"] for r in runs),
-                    "messages_on_pan_zoom": pan["messages_on_pan_zoom"],
-                    "runs": runs,
-                }
+            # the first load warms each server's caches and is not counted
+            pans = {
+                name: browser_run(
+                    browser,
+                    port,
+                    paths=drawn[name][0],
+                    markers=drawn[name][1],
+                    pan=bool(drawn[name][0]),
+                )
+                for name, port in ports.items()
+            }
+            # interleaved, so that a change of load on the machine falls on every page alike
+            for _ in range(repeat):
+                for name, port in ports.items():
+                    paths, markers = drawn[name]
+                    runs[name].append(browser_run(browser, port, paths=paths, markers=markers))
+                    print(f"  {name}: {runs[name][-1]}", flush=True)
         finally:
             browser.close()
+    out: dict[str, dict] = {}
+    for name, done in runs.items():
+        out[name] = {"load_ms": statistics.median(r["load_ms"] for r in done), "runs": done}
+        if drawn[name][0]:
+            out[name]["redraw_ms"] = statistics.median(r["redraw_ms"] for r in done)
+            out[name]["messages_on_pan_zoom"] = pans[name]["messages_on_pan_zoom"]
     return out
 
 
@@ -298,6 +328,11 @@ def report(figures: dict) -> str:
         ratio = f"{b / a:.1f}x" if a else ("—" if not b else "∞")
         cells = [_cell(v, unit) for v in (a, b)]
         lines.append(f"{label:44}{cells[0]:>12}{cells[1]:>12}{ratio:>12}")
+    floor = figures["floor"]["load_ms"]
+    lines.append(
+        f"floor (an empty st_folium map, nothing else): load {floor:,.0f} ms; "
+        f"ours {ours['load_ms'] / floor:.2f}x the floor, naive {naive['load_ms'] / floor:.2f}x"
+    )
     return "\n".join(lines)
 
 
@@ -329,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             "naive": server_figures(ROOT / "bench" / "naive_app.py", args.server_repeat),
         }
         figures = {k: {**browser[k], **server[k]} for k in ("ours", "naive")}
+        figures["floor"] = browser["floor"]
     table = report(figures)
     print(table)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

@@ -369,7 +369,15 @@ def topology_to_datum(topology: dict, *, dst: str, src: str = "wgs84", decimals:
 
 
 def topology_bounds(topology: dict) -> list[list[float]]:
-    """``[[lat_min, lon_min], [lat_max, lon_max]]`` of all arcs, quantized or not."""
+    """``[[lat_min, lon_min], [lat_max, lon_max]]`` of all arcs, quantized or not.
+
+    The topology's own ``bbox`` (``[x_min, y_min, x_max, y_max]``, which the build and
+    :func:`topology_to_datum` write) is read when present, instead of decoding every arc.
+    """
+    bbox = topology.get("bbox")
+    if isinstance(bbox, list | tuple) and len(bbox) == 4 and np.isfinite(bbox).all():
+        lon_min, lat_min, lon_max, lat_max = (float(v) for v in bbox)
+        return [[lat_min, lon_min], [lat_max, lon_max]]
     arcs = decode_arcs(topology)
     if not arcs:
         msg = "the topology has no arcs, so no bounds"

@@ -34,6 +34,7 @@ Ids are unique across rules and people targets, since both appear in one progres
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import tomllib
@@ -273,6 +274,14 @@ def load_policy(
     ('吉政办发〔2025〕16号', ('county', 'autonomous_county', 'county_level_city'))
     """
     path = policy_path(name_or_path, directory=directory)
+    stat = path.stat()
+    return _load(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _load(path: Path, mtime_ns: int, size: int) -> Policy:
+    """The policy in ``path`` (immutable, so kept: pages ask for it several times a
+    run); an edited file has another time or size, so it is read again."""
     text = path.read_text(encoding="utf-8")
     try:
         raw = tomllib.loads(text)

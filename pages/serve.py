@@ -17,6 +17,10 @@ module):
   ``ensure_ascii=True``, 6 bytes (``\\uXXXX``) for each Chinese character;
   :func:`utf8_component_args` makes it the character's 3 UTF-8 bytes.
 
+* **no waterfall to the map**: :class:`pages.preload.PreloadedIndex` has Streamlit's
+  page ask at once for the element code and map files the overview needs, instead of
+  one round of requests after another as elements arrive.
+
 Websocket frames are compressed by Streamlit itself (permessage-deflate,
 ``server.enableWebsocketCompression`` in ``streamlit_config.toml``).
 """
@@ -32,6 +36,9 @@ from typing import Any
 
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
+
+from pages.preload import PreloadedIndex
+from pages.preload import header as _header
 
 Message = dict[str, Any]
 Send = Callable[[Message], Awaitable[None]]
@@ -49,10 +56,6 @@ COMPRESSIBLE = (
 )
 GZIP_LEVEL = 6  # 9 saves 0.2 % of plotly's 1.4 MB and takes twice as long
 MINIMUM_SIZE = 1000  # smaller files gain less than the header costs
-
-
-def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
-    return next((v.decode("latin-1") for k, v in headers if k.lower() == name), "")
 
 
 def _accepts_gzip(headers: list[tuple[bytes, bytes]]) -> bool:
@@ -146,7 +149,11 @@ def compress_static_files() -> None:
 
     def middleware() -> list[Middleware]:
         base_url = config.get_option("server.baseUrlPath") or ""
-        return [*streamlit_middleware(), Middleware(CompressedStatic, base_url=base_url)]
+        return [
+            *streamlit_middleware(),
+            Middleware(CompressedStatic, base_url=base_url),
+            Middleware(PreloadedIndex),
+        ]
 
     starlette_app.create_streamlit_middleware = middleware
 

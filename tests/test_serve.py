@@ -134,7 +134,8 @@ def test_streamlit_middleware_gets_the_compression(monkeypatch):
         starlette_app, "create_streamlit_middleware", starlette_app.create_streamlit_middleware
     )
     serve.compress_static_files()
-    assert starlette_app.create_streamlit_middleware()[-1].cls is serve.CompressedStatic
+    added = [m.cls for m in starlette_app.create_streamlit_middleware()[-2:]]
+    assert added == [serve.CompressedStatic, serve.PreloadedIndex]
 
 
 def test_the_dashboard_server_sends_its_bundle_gzipped(tmp_path):
@@ -147,7 +148,11 @@ def test_the_dashboard_server_sends_its_bundle_gzipped(tmp_path):
         launcher.wait_healthy(port, process, log, timeout=120)
         base = f"http://127.0.0.1:{port}"
         with urllib.request.urlopen(base + "/", timeout=30) as r:
-            script = re.search(r'src="\./(static/js/index\.[^"]+\.js)"', r.read().decode()).group(1)
+            page = r.read().decode()
+        script = re.search(r'src="\./(static/js/index\.[^"]+\.js)"', page).group(1)
+        # the first screen's element code is asked for by the page itself (pages/preload.py)
+        assert re.search(r'rel="modulepreload" crossorigin href="\./static/js/Selectbox\.', page)
+        assert '<link rel="prefetch" href="./app/static/vendor/leaflet/leaflet.js">' in page
 
         def fetch(encoding: str):
             request = urllib.request.Request(

@@ -1,0 +1,202 @@
+"""What the first screen needs, asked for by the page itself: no waterfall of requests.
+
+Streamlit's page (``index.html``) loads its core bundle, then each element's code only
+when the first element of that kind arrives from the server: the selectbox's code once
+the sidebar's first selectbox is drawn, the table's once the first table is, the
+component frame's once the map is. Each of those is a round of requests (a chunk, then
+the chunks it imports), one after the other, on the way to the map. Then the map's frame
+(streamlit-folium) loads its own bundle and, one script at a time, Leaflet and its
+plugins.
+
+:class:`PreloadedIndex` adds to ``index.html``, before ``</head>``:
+
+* ``<link rel="modulepreload">`` for the element chunks the overview draws
+  (:data:`ELEMENT_CHUNKS`) and every chunk they import, read from Streamlit's own
+  files (:func:`chunk_closure`), minus those the page preloads already;
+* ``<link rel="prefetch">`` for the map frame's bundle and the map's scripts and styles
+  (:data:`MAP_FILES`), so that the frame finds them in the browser's cache. The frame's
+  bundle is served only once a script run has registered the component: until then
+  (the first visit after a start) it is left out, else the browser would keep the 404.
+
+The names come from the installed Streamlit and streamlit-folium at start-up; a chunk
+that an upgrade renamed is missing from the links (``tests/test_serve.py`` names it),
+the page works as before, only slower.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+Message = dict[str, Any]
+
+
+def header(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
+    """The value of header ``name`` (lower case) in an ASGI header list, or ''."""
+    return next((v.decode("latin-1") for k, v in headers if k.lower() == name), "")
+
+
+#: Element chunks of Streamlit's frontend the overview draws on its first screen:
+#: page links, radio and select boxes, HTML and metrics, markdown with HTML, the map's
+#: component frame, the table and the table's search box.
+ELEMENT_CHUNKS = (
+    "PageLink",
+    "Radio",
+    "Selectbox",
+    "Html",
+    "Metric",
+    "rehype-raw",
+    "ComponentInstance",
+    "DataFrame",
+    "TextInput",
+)
+#: Files the overview's map frame loads, relative to the app's root URL (checked
+#: against the page's map in tests/test_serve.py).
+MAP_FILES = (
+    "app/static/vendor/leaflet/leaflet.js",
+    "app/static/vendor/topojson-client/topojson-client.min.js",
+    "app/static/vendor/leaflet.markercluster/leaflet.markercluster.js",
+    "app/static/vendor/leaflet.featuregroup.subgroup/leaflet.featuregroup.subgroup.js",
+    "app/static/vendor/leaflet/leaflet.css",
+    "app/static/vendor/leaflet.markercluster/MarkerCluster.css",
+    "app/static/vendor/leaflet.markercluster/MarkerCluster.Default.css",
+)
+FOLIUM_NAME = "streamlit_folium.st_folium"
+FOLIUM_COMPONENT = f"component/{FOLIUM_NAME}"
+#: The marker of Streamlit's own page: only that HTML gets the links.
+INDEX_MARKER = b'<script type="module" crossorigin src="./static/js/index.'
+_IMPORT = re.compile(r"""(?:from|import)\s*["']\./([\w.\-]+\.js)["']""")
+_PRELOADED = re.compile(rb'rel="modulepreload" crossorigin href="\./static/js/([\w.\-]+\.js)"')
+
+
+def chunk_closure(js_dir: Path, names: Iterable[str]) -> list[str]:
+    """The files of chunks ``names`` (``Selectbox`` -> ``Selectbox.<hash>.js``) in
+    ``js_dir`` and of every chunk they import, directly or not, in a stable order."""
+    files = {p.name for p in js_dir.glob("*.js")}
+    todo = sorted(f for f in files for n in names if f.startswith(f"{n}.") and f.count(".") == 2)
+    seen: list[str] = []
+    while todo:
+        name = todo.pop(0)
+        if name in seen or name not in files:
+            continue
+        seen.append(name)
+        todo.extend(_IMPORT.findall((js_dir / name).read_text(encoding="utf-8")))
+    return seen
+
+
+def missing_chunks(js_dir: Path, names: Iterable[str] = ELEMENT_CHUNKS) -> list[str]:
+    """Those of ``names`` with no chunk file in ``js_dir`` (renamed by an upgrade)."""
+    files = [p.name for p in js_dir.glob("*.js")]
+    return [n for n in names if not any(f.startswith(f"{n}.") and f.count(".") == 2 for f in files)]
+
+
+def folium_registered() -> bool:
+    """Whether the running server serves the map frame (a script run registered it)."""
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return False
+    return Runtime.instance().component_registry.get_component_path(FOLIUM_NAME) is not None
+
+
+def folium_bundle() -> str | None:
+    """The map frame's bundle, relative to the app's root URL (None if not found).
+
+    Found without importing streamlit_folium: imported outside a script run, it would
+    declare its component unregistered, and the page's own import would not again.
+    """
+    spec = importlib.util.find_spec("streamlit_folium")
+    if spec is None or spec.origin is None:
+        return None
+    build = Path(spec.origin).parent / "frontend" / "build"
+    try:
+        manifest = json.loads((build / "asset-manifest.json").read_text(encoding="utf-8"))
+        main = manifest["files"]["main.js"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return f"{FOLIUM_COMPONENT}/{main.removeprefix('./')}"
+
+
+@cache
+def streamlit_js_dir() -> Path:
+    import streamlit
+
+    return Path(streamlit.__file__).parent / "static" / "static" / "js"
+
+
+def links(index_html: bytes, js_dir: Path, bundle: str | None) -> bytes:
+    """The ``<link>`` lines to add to ``index_html``: chunks it does not preload yet,
+    then the map frame's files."""
+    already = {m.decode() for m in _PRELOADED.findall(index_html)}
+    lines = [
+        f'<link rel="modulepreload" crossorigin href="./static/js/{name}">'
+        for name in chunk_closure(js_dir, ELEMENT_CHUNKS)
+        if name not in already
+    ]
+    frame = [bundle] if bundle else []
+    lines += [f'<link rel="prefetch" href="./{path}">' for path in [*frame, *MAP_FILES]]
+    return "\n    ".join(lines).encode()
+
+
+def with_links(index_html: bytes, extra: bytes) -> bytes:
+    """``index_html`` with ``extra`` before its ``</head>`` (unchanged without one)."""
+    head, sep, rest = index_html.partition(b"</head>")
+    return head + extra + b"\n  " + sep + rest if sep else index_html
+
+
+class PreloadedIndex:
+    """ASGI middleware: Streamlit's ``index.html`` (any GET answered with it) gets the
+    links of :func:`links`; every other response passes through unchanged."""
+
+    def __init__(self, app, *, js_dir: Path | None = None, bundle: str | None = None):
+        self.app = app
+        self.js_dir = js_dir or streamlit_js_dir()
+        self.bundle = bundle if bundle is not None else folium_bundle()
+        self._extra: dict[bool, bytes] = {}
+
+    def _links(self, body: bytes) -> bytes:
+        served = bool(self.bundle) and folium_registered()
+        if served not in self._extra:
+            self._extra[served] = links(body, self.js_dir, self.bundle if served else None)
+        return self._extra[served]
+
+    async def __call__(self, scope: Message, receive, send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "GET":
+            await self.app(scope, receive, send)
+            return
+        # Without the pathsend extension a file response sends its bytes as body messages.
+        extensions = {k: v for k, v in scope.get("extensions", {}).items() if "pathsend" not in k}
+        start: Message = {}
+        chunks: list[bytes] = []
+        passing = False
+
+        async def keep(message: Message) -> None:
+            nonlocal passing
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", [])
+                media = header(headers, b"content-type")
+                if not media.startswith("text/html") or header(headers, b"content-encoding"):
+                    passing = True
+                    await send(message)
+                    return
+                start.update(message)
+            elif passing:
+                await send(message)
+            else:
+                chunks.append(message.get("body", b""))
+
+        await self.app({**scope, "extensions": extensions}, receive, keep)
+        if passing or not start:
+            return
+        body = b"".join(chunks)
+        if start.get("status") == 200 and INDEX_MARKER in body:
+            body = with_links(body, self._links(body))
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
