@@ -23,6 +23,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from geoapp import auth, cli
+from geoapp.analysis import reports
 from geoapp.datasource import EmbeddedSource
 from geoapp.paths import ROOT
 from geoapp.store import Store, StoreError
@@ -291,8 +292,12 @@ def test_a_county_after_a_prefecture_changes_only_that_county(store, users):
     dates = store.area_dates("unemployed").set_index("adcode")["period"]
     assert (dates[CHANGBAI], dates[HUNJIANG], dates[NANGUAN]) == ("2026Q2", "2026Q1", "2025Q3")
     groups = date_groups(store.area_dates("unemployed"), store.area_tree())
-    assert groups[:2] == [("长白朝鲜族自治县", "2026Q2"), ("浑江区", "2026Q1")]
-    assert ("长春市", "2025Q3") in groups
+    # the other 57 units share 2025Q3: said once, as the rest
+    assert groups == [("长白朝鲜族自治县", "2026Q2"), ("浑江区", "2026Q1"), ("", "2025Q3")]
+    assert reports.area_periods_text(groups, "zh") == (
+        "长白朝鲜族自治县 2026Q2，浑江区 2026Q1，其余 2025Q3"
+    )
+    assert reports.area_periods_text(groups, "en").endswith(", all others 2025Q3")
 
 
 def test_an_approval_applies_to_the_data_current_then(store, users):

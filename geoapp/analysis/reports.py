@@ -116,9 +116,11 @@ def _meta(
 
 
 def area_periods_text(area_periods: Sequence[tuple[str, str]], lang: str) -> str:
-    """``白山市 2026Q1，长春市 2025Q4`` (``, `` in English)."""
+    """``白山市 2026Q1，其余 2025Q4`` (``, `` in English); an empty name is every other
+    unit (:data:`geoapp.store.status.REST`)."""
     sep = "，" if lang == "zh" else ", "
-    return sep.join(f"{name} {period}" for name, period in area_periods)
+    rest = t("meta.area_rest", lang)
+    return sep.join(f"{name or rest} {period}" for name, period in area_periods)
 
 
 def gap_file(

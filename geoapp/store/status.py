@@ -113,36 +113,51 @@ def reporting_rates(status: pd.DataFrame, tree: AreaTree) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: The name :func:`date_groups` gives "every other unit" (其余 / all others when shown).
+REST = ""
+
+
 def date_groups(dates: pd.DataFrame, tree: AreaTree) -> list[tuple[str, str]]:
     """``[(area name, period), ...]`` when the units' data come from different periods,
     else ``[]``.
 
-    A prefecture whose units share one period is named once; otherwise its units are
-    named one by one. Sorted by period, latest first, then by adcode.
+    The period most units share is said once, last, for the rest (name :data:`REST`);
+    the units of another period are named before it: a prefecture all of whose units
+    have it is named once, else its units one by one. Sorted by period, latest first,
+    then by adcode.
 
     >>> import pandas as pd
     >>> tree = AreaTree("990000", "Toy", pd.DataFrame({
-    ...     "adcode": ["990101", "990102", "990201"], "name": ["A1", "A2", "B1"],
-    ...     "prefecture_adcode": ["990100", "990100", "990200"],
-    ...     "prefecture": ["A", "A", "B"]}))
-    >>> dates = pd.DataFrame({"adcode": ["990101", "990102", "990201"],
-    ...                       "period": ["2026Q1", "2026Q1", "2025Q4"]})
+    ...     "adcode": ["990101", "990102", "990103", "990201", "990202", "990301"],
+    ...     "name": ["A1", "A2", "A3", "B1", "B2", "C1"],
+    ...     "prefecture_adcode": ["990100"] * 3 + ["990200"] * 2 + ["990300"],
+    ...     "prefecture": ["A", "A", "A", "B", "B", "C"]}))
+    >>> dates = pd.DataFrame({"adcode": tree.units("990000"), "period": [
+    ...     "2026Q2", "2025Q4", "2025Q4", "2026Q1", "2026Q1", "2025Q4"]})
     >>> date_groups(dates, tree)
-    [('A', '2026Q1'), ('B', '2025Q4')]
+    [('A1', '2026Q2'), ('B', '2026Q1'), ('', '2025Q4')]
     """
     if dates["period"].nunique() <= 1:
         return []
-    frame = dates.assign(prefecture_adcode=tree.prefecture_of(dates["adcode"]))
+    counts = dates["period"].astype(str).value_counts()
+    common = max(counts.index, key=lambda p: (counts[p], p))  # a tie: the later period
+    frame = dates.assign(
+        period=dates["period"].astype(str), prefecture_adcode=tree.prefecture_of(dates["adcode"])
+    )
     found: list[tuple[str, str, str]] = []
-    for code, part in frame.groupby("prefecture_adcode", sort=True):
-        if part["period"].nunique() == 1 and code != tree.region:
-            found.append((str(part["period"].iloc[0]), code, tree.name(code)))
+    for code, whole in frame.groupby("prefecture_adcode", sort=True):
+        part = whole[whole["period"] != common]
+        if part.empty:
+            continue
+        if len(part) == len(whole) and part["period"].nunique() == 1 and code != tree.region:
+            found.append((part["period"].iloc[0], code, tree.name(code)))
         else:
-            pairs = zip(part["adcode"], part["period"], strict=True)
-            found += [(str(p), a, tree.name(a)) for a, p in pairs]
+            found += [
+                (p, a, tree.name(a)) for a, p in zip(part["adcode"], part["period"], strict=True)
+            ]
     found.sort(key=lambda item: (item[0], item[1]))
     found.sort(key=lambda item: item[0], reverse=True)
-    return [(name, period) for period, _, name in found]
+    return [(name, period) for period, _, name in found] + [(REST, common)]
 
 
 def _percent(x: float) -> str:
