@@ -23,6 +23,7 @@ import streamlit as st
 
 from geoapp import datasource, export, i18n, launcher, policy, regions, scope
 from geoapp.analysis import reports
+from geoapp.store.errors import StoreError
 from pages import cache, signin
 from pages.text import lang, number, plain, t, t_or
 
@@ -299,7 +300,8 @@ def missing_data(source_info: datasource.SourceInfo, table: pd.DataFrame) -> lis
 
 
 def guarded(page: Callable[[], None]) -> Callable[[], None]:
-    """Run a page body; on any error log the traceback and show a plain message.
+    """Run a page body; on any error log the traceback and show a plain message (its
+    own one when the store cannot be read: a database server down, a damaged file).
 
     Also where sign-in is enforced: when viewing needs a sign-in
     (:data:`geoapp.settings.VIEW_REQUIRES_SIGNIN`) and nobody is signed in, the page shows
@@ -313,6 +315,11 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
             return
         try:
             page()
+        except StoreError as exc:
+            # The store's own words (English, with the file or server) go to the log; the
+            # page says in its language that the data cannot be read now.
+            log.error("page %s: the store failed: %s", page.__name__, exc)
+            st.error(t("error.store"))
         except Exception as exc:
             # st.rerun() and st.stop() unwind with exceptions that must pass through.
             if type(exc).__name__ in {"RerunException", "StopException"}:

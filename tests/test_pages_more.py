@@ -384,3 +384,27 @@ def test_a_policy_for_another_region_is_explained_not_crashed(page):
     assert_ok(at)
     assert any("江津区" in w.value and "吉林省" in w.value for w in at.warning)
     assert not at.dataframe or page == "progress"  # the per-prefecture tables need no policy
+
+
+@pytest.mark.parametrize(("lang", "words"), [("zh", "暂时无法读取数据"), ("en", "cannot be read")])
+def test_a_database_server_that_is_down_gets_its_own_message(monkeypatch, caplog, lang, words):
+    """A PostgreSQL store nobody answers on: the page says so in its language, no
+    traceback, the server's own words in the log."""
+    import streamlit as st
+
+    from geoapp import launcher
+
+    port = launcher.free_port()  # free: nothing listens there
+    monkeypatch.setenv("GEOAPP_STORE", f"postgresql://geoapp@127.0.0.1:{port}/geoapp")
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    try:
+        at = run("overview", lang=lang)
+        assert not at.exception
+        (error,) = [e.value for e in at.error]
+        assert words in error and CRASH[lang] not in error
+        assert f"127.0.0.1:{port}" not in error  # where the server is: the log's business
+        assert any("the store failed" in r.getMessage() for r in caplog.records)
+    finally:
+        st.cache_resource.clear()  # no source of the unreachable server for later tests
+        st.cache_data.clear()
