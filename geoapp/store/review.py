@@ -15,7 +15,6 @@ reporting (:mod:`geoapp.store.submissions` has the submitting side):
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -23,9 +22,10 @@ import pandas as pd
 from geoapp import auth, settings
 from geoapp.schema import FACILITY_COLUMNS, UNEMPLOYED_COLUMNS
 from geoapp.store.areas import AreaTree, Period
-from geoapp.store.backend import Backend, Connection, read_frame
+from geoapp.store.backend import Connection, read_frame
 from geoapp.store.encoding import check_dataset, timestamp
 from geoapp.store.errors import StoreError
+from geoapp.store.parts import VersionWriter
 from geoapp.store.status import reporting_status
 
 __all__ = ["ReviewMixin"]
@@ -34,27 +34,13 @@ _ROWS = {"facilities": "submission_facilities", "unemployed": "submission_unempl
 _COLUMNS = {"facilities": FACILITY_COLUMNS, "unemployed": UNEMPLOYED_COLUMNS}
 
 
-class ReviewMixin:
+class ReviewMixin(VersionWriter):
     """The store's review side. The store provides ``region``, ``_backend``,
     ``_transaction``, ``_current``, ``_insert_version``, ``_audit``, and from
     :class:`~geoapp.store.submissions.SubmissionsMixin` ``area_tree``, ``_home``,
     ``_in_units`` and ``_decide``."""
 
-    if TYPE_CHECKING:  # provided by Store
-        region: str
-        _backend: Backend
-
-        def _transaction(
-            self, *, write: bool = False
-        ) -> contextlib.AbstractContextManager[Connection]: ...
-
-        @staticmethod
-        def _current(con: Connection, dataset: str) -> int: ...
-
-        def _insert_version(self, con: Connection, dataset: str, frame, **kw) -> int: ...
-
-        @staticmethod
-        def _audit(con: Connection, **kw) -> None: ...
+    if TYPE_CHECKING:  # provided by Store (the rest: VersionWriter)
 
         def area_tree(self) -> AreaTree: ...
 

@@ -20,7 +20,6 @@ Pending rows never change what :meth:`Store.facilities` returns.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ import pandas as pd
 from geoapp import auth, regions, settings
 from geoapp.schema import FACILITY_COLUMNS, UNEMPLOYED_COLUMNS
 from geoapp.store.areas import AreaTree, Period
-from geoapp.store.backend import Backend, Connection, read_frame
+from geoapp.store.backend import Connection, read_frame
 from geoapp.store.encoding import (
     check_dataset,
     check_facility_frame,
@@ -41,6 +40,7 @@ from geoapp.store.encoding import (
     unemployed_records,
 )
 from geoapp.store.errors import ConfirmationNeeded, StoreError
+from geoapp.store.parts import VersionWriter
 
 __all__ = ["Part", "Submission", "SubmissionsMixin", "rows_outside"]
 
@@ -125,25 +125,11 @@ def rows_outside(
     )
 
 
-class SubmissionsMixin:
+class SubmissionsMixin(VersionWriter):
     """The store's reporting side. The store provides ``region``, ``_backend``,
     ``_transaction``, ``_current``, ``_insert_version`` and ``_audit``."""
 
-    if TYPE_CHECKING:  # provided by Store
-        region: str
-        _backend: Backend
-
-        def _transaction(
-            self, *, write: bool = False
-        ) -> contextlib.AbstractContextManager[Connection]: ...
-
-        @staticmethod
-        def _current(con: Connection, dataset: str) -> int: ...
-
-        def _insert_version(self, con: Connection, dataset: str, frame, **kw) -> int: ...
-
-        @staticmethod
-        def _audit(con: Connection, **kw) -> None: ...
+    if TYPE_CHECKING:  # provided by Store (the rest: VersionWriter)
 
         def _approve(self, con: Connection, sid: int, **kw) -> int: ...
 
