@@ -26,6 +26,7 @@ from geoapp.store.reporting_schema import (
     audit_sql,
     create_reporting_tables,
     facility_columns_sql,
+    register_contents,
 )
 
 __all__ = [
@@ -167,17 +168,7 @@ def create_schema(con: sqlite3.Connection, *, region: str, at: str) -> None:
             ("Undefined geographic SRS", 0, "NONE", 0, "undefined", "undefined geographic"),
         ],
     )
-    for table, kind, description in _CONTENTS:
-        con.execute(
-            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
-            "last_change, srs_id) VALUES (?, ?, ?, ?, ?, ?)",
-            (table, kind, table, description, at, 4326 if kind == "features" else None),
-        )
-        if kind == "features":
-            con.execute(
-                "INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', 'POINT', 4326, 0, 0)",
-                (table,),
-            )
+    register_contents(con, _CONTENTS, at=at)
     con.executemany(
         "INSERT INTO geoapp_meta (key, value) VALUES (?, ?)",
         [("region", region), ("schema_version", SCHEMA_VERSION), ("created_at", at)],

@@ -34,6 +34,7 @@ version's ``as_of``".
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 
 from geoapp.schema import FACILITY_COLUMNS, UNEMPLOYED_COLUMNS
 
@@ -148,7 +149,15 @@ def create_reporting_tables(con: sqlite3.Connection, *, at: str) -> None:
     for table in APPEND_ONLY:
         for trigger in _triggers(table):
             con.execute(trigger)
-    for table, kind, description in REPORTING_TABLES:
+    register_contents(con, REPORTING_TABLES, at=at)
+
+
+def register_contents(
+    con: sqlite3.Connection, tables: Iterable[tuple[str, str, str]], *, at: str
+) -> None:
+    """GeoPackage contents rows for ``(table, "features" | "attributes", description)``;
+    a features table also gets its point geometry column (WGS84)."""
+    for table, kind, description in tables:
         con.execute(
             "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
             "last_change, srs_id) VALUES (?, ?, ?, ?, ?, ?)",
