@@ -70,3 +70,23 @@ def label_map(prefix: str, lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
     table = load_table()[lang]
     start = prefix + "."
     return {k[len(start) :]: v for k, v in table.items() if k.startswith(start)}
+
+
+#: The kind of a region by the last character of its Chinese name (自治区 ends in 区 but
+#: is a province-level region: looked for first).
+_WHOLE_KINDS = (("自治区", "region"), ("省", "province"), ("市", "city"), ("区", "district"),
+                ("县", "county"), ("州", "prefecture"), ("盟", "league"), ("旗", "banner"))  # fmt: skip
+
+
+def whole_area(name: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """How a page says "the whole region" of a policy or data region named ``name``:
+    全省 for 吉林省, 全市 for 盘锦市 or 重庆市, 全区 for 江津区; ``province``, ``city``,
+    ``district`` in English (as in "province-wide").
+
+    >>> whole_area("吉林省"), whole_area("盘锦市"), whole_area("江津区", "en")
+    ('全省', '全市', 'district')
+    >>> whole_area("宁夏回族自治区"), whole_area("Toy")
+    ('全区', '全域')
+    """
+    kind = next((k for suffix, k in _WHOLE_KINDS if name.endswith(suffix)), "other")
+    return t(f"whole.{kind}", lang)

@@ -266,8 +266,10 @@ def _history(
     if len(dates) == 1:
         st.caption(ui.t("progress.history_single").format(as_of=dates[0]))
     else:
-        st.caption(ui.t("progress.history_caption"))
-    st.markdown(f"**{ui.t('progress.history_province')}**")
+        st.caption(ui.t("progress.history_caption").format(whole=ui.policy_whole(policy_key)))
+    st.markdown(
+        f"**{ui.t('progress.history_province').format(whole=ui.policy_whole(policy_key))}**"
+    )
     st.plotly_chart(
         _history_chart(province, labels, colours, targets=True),
         key="progress_history",
@@ -305,13 +307,14 @@ def _province_targets(result, info, labels: dict, colours: dict) -> None:
             policy=ui.policy_title(result.policy_key),
             document=result.policy_document or ui.t("policy.no_document"),
             as_of=info.data_date,
+            whole=ui.policy_whole(result.policy_key),
         )
     )
-    st.subheader(ui.t("progress.targets"))
+    st.subheader(ui.t("progress.targets").format(whole=ui.policy_whole(result.policy_key)))
     progress = result.progress
     rows = progress[progress["kind"] == "facility"].copy()
     if rows.empty:
-        st.info(ui.t("progress.no_targets"))
+        st.info(ui.t("progress.no_targets").format(whole=ui.policy_whole(result.policy_key)))
         return
     rows["text"] = [
         ui.t("progress.bar_text").format(

@@ -364,6 +364,11 @@ def policy_title(key: str) -> str:
     return policy.load_policy(key).title_in(lang())
 
 
+def policy_whole(key: str) -> str:
+    """ "The whole region" of a policy's targets in the UI language: 全省, 全市, 全区..."""
+    return i18n.whole_area(policy.load_policy(key).region_name, lang())
+
+
 # --- figures: one format on every page (thousands separators, as few decimals as needed) ---
 def _decimals(values: pd.Series) -> int | None:
     """Decimal places a numeric column needs (0 for integers, at most 6); None when the

@@ -546,3 +546,7 @@ def test_the_progress_page_of_panjin_lists_its_people_targets(built):
     assert not at.exception and not at.error
     shown = " ".join(str(v) for table in at.table for v in table.value.to_numpy().ravel())
     assert "≥800" in shown and "≥1,200" in shown
+    # a city's policy: its targets are the city's (全市), never the province's
+    words = " ".join(e.value for e in [*at.caption, *at.info, *at.subheader, *at.markdown])
+    assert "本政策没有全市设施数量目标。" in words and "全市目标不受市县筛选影响" in words
+    assert "全省" not in words

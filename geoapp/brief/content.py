@@ -19,7 +19,7 @@ import pandas as pd
 from geoapp.analysis.coverage import GapResult
 from geoapp.analysis.gap_marks import GapMarks, gap_headline, gap_marks
 from geoapp.analysis.reports import EMBEDDED_SOURCES, GapList
-from geoapp.i18n import label_map, t
+from geoapp.i18n import label_map, t, whole_area
 from geoapp.policy import COMPARISON_TABLE, Policy
 from geoapp.provenance import source_text
 from geoapp.schema import SourceInfo
@@ -352,7 +352,9 @@ def brief_content(
         bars=bars,
         progress_axis=t("progress.targets_axis", lang),
         target_label=t("progress.target_line", lang),
-        progress_note=t("progress.about_note" if bars else "progress.no_targets", lang),
+        progress_note=t("progress.about_note" if bars else "progress.no_targets", lang).format(
+            whole=whole_area(policy.region_name, lang)
+        ),
         people_heading=t("brief.people_heading", lang).format(year=year),
         people=_people_table(result, lang),
         gaps_heading=t("brief.gaps_heading", lang).format(n="{shown}"),
