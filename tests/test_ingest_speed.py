@@ -210,3 +210,75 @@ def test_repeated_texts_share_one_string_and_keep_their_values() -> None:
     assert len({id(v) for v in shared[:6]}) == 1 < len({id(v) for v in county[:6]})
     numbers = np.array([1, 1.0, True, "1"], dtype=object)  # equal as keys, not as cells
     assert _shared(numbers) is numbers
+
+
+def test_coordinate_column_of_text_only_reads_as_the_mixed_column_does() -> None:
+    text = ["125.5", None, "43°30'", "x", " 43.5 ", "１２５", "1_000", "nan", "", "-5"]
+    got = coordinate_column(pd.Series(text, dtype=object))
+    # the same cells with a number among them take the per-type path
+    mixed = coordinate_column(pd.Series([*text, 7], dtype=object))
+    assert got[1].tolist() == mixed[1][:-1].tolist()
+    np.testing.assert_array_equal(got[0], mixed[0][:-1])
+
+
+def test_facility_types_is_match_type_of_each_given_spelling() -> None:
+    from geoapp.ingest.values import facility_types, match_type
+
+    spellings = np.array(
+        ["盲人按摩", "阳光家园", "未知", "辅助性就业 盲人按摩", "", 1], dtype=object
+    )
+    rng = np.random.default_rng(3)
+    texts = spellings[rng.integers(0, len(spellings), 200)]
+    given = rng.random(200) < 0.7
+    ftype, code, error = facility_types(texts, given)
+    keys = match_keys(texts)
+    for i in range(200):
+        want = match_type(keys[i]) if given[i] else (None, None, None)
+        assert (ftype[i], code[i], error[i]) == want
+
+
+def test_continuation_anchor_is_the_row_by_row_walk() -> None:
+    from geoapp.ingest.facilities import _continuation_anchor
+
+    def walk(candidate, record):
+        anchor, current = np.full(len(candidate), -1), -1
+        for i in range(len(candidate)):
+            if candidate[i]:
+                anchor[i] = current
+            else:
+                current = i if record[i] else -1
+        return anchor
+
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 2, 9, 50):
+        for _ in range(40):
+            candidate, record = rng.random(n) < 0.5, rng.random(n) < 0.6
+            assert (
+                _continuation_anchor(candidate, record).tolist() == walk(candidate, record).tolist()
+            )
+
+
+def test_reason_counts_are_the_exploded_value_counts() -> None:
+    from geoapp.ingest.results import reason_counts
+
+    rng = np.random.default_rng(1)
+    texts = np.array(
+        ["", "dms", "swapped;dms", "duplicate", "no_name;dms", "swapped"], dtype=object
+    )
+    codes = pd.Series(texts[rng.integers(0, len(texts), 500)], dtype="str")
+    exploded = codes.str.split(";").explode()
+    want = exploded[exploded != ""].value_counts()
+    got = reason_counts(codes)
+    assert list(got.items()) == list(want.items())  # same order, ties included
+
+
+def test_a_command_pauses_the_cycle_collector_and_enables_it_again(monkeypatch) -> None:
+    import gc
+
+    from geoapp import cli
+
+    seen = []
+    monkeypatch.setattr(cli.analysis, "_cmd_progress", lambda args: seen.append(gc.isenabled()))
+    assert gc.isenabled()
+    assert cli.main(["progress"]) == 0
+    assert seen == [False] and gc.isenabled()

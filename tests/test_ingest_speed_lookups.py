@@ -217,3 +217,33 @@ def test_reason_words_is_the_per_row_map(dtype, lang) -> None:
         got, want = reason_words(codes, lang), reason_words_row_by_row(codes, lang)
         pd.testing.assert_series_equal(got, want)
     assert reason_words(pd.Series(["duplicate;dms"]), "zh").tolist() == ["重复；度分秒已转换"]
+
+
+@pytest.mark.parametrize("with_city", [False, True])
+@pytest.mark.parametrize("pool", ["text", "all"])
+def test_region_resolve_once_per_text_pair_is_resolve_many_of_every_row(
+    registry, with_city, pool
+) -> None:
+    from geoapp.ingest.region import build_region, resolve
+
+    region = build_region(default_source().counties(), registry, None, points=True)
+    rng = np.random.default_rng(5)
+    names = NAMES if pool == "all" else [v for v in NAMES if isinstance(v, str) and v.strip()]
+    cities = PREFECTURES if pool == "all" else ["长春市", "长春", "白山市", "延边州"]
+    for n in (0, 1, 60, 400):
+        frame = random_frame(rng, n)
+        frame["name"] = pd.Series(
+            [names[i] for i in rng.integers(0, len(names), n)], index=frame.index, dtype=object
+        )
+        frame["city"] = pd.Series(
+            [cities[i] for i in rng.integers(0, len(cities), n)], index=frame.index, dtype=object
+        )
+        city = frame["city"] if with_city else None
+        got = resolve(region, frame["name"], city)
+        full = pd.DataFrame({"name": frame["name"].to_numpy(dtype=object)}, index=frame.index)
+        kwargs = {}
+        if with_city:
+            full["prefecture"] = frame["city"].to_numpy(dtype=object)
+            kwargs["prefecture_col"] = "prefecture"
+        want = registry.resolve_many(full, name_col="name", province=region.province, **kwargs)
+        pd.testing.assert_frame_equal(got, want)

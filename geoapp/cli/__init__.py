@@ -60,6 +60,7 @@ from collections.abc import Sequence
 
 from geoapp.cli import analysis, brief, data, store, template
 from geoapp.cli.common import UsageError
+from geoapp.ingest.tables import collector_paused
 
 __all__ = ["UsageError", "build_parser", "main"]
 
@@ -81,7 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        # A command's objects live until it ends and hold few cycles, while each
+        # collection walks all of them again: an eighth of the CPU time of `geoapp gaps`
+        # on a million rows, same peak memory. Not for `run` (the server).
+        with collector_paused(args.command != "run"):
+            return int(args.func(args) or 0)
     except UsageError as exc:
         print(f"geoapp: error: {exc}", file=sys.stderr)
         return 2

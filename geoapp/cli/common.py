@@ -85,14 +85,14 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
 
     region = _region(args)
     pol = _region_policy(args, region)
-    source = datasource.default_source(region)
+    source = _ReadOnce(datasource.default_source(region))
     counties = source.counties()
     info = source.info()
     registry = admin.AdminRegistry.default(counties=counties)
     # Names in registers resolve within the region's province (盘锦市 -> 辽宁省).
     province = str(source.province()["name"].iloc[0])
     reports, sources = [], []
-    facilities, demo = source.facilities(), info.facilities_demo
+    demo = info.facilities_demo
     if args.facilities:
         imp = _read_register(
             ingest.read_facilities,
@@ -107,6 +107,7 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
         reports.append(("facilities", imp))
         sources.append(str(args.facilities))
     else:
+        facilities = source.facilities()
         sources.append(
             "embedded demo facilities"
             if demo
@@ -114,7 +115,7 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
             if facilities.empty
             else "stored facilities"
         )
-    unemployed, unemployed_demo = source.unemployed(), info.unemployed_demo
+    unemployed_demo = info.unemployed_demo
     if args.unemployed:
         imp = _read_register(
             ingest.read_unemployed,
@@ -128,6 +129,7 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
         reports.append(("unemployed", imp))
         sources.append(str(args.unemployed))
     else:
+        unemployed = source.unemployed()
         sources.append(
             "embedded demo unemployed-disabled estimate"
             if unemployed_demo
@@ -152,6 +154,40 @@ def _load_inputs(args: argparse.Namespace) -> _Inputs:
     )
 
 
+class _ReadOnce:
+    """A data source whose boundaries and description are read once per command.
+
+    A command asks for the counties and the source's description while loading its
+    inputs and again for its output (the gap list); each read of the region's
+    GeoPackage costs a tenth of a second. Each call still gets its own copy of the
+    counties. Everything else is the source's own.
+    """
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+        self._read: dict[str, Any] = {}
+
+    def _once(self, what: str) -> Any:
+        if what not in self._read:
+            self._read[what] = getattr(self._source, what)()
+        return self._read[what]
+
+    def counties(self) -> Any:
+        return self._once("counties").copy()
+
+    def province(self) -> Any:
+        return self._once("province").copy()
+
+    def info(self) -> Any:
+        return self._once("info")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._source, name)
+
+    def __repr__(self) -> str:
+        return repr(self._source)
+
+
 def _read_register(reader, path, args: argparse.Namespace, **options):
     """``reader(path, ...)`` in the language of ``--lang``; an unusable file is a
     :class:`UsageError` (exit 2) saying why in that language."""
@@ -172,13 +208,13 @@ def _write_import_reports(reports, out: Path | None, *, strict: bool) -> None:
 
     for kind, imp in reports:
         print(imp.summary(), file=sys.stderr)
-        bad = imp.report[imp.report["status"] != "accepted"]
         if out is not None:
             path = out.with_name(f"{out.stem}.{kind}-import-report.csv")
             export.to_csv(preview.report_table(imp.report, imp.lang), path)
             print(i18n.t("cli.import_report", imp.lang).format(path=path), file=sys.stderr)
         else:
             line = i18n.t("cli.report_row", imp.lang)
+            bad = imp.report[imp.report["status"] != "accepted"]
             for r in bad.itertuples(index=False):
                 status = i18n.t(f"row_status.{r.status}", imp.lang)
                 print(line.format(row=r.row, status=status, reasons=r.reasons), file=sys.stderr)

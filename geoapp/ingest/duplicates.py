@@ -81,7 +81,7 @@ def find_duplicates(
     pos = np.flatnonzero(keep)
     if len(pos) < 2:
         return none
-    pos = pos[pd.Series(name_keys[pos]).duplicated(keep=False).to_numpy()]
+    pos = pos[pd.Series(name_keys[pos], dtype=object).duplicated(keep=False).to_numpy()]
     if not len(pos):
         return none
     group = pd.factorize(name_keys[pos])[0].tolist()
@@ -197,13 +197,11 @@ def facility_ids(
         "F" + hashlib.sha1(f"{k}|{t}|{a}".encode()).hexdigest()[:11]
         for k, t, a in zip(name_keys[missing], ftype[missing], adcode[missing], strict=True)
     ]
-    # The first kept row of each id (np.unique gives each code's first position).
     pos = np.flatnonzero(kept)
-    codes = pd.factorize(ids[pos])[0]
-    first = np.full(len(ids), -1)
-    first[pos] = pos[np.unique(codes, return_index=True)[1]][codes]
-    repeated = kept & (first != np.arange(len(ids)))
+    repeated = np.zeros(len(ids), dtype=bool)  # kept rows whose id an earlier kept row has
+    repeated[pos] = pd.Series(ids[pos], dtype=object).duplicated().to_numpy()
     generated_repeat = repeated & (given == "")
+    first = _first_rows(ids, pos) if (repeated & ~generated_repeat).any() else None
     seen: dict[str, int] = {}
     for i in np.flatnonzero(generated_repeat):  # same name, type and county, > 200 m apart
         seen[ids[i]] = seen.get(ids[i], 1) + 1
@@ -215,3 +213,12 @@ def facility_ids(
         lambda i: msg("duplicate_id", id=given[i], row=rows[first[i]]),
     )
     return ids
+
+
+def _first_rows(ids: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """For each of the rows ``pos``, the first of them with its id (np.unique gives each
+    code's first position); -1 elsewhere."""
+    codes = pd.factorize(ids[pos])[0]
+    first = np.full(len(ids), -1)
+    first[pos] = pos[np.unique(codes, return_index=True)[1]][codes]
+    return first

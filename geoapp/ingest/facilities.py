@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from geoapp.i18n import DEFAULT_LANGUAGE
@@ -180,15 +181,18 @@ def skip_rows(opened: Opened) -> tuple[np.ndarray, pd.Series]:
 
 
 def _continuation_anchor(candidate: np.ndarray, record: np.ndarray) -> np.ndarray:
-    """For each candidate row directly under a record (or its continuations), the record."""
-    anchor = np.full(len(candidate), -1)
-    current = -1
-    for i in range(len(candidate)):  # one pass over booleans; no registry, no pandas
-        if candidate[i]:
-            anchor[i] = current
-        else:
-            current = i if record[i] else -1
-    return anchor
+    """For each candidate row directly under a record (or its continuations), the record.
+
+    Examples
+    --------
+    >>> _continuation_anchor(np.array([0, 1, 1, 0, 1, 1], bool), np.array([1, 0, 0, 0, 0, 0], bool))
+    array([-1,  0,  0, -1, -1, -1])
+    """
+    n = len(candidate)
+    # the last row at or above each row that is no candidate (-1 above the first one)
+    last = np.maximum.accumulate(np.where(candidate, -1, np.arange(n))) if n else np.zeros(0, int)
+    under_record = (last >= 0) & record[np.maximum(last, 0)]
+    return np.where(candidate & under_record, last, -1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -196,7 +200,6 @@ class Named:
     """Each row's name and facility type, as written and as read."""
 
     names: np.ndarray  # as written
-    name_keys: np.ndarray  # as compared (:func:`~geoapp.ingest.values.match_key`)
     type_txt: np.ndarray  # as written
     ftype: np.ndarray  # the facility type key (None where missing or not recognised)
 
@@ -212,8 +215,7 @@ def name_and_type(opened: Opened, live: np.ndarray) -> Named:
     ftype, code, error = facility_types(type_txt, live & has_type)
     for reason in ("unknown_type", "ambiguous_type"):
         log.add(reason, "rejected", code == reason, lambda i: error[i])
-    name_keys = match_keys(names)
-    return Named(names, name_keys, type_txt, ftype)
+    return Named(names, type_txt, ftype)
 
 
 def deduplicate(
@@ -224,14 +226,17 @@ def deduplicate(
 
     A row placed by the county it declares is not flagged: the register says where it
     is, and nothing needs checking; its note says it is counted there but not on the map.
+    Names are compared as :func:`~geoapp.ingest.values.match_key` reads them; those keys
+    live only here (a million-row register's peak memory comes later).
     """
     log, region, adcode = opened.log, opened.region, placement.adcode
     keep = live & ~log.mask("rejected")
+    name_keys = match_keys(named.names)
     flag_duplicates(
         log,
         keep,
         opened.rows,
-        named.name_keys,
+        name_keys,
         named.ftype,
         adcode,
         pos.lon_w,
@@ -251,7 +256,7 @@ def deduplicate(
         sep = "；" if opened.lang == "zh" else "; "
         placement.note[i] = f"{placement.note[i]}{sep}{said}" if placement.note[i] else said
     kept = np.isin(log.status(), ("accepted", "flagged"))
-    return facility_ids(log, opened.frame, kept, named.name_keys, named.ftype, adcode)
+    return facility_ids(log, opened.frame, kept, name_keys, named.ftype, adcode)
 
 
 def assemble(
@@ -321,7 +326,7 @@ def facility_frame(
         return values if k.all() else values[k]
 
     datum = np.where(pos.has_pt, pos.datum, "")
-    codes = adcode[k].astype(str)
+    codes = adcode[k].astype(str).astype(object)  # str objects once, for all three columns
     on_map = pos.has_pt[k]
     x = np.where(on_map, pos.lon_w[k], np.nan)
     y = np.where(on_map, pos.lat_w[k], np.nan)
@@ -357,9 +362,18 @@ def _text_frame(columns: dict[str, Any], text: tuple[str, ...] | None = None) ->
     text = tuple(c for c in columns if c != "row") if text is None else text
     return pd.DataFrame(
         {
-            c: pd.Series(np.asarray(v, dtype=object), copy=False).astype(str).array
+            c: _as_str(v)
             if c in text and not isinstance(v, pd.api.extensions.ExtensionArray)
             else v
             for c, v in columns.items()
         }
     )
+
+
+def _as_str(values: Any) -> pd.api.extensions.ExtensionArray:
+    """``Series(values).astype(str).array``; a column that is all ``str`` already (most
+    are) goes to Arrow directly, its strings copied in C rather than checked one by one."""
+    values = np.asarray(values, dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return pd.array(pa.array(values, type=pa.large_string()), dtype="str")
+    return pd.Series(values, copy=False).astype(str).array

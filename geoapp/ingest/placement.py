@@ -190,7 +190,8 @@ def _locate(opened: Opened, pairs: _Pairs, *, datum_default: str) -> Positions:
     located = np.full(n, None, dtype=object)
     if pair.any():
         located[pair] = region.registry.locate(lon_w[pair], lat_w[pair])
-    has_pt = pair & np.isin(located.astype(str), list(region.adcodes))
+    # a hash lookup of each code (None where not located), not text compared by sorting
+    has_pt = pair & pd.Series(located, dtype=object).isin(region.adcodes).to_numpy()
     log.add(
         "outside_region",
         "rejected",
@@ -350,8 +351,8 @@ def place_without_coordinates(
     adcode = pos.adcode.copy()
     adcode[by_county] = declared.code[by_county]
     note = np.full(n, "", dtype=object)
-    note[declared.agree] = [d or "" for d in declared.note[declared.agree]]
-    note[by_county] = [d or "" for d in declared.note[by_county]]
+    note[declared.agree] = _or_empty(declared.note[declared.agree])
+    note[by_county] = _or_empty(declared.note[by_county])
     has_address = address.notna().to_numpy()
     need_address = fallback & ~ok & has_address
     a_code = np.full(n, None, dtype=object)
@@ -399,7 +400,8 @@ def place_without_coordinates(
         msg("no_location"),
     )
     placed = fallback & pd.notna(adcode)
-    foreign = placed & ~np.isin(adcode.astype(str), list(region.adcodes))
+    foreign = np.zeros(n, dtype=bool)
+    foreign[placed] = ~np.isin(adcode[placed].astype(str), list(region.adcodes))
     log.add(
         "county_outside_region",
         "rejected",
@@ -411,3 +413,10 @@ def place_without_coordinates(
         ),
     )
     return Placement(adcode, note, by_county, placed)
+
+
+def _or_empty(notes: np.ndarray) -> np.ndarray:
+    """``[d or "" for d in notes]`` for the registry's notes (text, or None where none)."""
+    out = notes.copy()
+    out[pd.isna(notes)] = ""
+    return out

@@ -120,7 +120,12 @@ def resolve(
     lat: np.ndarray | None = None,
     level: str = "county",
 ) -> pd.DataFrame:
-    """``resolve_many`` over some rows (it caches repeated spellings)."""
+    """``resolve_many`` over some rows.
+
+    A column of a register repeats a few spellings (its counties, with their cities):
+    when every name and city is text, the registry sees each distinct pair once and the
+    rows take its answer; a pair's answer is the same for every row that writes it.
+    """
     frame = pd.DataFrame({"name": names.to_numpy(dtype=object)}, index=names.index, dtype=object)
     kwargs: dict[str, Any] = {}
     if prefectures is not None:
@@ -129,13 +134,34 @@ def resolve(
     if lon is not None:
         frame["lon"], frame["lat"] = lon, lat
         kwargs.update(lon_col="lon", lat_col="lat")
-    return region.registry.resolve_many(
-        frame,
+    groups = None if lon is not None else _text_groups(frame)
+    rows = frame if groups is None else frame.iloc[groups[1]]
+    res = region.registry.resolve_many(
+        rows,
         name_col="name",
         province=region.province,
         level=level,  # type: ignore[arg-type]
         **kwargs,
     )
+    return res if groups is None else res.take(groups[0]).set_axis(frame.index)
+
+
+def _text_groups(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """A group per distinct row of texts and the first row of each group; None unless
+    every value is text that is not blank (the registry takes all blanks as one)."""
+    codes = []
+    for column in frame.columns:
+        values = frame[column].to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(values, skipna=False) != "string":
+            return None
+        which, distinct = pd.factorize(values)
+        if any(normalise_name(v) == "" for v in distinct):
+            return None
+        codes.append(which.astype(np.int64))
+    key = codes[0]
+    for more in codes[1:]:
+        key = pd.factorize(key * (int(more.max()) + 1) + more)[0]
+    return key, np.unique(key, return_index=True)[1]
 
 
 def unit_results(

@@ -102,10 +102,16 @@ def cell_texts(series: pd.Series) -> np.ndarray:
     ['长春', '', 'x', 'nan']
     """
     values = series.to_numpy(dtype=object)
-    out = np.empty(len(values), dtype=object)
     missing = pd.isna(values)
+    if not missing.any() and pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return _strip(values)  # text in every cell: the usual name or address column
+    out = np.empty(len(values), dtype=object)
     if missing.any():
-        out[missing] = ["" if v is None else cell_text(v) for v in values[missing]]
+        gone = values[missing].tolist()
+        if gone.count(None) == len(gone):  # a column the register leaves empty or lacks
+            out[missing] = ""
+        else:
+            out[missing] = ["" if v is None else cell_text(v) for v in gone]
     rest = values[~missing]
     if pd.api.types.infer_dtype(rest, skipna=False) in ("string", "empty"):
         out[~missing] = _strip(rest)

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from geoapp.admin import normalise_name
-from geoapp.ingest import xlsx
 from geoapp.ingest.gate import (
     MAX_COLUMNS,
     FileProblem,
@@ -204,7 +203,7 @@ def _read_csv(data: bytes, name: str) -> Table:
     try:
         # One row past the budget at most: an oversized sheet is refused below.
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        with _no_gc():
+        with collector_paused():
             rows: list[list[Any]] = list(islice(reader, row_limit + 1))
     except csv.Error as exc:
         raise RegisterError(f"{name}: not readable as CSV ({exc})") from None
@@ -214,17 +213,19 @@ def _read_csv(data: bytes, name: str) -> Table:
         _over_budget(f"{name}: row {first + 1:,}", columns=widths[first])
     if len(rows) > row_limit:
         _over_budget(name, rows=row_limit + 1, at_least=True)
-    with _no_gc():
+    with collector_paused():
         rows = _clean_csv(rows)
     return Table(name=name, encoding=encoding, sheet=None, rows=_pad(rows))
 
 
 @contextmanager
-def _no_gc() -> Iterator[None]:
-    """The cycle collector paused: a sheet's rows are many lists and no cycle, and
-    collecting while they are built costs a fifth of the reading."""
+def collector_paused(pause: bool = True) -> Iterator[None]:
+    """Python's cycle collector paused (when ``pause``) and enabled again afterwards if
+    it was: a sheet's rows are many lists and no cycle, and collecting while they are
+    built costs a fifth of the reading (``geoapp`` commands pause it throughout)."""
     enabled = gc.isenabled()
-    gc.disable()
+    if pause:
+        gc.disable()
     try:
         yield
     finally:
@@ -251,10 +252,20 @@ def _clean_csv(rows: list[list[str]]) -> list[list[Any]]:
         ):
             rows[start : start + len(block)] = [[_clean_cell(v) for v in r] for r in block]
             continue
+        if not _has_empty(fields, n_fields):
+            continue  # no empty field in the block: nothing to clean
         for i, row in enumerate(block, start):
             if "" in row:
                 rows[i] = [v or None for v in row]
     return rows
+
+
+def _has_empty(fields: str, n_fields: int) -> bool:
+    """Whether the fields joined by NULs hold an empty one (two NULs in a row, or one at
+    either end)."""
+    if n_fields == 1:
+        return fields == ""
+    return "\x00\x00" in fields or fields.startswith("\x00") or fields.endswith("\x00")
 
 
 _CLEAN_BLOCK = 20_000  # rows joined at once: bounds the memory of the search
@@ -266,6 +277,8 @@ _SPACE_AFTER_NUL = re.compile(r"\x00\s")
 
 def _read_xlsx(data: bytes, name: str, *, sheet: str | int | None) -> Table:
     """One sheet of the workbook (:mod:`geoapp.ingest.xlsx`), merged cells filled."""
+    from geoapp.ingest import xlsx  # here: a CSV register needs no zip or XML reader
+
     try:
         read = xlsx.read_sheet(data, name, sheet=sheet, title_key=normalise_name)
     except xlsx.SheetProblem as exc:

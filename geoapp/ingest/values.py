@@ -182,9 +182,13 @@ def facility_types(
     ftype = np.full(n, None, dtype=object)
     code = np.full(n, None, dtype=object)
     error = np.full(n, None, dtype=object)
-    for key in set(type_keys[given]):
-        where = given & (type_keys == key)
-        ftype[where], code[where], error[where] = match_type(key)
+    which, keys = pd.factorize(type_keys)  # keys are text: one code per distinct spelling
+    asked = np.zeros(len(keys), dtype=bool)
+    asked[which[given]] = True
+    found = np.full((len(keys), 3), None, dtype=object)
+    for k in np.flatnonzero(asked):
+        found[k] = match_type(keys[k])
+    ftype[given], code[given], error[given] = found[which[given]].T
     return ftype, code, error
 
 
@@ -332,15 +336,17 @@ def coordinate_column(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """
     values = series.to_numpy(dtype=object)
     blank = pd.isna(series).to_numpy()
-    # Numbers and text only (a bool or a date is no coordinate): decided once per type.
-    types = pd.Series(values, dtype=object).map(type)
-    plain_type = {
-        t: issubclass(t, (str, int, float)) and not issubclass(t, bool) for t in set(types)
-    }
-    plain = types.map(plain_type).to_numpy(dtype=bool)
-    numeric = pd.to_numeric(
-        pd.Series(np.where(plain, values, None), dtype=object), errors="coerce"
-    ).to_numpy(dtype=float, copy=True)
+    numbers = values  # text and missing cells only (a CSV register): all may be numbers
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        # Numbers and text only (a bool or a date is no coordinate): once per type.
+        types = pd.Series(values, dtype=object).map(type)
+        plain_type = {
+            t: issubclass(t, (str, int, float)) and not issubclass(t, bool) for t in set(types)
+        }
+        numbers = np.where(types.map(plain_type).to_numpy(dtype=bool), values, None)
+    numeric = pd.to_numeric(pd.Series(numbers, dtype=object), errors="coerce").to_numpy(
+        dtype=float, copy=True
+    )
     kinds = np.where(blank, "blank", "number").astype(object)
     rest = ~blank & np.isnan(numeric)
     for i in np.flatnonzero(rest):
