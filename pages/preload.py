@@ -13,20 +13,20 @@ plugins.
 * ``<link rel="modulepreload">`` for the element chunks the overview draws
   (:data:`ELEMENT_CHUNKS`) and every chunk they import, read from Streamlit's own
   files (:func:`chunk_closure`), minus those the page preloads already;
-* ``<link rel="prefetch">`` for the map frame's bundle and the map's scripts and styles
-  (:data:`MAP_FILES`), so that the frame finds them in the browser's cache. The frame's
-  bundle is served only once a script run has registered the component: until then
-  (the first visit after a start) it is left out, else the browser would keep the 404.
+* ``<link rel="prefetch">`` for the map's scripts and styles (:data:`MAP_FILES`), so
+  that the map's frame finds them in the browser's cache instead of loading them one
+  after the other.
 
-The names come from the installed Streamlit and streamlit-folium at start-up; a chunk
+Only the overview's page gets them (``/``, ``/overview``): the other pages have no map,
+and their first visit would carry bytes they never use.
+
+The names come from the installed Streamlit at start-up; a chunk
 that an upgrade renamed is missing from the links (``tests/test_serve.py`` names it),
 the page works as before, only slower.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import re
 from collections.abc import Iterable
 from functools import cache
@@ -66,8 +66,8 @@ MAP_FILES = (
     "app/static/vendor/leaflet.markercluster/MarkerCluster.css",
     "app/static/vendor/leaflet.markercluster/MarkerCluster.Default.css",
 )
-FOLIUM_NAME = "streamlit_folium.st_folium"
-FOLIUM_COMPONENT = f"component/{FOLIUM_NAME}"
+#: Where the overview is: the app's root and its own page's path.
+OVERVIEW_PATHS = ("/", "/overview", "/overview/")
 #: The marker of Streamlit's own page: only that HTML gets the links.
 INDEX_MARKER = b'<script type="module" crossorigin src="./static/js/index.'
 _IMPORT = re.compile(r"""(?:from|import)\s*["']\./([\w.\-]+\.js)["']""")
@@ -95,33 +95,6 @@ def missing_chunks(js_dir: Path, names: Iterable[str] = ELEMENT_CHUNKS) -> list[
     return [n for n in names if not any(f.startswith(f"{n}.") and f.count(".") == 2 for f in files)]
 
 
-def folium_registered() -> bool:
-    """Whether the running server serves the map frame (a script run registered it)."""
-    from streamlit.runtime import Runtime
-
-    if not Runtime.exists():
-        return False
-    return Runtime.instance().component_registry.get_component_path(FOLIUM_NAME) is not None
-
-
-def folium_bundle() -> str | None:
-    """The map frame's bundle, relative to the app's root URL (None if not found).
-
-    Found without importing streamlit_folium: imported outside a script run, it would
-    declare its component unregistered, and the page's own import would not again.
-    """
-    spec = importlib.util.find_spec("streamlit_folium")
-    if spec is None or spec.origin is None:
-        return None
-    build = Path(spec.origin).parent / "frontend" / "build"
-    try:
-        manifest = json.loads((build / "asset-manifest.json").read_text(encoding="utf-8"))
-        main = manifest["files"]["main.js"]
-    except (OSError, ValueError, KeyError):
-        return None
-    return f"{FOLIUM_COMPONENT}/{main.removeprefix('./')}"
-
-
 @cache
 def streamlit_js_dir() -> Path:
     import streamlit
@@ -129,17 +102,16 @@ def streamlit_js_dir() -> Path:
     return Path(streamlit.__file__).parent / "static" / "static" / "js"
 
 
-def links(index_html: bytes, js_dir: Path, bundle: str | None) -> bytes:
+def links(index_html: bytes, js_dir: Path) -> bytes:
     """The ``<link>`` lines to add to ``index_html``: chunks it does not preload yet,
-    then the map frame's files."""
+    then the map's files."""
     already = {m.decode() for m in _PRELOADED.findall(index_html)}
     lines = [
         f'<link rel="modulepreload" crossorigin href="./static/js/{name}">'
         for name in chunk_closure(js_dir, ELEMENT_CHUNKS)
         if name not in already
     ]
-    frame = [bundle] if bundle else []
-    lines += [f'<link rel="prefetch" href="./{path}">' for path in [*frame, *MAP_FILES]]
+    lines += [f'<link rel="prefetch" href="./{path}">' for path in MAP_FILES]
     return "\n    ".join(lines).encode()
 
 
@@ -150,23 +122,27 @@ def with_links(index_html: bytes, extra: bytes) -> bytes:
 
 
 class PreloadedIndex:
-    """ASGI middleware: Streamlit's ``index.html`` (any GET answered with it) gets the
-    links of :func:`links`; every other response passes through unchanged."""
+    """ASGI middleware: Streamlit's ``index.html`` answering a GET of the overview (``/``
+    or ``/overview``, under ``base_url``) gets the links of :func:`links`; every other
+    response passes through unchanged (other pages load what they draw, no map)."""
 
-    def __init__(self, app, *, js_dir: Path | None = None, bundle: str | None = None):
+    def __init__(self, app, *, js_dir: Path | None = None, base_url: str = ""):
         self.app = app
         self.js_dir = js_dir or streamlit_js_dir()
-        self.bundle = bundle if bundle is not None else folium_bundle()
-        self._extra: dict[bool, bytes] = {}
+        base = "/" + base_url.strip("/") if base_url.strip("/") else ""
+        self.paths = {f"{base}{p}" for p in OVERVIEW_PATHS}
+        self._extra: bytes | None = None
 
-    def _links(self, body: bytes) -> bytes:
-        served = bool(self.bundle) and folium_registered()
-        if served not in self._extra:
-            self._extra[served] = links(body, self.js_dir, self.bundle if served else None)
-        return self._extra[served]
+    def _applies(self, scope: Message) -> bool:
+        if scope["type"] != "http" or scope.get("method") != "GET":
+            return False
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        return path in self.paths
 
     async def __call__(self, scope: Message, receive, send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "GET":
+        if not self._applies(scope):
             await self.app(scope, receive, send)
             return
         # Without the pathsend extension a file response sends its bytes as body messages.
@@ -195,7 +171,9 @@ class PreloadedIndex:
             return
         body = b"".join(chunks)
         if start.get("status") == 200 and INDEX_MARKER in body:
-            body = with_links(body, self._links(body))
+            if self._extra is None:
+                self._extra = links(body, self.js_dir)
+            body = with_links(body, self._extra)
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
         await send({**start, "headers": headers})

@@ -152,7 +152,7 @@ def compress_static_files() -> None:
         return [
             *streamlit_middleware(),
             Middleware(CompressedStatic, base_url=base_url),
-            Middleware(PreloadedIndex),
+            Middleware(PreloadedIndex, base_url=base_url),
         ]
 
     starlette_app.create_streamlit_middleware = middleware

@@ -9,8 +9,6 @@ overview really hands to its component.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -54,37 +52,50 @@ def test_a_chunk_closure_follows_imports_once_each(js_dir):
 def test_links_leave_out_what_the_page_preloads_already(monkeypatch, js_dir):
     monkeypatch.setattr(preload, "ELEMENT_CHUNKS", ("Selectbox",))
     monkeypatch.setattr(preload, "MAP_FILES", ("app/static/vendor/leaflet/leaflet.js",))
-    lines = preload.links(INDEX, js_dir, "component/x/main.1.js").decode().split("\n    ")
+    lines = preload.links(INDEX, js_dir).decode().split("\n    ")
     assert lines == [
         '<link rel="modulepreload" crossorigin href="./static/js/Selectbox.S1.js">',
         '<link rel="modulepreload" crossorigin href="./static/js/menu.M1.js">',
-        '<link rel="prefetch" href="./component/x/main.1.js">',
         '<link rel="prefetch" href="./app/static/vendor/leaflet/leaflet.js">',
     ]
     assert preload.with_links(INDEX, b"<X>").count(b"<X>\n  </head>") == 1
     assert preload.with_links(b"<p>no head</p>", b"<X>") == b"<p>no head</p>"
 
 
-def test_the_middleware_adds_links_to_streamlits_page_only(monkeypatch, js_dir):
-    monkeypatch.setattr(preload, "ELEMENT_CHUNKS", ("Selectbox",))
-    monkeypatch.setattr(preload, "folium_registered", lambda: False)
+@pytest.mark.parametrize(
+    ("base_url", "path", "linked"),
+    [
+        ("", "/", True),
+        ("", "/overview", True),
+        ("", "/progress", False),  # no map there: its first visit stays as light as it was
+        ("", "/gaps", False),
+        ("geoapp", "/geoapp/", True),
+        ("geoapp", "/geoapp/overview", True),
+        ("geoapp", "/", False),
+    ],
+)
+def test_the_middleware_adds_links_to_the_overview_page_only(js_dir, base_url, path, linked):
     app, _ = file_app(INDEX, media="text/html; charset=utf-8")
-    status, headers, body = get(preload.PreloadedIndex(app, js_dir=js_dir, bundle="c/m.js"), "/")
-    assert status == 200 and int(headers["content-length"]) == len(body) > len(INDEX)
-    assert b'href="./static/js/Selectbox.S1.js"' in body and b"</head>" in body
-    assert b"c/m.js" not in body  # the component is not registered yet: no prefetch of a 404
-    monkeypatch.setattr(preload, "folium_registered", lambda: True)
-    _, _, body = get(preload.PreloadedIndex(app, js_dir=js_dir, bundle="c/m.js"), "/gaps")
-    assert b'<link rel="prefetch" href="./c/m.js">' in body
-    # other HTML (a component's page), scripts and errors pass through as they were
+    middleware = preload.PreloadedIndex(app, js_dir=js_dir, base_url=base_url)
+    status, headers, body = get(middleware, path)
+    assert status == 200 and int(headers["content-length"]) == len(body)
+    assert (
+        b'<link rel="prefetch" href="./app/static/vendor/leaflet/leaflet.js">' in body
+    ) is linked
+    assert (body == INDEX) is not linked
+
+
+def test_other_answers_on_the_overview_path_pass_through(js_dir):
+    """Other HTML (a component's page), scripts and errors are left as they were."""
     other = INDEX.replace(b"./static/js/index.", b"./static/js/main.")
-    for answer in (
-        file_app(other, media="text/html")[0],
-        file_app(INDEX, media="application/javascript")[0],
-        file_app(INDEX, status=404, media="text/html")[0],
+    for body, status, media in (
+        (other, 200, "text/html"),
+        (INDEX, 200, "application/javascript"),
+        (INDEX, 404, "text/html"),
     ):
-        _, _, body = get(preload.PreloadedIndex(answer, js_dir=js_dir, bundle="c/m.js"), "/x")
-        assert body in (other, INDEX)
+        app, _ = file_app(body, status=status, media=media)
+        _, _, got = get(preload.PreloadedIndex(app, js_dir=js_dir), "/")
+        assert got == body
 
 
 def test_the_installed_streamlit_has_every_chunk_named():
@@ -92,19 +103,6 @@ def test_the_installed_streamlit_has_every_chunk_named():
     assert preload.missing_chunks(preload.streamlit_js_dir()) == []
     closure = preload.chunk_closure(preload.streamlit_js_dir(), preload.ELEMENT_CHUNKS)
     assert len(closure) > len(preload.ELEMENT_CHUNKS)
-
-
-def test_finding_the_map_bundle_does_not_import_streamlit_folium():
-    """Imported outside a script run, streamlit-folium would never register its frame."""
-    code = (
-        "import sys; from pages import preload; b = preload.folium_bundle(); "
-        "print(b, 'streamlit_folium' in sys.modules)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    assert out[0].startswith("component/streamlit_folium.st_folium/static/js/main.")
-    assert out[1] == "False"
 
 
 def test_the_map_files_are_those_the_overview_map_loads():
