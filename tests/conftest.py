@@ -7,7 +7,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-_STATE_VARIABLES = {"GEOAPP_STORE": "geoapp.gpkg", "GEOAPP_ACCOUNTS": "accounts.toml"}
+_STATE_VARIABLES = {
+    "GEOAPP_STORE": "geoapp.gpkg",
+    "GEOAPP_ACCOUNTS": "accounts.toml",
+    "GEOAPP_CACHE_DIR": "cache",  # geoapp/admin/cache.py: never the user's own cache
+}
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -21,6 +21,8 @@ importing only those listed before it:
 - ``tables``: the reference tables as loader functions, and their column checks.
 - ``history``: :class:`CodeHistory`, the national code history and its successions.
 - ``index``: the lookup dictionaries built from the tables, validating them.
+- ``cache``: the index of the reference tables, prepared once and kept in the user's
+  cache folder (keyed by the tables' and the package's content).
 - ``counties``: county polygons, to place a point in a legal county.
 - ``resolve``: the resolving algorithm, as functions over the index.
 - ``registry``: :class:`AdminRegistry`, which ties them together.

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from geoapp.admin.cache import default_index
 from geoapp.admin.counties import CountyPolygons
 from geoapp.admin.errors import AdminLookupError
 from geoapp.admin.history import CodeHistory
@@ -65,7 +66,9 @@ class AdminRegistry:
 
     Notes
     -----
-    All lookup dictionaries are built here; a lookup is a few dictionary reads. Only a
+    All lookup dictionaries are built here; a lookup is a few dictionary reads. Over
+    the reference tables (no table given) they are built once and then read back from
+    the user's cache folder (:mod:`geoapp.admin.cache`), with the same result. Only a
     failed lookup scans names, to suggest the closest ones. Inputs are never modified.
     """
 
@@ -79,15 +82,19 @@ class AdminRegistry:
         zones: pd.DataFrame | None = None,
         history: CodeHistory | pd.DataFrame | None = None,
     ) -> None:
-        if not isinstance(history, CodeHistory):
-            history = CodeHistory.default() if history is None else CodeHistory(history)
-        self._index = build_index(
-            load_divisions() if divisions is None else divisions,
-            aliases=load_aliases() if aliases is None else aliases,
-            changes=load_code_changes() if changes is None else changes,
-            zones=load_development_zones() if zones is None else zones,
-            history=history,
-        )
+        given = (divisions, aliases, changes, zones, history)
+        if all(table is None for table in given):  # the reference tables: prepared once
+            self._index = default_index()
+        else:
+            if not isinstance(history, CodeHistory):
+                history = CodeHistory.default() if history is None else CodeHistory(history)
+            self._index = build_index(
+                load_divisions() if divisions is None else divisions,
+                aliases=load_aliases() if aliases is None else aliases,
+                changes=load_code_changes() if changes is None else changes,
+                zones=load_development_zones() if zones is None else zones,
+                history=history,
+            )
         self._counties = (
             None
             if counties is None

@@ -60,7 +60,7 @@ from collections.abc import Sequence
 
 from geoapp.cli import analysis, brief, data, store, template
 from geoapp.cli.common import UsageError
-from geoapp.ingest.tables import collector_paused
+from geoapp.collector import collector_paused
 
 __all__ = ["UsageError", "build_parser", "main"]
 

@@ -16,19 +16,17 @@ file and the problem.
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import math
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any
 
 from geoapp.admin import normalise_name
+from geoapp.collector import collector_paused
 from geoapp.ingest.gate import (
     MAX_COLUMNS,
     FileProblem,
@@ -216,21 +214,6 @@ def _read_csv(data: bytes, name: str) -> Table:
     with collector_paused():
         rows = _clean_csv(rows)
     return Table(name=name, encoding=encoding, sheet=None, rows=_pad(rows))
-
-
-@contextmanager
-def collector_paused(pause: bool = True) -> Iterator[None]:
-    """Python's cycle collector paused (when ``pause``) and enabled again afterwards if
-    it was: a sheet's rows are many lists and no cycle, and collecting while they are
-    built costs a fifth of the reading (``geoapp`` commands pause it throughout)."""
-    enabled = gc.isenabled()
-    if pause:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _clean_csv(rows: list[list[str]]) -> list[list[Any]]:
