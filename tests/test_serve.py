@@ -8,6 +8,7 @@ UTF-8 JSON, and one real server started as the launcher starts it.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gzip
 import re
 import urllib.request
@@ -56,7 +57,10 @@ def get(app, path: str, *, method: str = "GET", **headers: str) -> tuple[int, di
     async def send(message):
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    # In a thread of its own: when the browser tests ran first in this session,
+    # Playwright's event loop is still running in this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     start, *bodies = sent
     names = {k.decode().lower(): v.decode() for k, v in start["headers"]}
     return start["status"], names, b"".join(m.get("body", b"") for m in bodies)
