@@ -41,6 +41,30 @@ def test_resolve_ambiguous_name_is_exit_2(capsys):
     assert "220104" in err and "110105" in err
 
 
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("zh", "文件夹 {folder} 不存在"), ("en", "the folder {folder} does not exist")],
+)
+def test_an_out_folder_that_does_not_exist_is_said_before_any_work(tmp_path, capsys, lang, said):
+    folder = tmp_path / "nowhere"
+    out = folder / "gaps.csv"
+    assert cli.main(["gaps", "--lang", lang, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("geoapp: error: --out ")
+    assert said.format(folder=folder) in err
+    assert "Traceback" not in err and not folder.exists()
+
+
+def test_a_file_that_cannot_be_written_is_a_message_with_exit_1(tmp_path, capsys, monkeypatch):
+    def refused(args):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "gaps.csv"))
+
+    monkeypatch.setattr(cli.analysis, "_cmd_gaps", refused)
+    assert cli.main(["gaps", "--out", str(tmp_path / "gaps.csv")]) == 1
+    err = capsys.readouterr().err
+    assert err == f"geoapp: error: 无法完成：{tmp_path / 'gaps.csv'}: Permission denied\n"
+
+
 def test_console_script_entry_point_runs():
     done = subprocess.run(
         [sys.executable, "-m", "geoapp.cli", "--help"], capture_output=True, text=True, check=True
