@@ -172,6 +172,20 @@ def test_match_keys_are_match_key_once_per_spelling() -> None:
     assert match_keys(mixed).tolist() == [match_key(v) for v in mixed]
 
 
+def test_match_keys_of_many_texts_are_match_key_of_each() -> None:
+    """Past 64 distinct texts the plain ones go through Arrow's kernels: the same keys as
+    :func:`match_key` one by one, for plain, spaced, capitalised and every odd character
+    (full-width, brackets, zero-width, controls, ligatures, an ideograph beyond the BMP)."""
+    rng = np.random.default_rng(19)
+    alphabet = list(
+        "ab AZ09中长春县-#.,·（）()[]{}【】〔〕\u3000\t\nＡ１①ﬁİẞ\u200b\x00\x7f\u00a0\U00020000"
+    )
+    texts = ["".join(rng.choice(alphabet, rng.integers(0, 9))) for _ in range(5_000)]
+    texts += [f"长春市南关区 某街{i}号 Ab" for i in range(200)]  # plain: spaces, capitals
+    assert match_keys(texts).tolist() == [match_key(v) for v in texts]
+    assert match_keys(["Ab 长春"] * 100).tolist() == ["ab长春"] * 100
+
+
 def test_coordinate_column_reads_numbers_and_text_but_no_bools() -> None:
     column = pd.Series(["125.5", 43, 43.5, True, None, "43°30'", "x"], dtype=object)
     values, kinds = coordinate_column(column)

@@ -83,7 +83,40 @@ def match_keys(values: Any) -> np.ndarray:
         # not all text: factorize would take 1, 1.0 and True (or None and NaN) as one
         return np.array([match_key(v) for v in values], dtype=object)
     codes, distinct = pd.factorize(values)
-    return np.array([_text_key(v) for v in distinct], dtype=object)[codes]
+    return _text_keys(np.asarray(distinct, dtype=object))[codes]
+
+
+# Text that NFKC leaves as it is and whose key is only a matter of spaces and ASCII case:
+# printable ASCII but the brackets match_key changes ([]{}) and the CJK ideographs of
+# the basic block and extension A (no compatibility forms, no case, no space among them).
+_PLAIN_RE = r"^[\x20-\x5a\x5c\x5e-\x7a\x7c\x7e\x{3400}-\x{4dbf}\x{4e00}-\x{9fff}]*$"
+
+
+def _text_keys(texts: np.ndarray) -> np.ndarray:
+    """:func:`_text_key` of every string of ``texts``: in Arrow's string kernels for the
+    plain ones (most names: ideographs, ASCII letters and digits, spaces: the key drops
+    the spaces and lowers ASCII), one by one for the others.
+
+    Examples
+    --------
+    >>> _text_keys(np.array(["长春 Ab", "长春（经开）", "x[1]"], dtype=object)).tolist()
+    ['长春ab', '长春(经开)', 'x(1)']
+    """
+    if len(texts) < 64:  # not worth the kernels
+        return np.array([_text_key(v) for v in texts], dtype=object)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrow = pa.array(texts, type=pa.large_string())
+    plain = pc.match_substring_regex(arrow, _PLAIN_RE).to_numpy(zero_copy_only=False)
+    changed = pc.match_substring_regex(arrow, "[ A-Z]").to_numpy(zero_copy_only=False)
+    out = texts.copy()  # a plain text without space or capital is its own key
+    redo = np.flatnonzero(plain & changed)
+    keys = pc.ascii_lower(pc.replace_substring(arrow.take(redo), " ", ""))
+    out[redo] = keys.to_numpy(zero_copy_only=False)
+    odd = np.flatnonzero(~plain)
+    out[odd] = [_text_key(v) for v in texts[odd]]
+    return out
 
 
 def per_distinct(values: Any, function: Callable[[Any], Any]) -> np.ndarray:
