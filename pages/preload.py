@@ -20,6 +20,10 @@ plugins.
 Only the overview's page gets them (``/``, ``/overview``): the other pages have no map,
 and their first visit would carry bytes they never use.
 
+It and :class:`pages.serve.CompressedStatic` are :class:`RewritingMiddleware`: which
+requests they take, and how they ask Streamlit for the bytes to rewrite, written once
+(here, because serve imports this module and not the other way round).
+
 The names come from the installed Streamlit at start-up; a chunk
 that an upgrade renamed is missing from the links (``tests/test_serve.py`` names it),
 the page works as before, only slower.
@@ -28,17 +32,58 @@ the page works as before, only slower.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Message, Receive, Send], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
 
 
-def header(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
+def header(headers: Headers, name: bytes) -> str:
     """The value of header ``name`` (lower case) in an ASGI header list, or ''."""
     return next((v.decode("latin-1") for k, v in headers if k.lower() == name), "")
+
+
+class RewritingMiddleware:
+    """Base of geoapp's ASGI middleware (this module's and :mod:`pages.serve`'s): the GET
+    requests that :meth:`takes` go to :meth:`respond`, every other request to the app
+    unchanged.
+
+    ``takes`` sees the path without the app's ``root_path``; ``respond`` gets the scope
+    without the ``pathsend`` extension, so that a file response sends its bytes as body
+    messages, which it can read and rewrite.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    def takes(self, path: str, headers: Headers) -> bool:
+        """Whether a GET of ``path`` with ``headers`` is this middleware's."""
+        raise NotImplementedError
+
+    async def respond(self, scope: Message, receive: Receive, send: Send) -> None:
+        """Answer a request it takes, calling ``self.app`` for the answer to rewrite."""
+        raise NotImplementedError
+
+    def _applies(self, scope: Message) -> bool:
+        if scope["type"] != "http" or scope.get("method") != "GET":
+            return False
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        return self.takes(path, scope.get("headers", []))
+
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
+        if not self._applies(scope):
+            await self.app(scope, receive, send)
+            return
+        extensions = {k: v for k, v in scope.get("extensions", {}).items() if "pathsend" not in k}
+        await self.respond({**scope, "extensions": extensions}, receive, send)
 
 
 #: Element chunks of Streamlit's frontend the overview draws on its first screen:
@@ -121,32 +166,22 @@ def with_links(index_html: bytes, extra: bytes) -> bytes:
     return head + extra + b"\n  " + sep + rest if sep else index_html
 
 
-class PreloadedIndex:
+class PreloadedIndex(RewritingMiddleware):
     """ASGI middleware: Streamlit's ``index.html`` answering a GET of the overview (``/``
     or ``/overview``, under ``base_url``) gets the links of :func:`links`; every other
     response passes through unchanged (other pages load what they draw, no map)."""
 
-    def __init__(self, app, *, js_dir: Path | None = None, base_url: str = ""):
-        self.app = app
+    def __init__(self, app: ASGIApp, *, js_dir: Path | None = None, base_url: str = ""):
+        super().__init__(app)
         self.js_dir = js_dir or streamlit_js_dir()
         base = "/" + base_url.strip("/") if base_url.strip("/") else ""
         self.paths = {f"{base}{p}" for p in OVERVIEW_PATHS}
         self._extra: bytes | None = None
 
-    def _applies(self, scope: Message) -> bool:
-        if scope["type"] != "http" or scope.get("method") != "GET":
-            return False
-        path, root = scope.get("path", ""), scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
+    def takes(self, path: str, headers: Headers) -> bool:
         return path in self.paths
 
-    async def __call__(self, scope: Message, receive, send) -> None:
-        if not self._applies(scope):
-            await self.app(scope, receive, send)
-            return
-        # Without the pathsend extension a file response sends its bytes as body messages.
-        extensions = {k: v for k, v in scope.get("extensions", {}).items() if "pathsend" not in k}
+    async def respond(self, scope: Message, receive: Receive, send: Send) -> None:
         start: Message = {}
         chunks: list[bytes] = []
         passing = False
@@ -166,7 +201,7 @@ class PreloadedIndex:
             else:
                 chunks.append(message.get("body", b""))
 
-        await self.app({**scope, "extensions": extensions}, receive, keep)
+        await self.app(scope, receive, keep)
         if passing or not start:
             return
         body = b"".join(chunks)

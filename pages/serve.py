@@ -31,18 +31,21 @@ import asyncio
 import gzip
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
-from pages.preload import PreloadedIndex
+from pages.preload import (
+    ASGIApp,
+    Headers,
+    Message,
+    PreloadedIndex,
+    Receive,
+    RewritingMiddleware,
+    Send,
+)
 from pages.preload import header as _header
-
-Message = dict[str, Any]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Message, Callable[[], Awaitable[Message]], Send], Awaitable[None]]
 
 #: Media types worth compressing; fonts (woff2) and images are compressed already.
 COMPRESSIBLE = (
@@ -58,7 +61,7 @@ GZIP_LEVEL = 6  # 9 saves 0.2 % of plotly's 1.4 MB and takes twice as long
 MINIMUM_SIZE = 1000  # smaller files gain less than the header costs
 
 
-def _accepts_gzip(headers: list[tuple[bytes, bytes]]) -> bool:
+def _accepts_gzip(headers: Headers) -> bool:
     for token in _header(headers, b"accept-encoding").lower().split(","):
         coding, _, params = token.strip().partition(";")
         if coding.strip() == "gzip":
@@ -66,7 +69,7 @@ def _accepts_gzip(headers: list[tuple[bytes, bytes]]) -> bool:
     return False
 
 
-class CompressedStatic:
+class CompressedStatic(RewritingMiddleware):
     """ASGI middleware: GET responses under ``prefix`` gzipped once and kept in memory.
 
     Applies to a request for a path under ``prefix`` (``server.baseUrlPath`` included)
@@ -77,31 +80,19 @@ class CompressedStatic:
     """
 
     def __init__(self, app: ASGIApp, *, prefix: str = "/static/", base_url: str = ""):
-        self.app = app
+        super().__init__(app)
         parts = [p for p in (base_url.strip("/"), prefix.strip("/")) if p]
         self.prefix = "/" + "/".join(parts) + "/"
         self._packed: dict[tuple[str, str, int], bytes] = {}
 
-    def _applies(self, scope: Message) -> bool:
-        if scope["type"] != "http" or scope.get("method") != "GET":
-            return False
-        path = scope.get("path", "")
-        root = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
-        headers = scope.get("headers", [])
+    def takes(self, path: str, headers: Headers) -> bool:
         return (
             path.startswith(self.prefix)
             and _accepts_gzip(headers)
             and not _header(headers, b"range")
         )
 
-    async def __call__(self, scope: Message, receive, send) -> None:
-        if not self._applies(scope):
-            await self.app(scope, receive, send)
-            return
-        # Without the pathsend extension a file response sends its bytes as body messages.
-        extensions = {k: v for k, v in scope.get("extensions", {}).items() if "pathsend" not in k}
+    async def respond(self, scope: Message, receive: Receive, send: Send) -> None:
         start: Message = {}
         chunks: list[bytes] = []
 
@@ -111,7 +102,7 @@ class CompressedStatic:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
-        await self.app({**scope, "extensions": extensions}, receive, keep)
+        await self.app(scope, receive, keep)
         body = b"".join(chunks)
         headers = list(start.get("headers", []))
         media = _header(headers, b"content-type").partition(";")[0].strip().lower()

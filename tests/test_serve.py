@@ -40,7 +40,9 @@ def file_app(body: bytes = SCRIPT, *, status: int = 200, media: str = "applicati
     return app, calls
 
 
-def get(app, path: str, *, method: str = "GET", **headers: str) -> tuple[int, dict, bytes]:
+def get(
+    app, path: str, *, method: str = "GET", extensions: dict | None = None, **headers: str
+) -> tuple[int, dict, bytes]:
     """Status, headers (lower-case names) and body of one request to ``app``."""
     scope = {
         "type": "http",
@@ -48,6 +50,7 @@ def get(app, path: str, *, method: str = "GET", **headers: str) -> tuple[int, di
         "path": path,
         "root_path": "",
         "headers": [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()],
+        "extensions": extensions or {},
     }
     sent: list[dict] = []
 
@@ -117,6 +120,25 @@ def test_under_a_base_url_path_only_its_static_folder_is_compressed():
     _, under, _ = get(middleware, "/geoapp/static/js/a.js", accept_encoding="gzip")
     _, outside, _ = get(middleware, "/static/js/a.js", accept_encoding="gzip")
     assert under.get("content-encoding") == "gzip" and "content-encoding" not in outside
+
+
+@pytest.mark.parametrize(
+    ("middleware", "path"),
+    [(serve.CompressedStatic, "/static/js/a.js"), (serve.PreloadedIndex, "/")],
+)
+def test_the_middleware_asks_for_the_bytes_not_for_a_file_to_send(middleware, path):
+    """Without ``pathsend`` a file answer comes as body messages, which it can rewrite."""
+    app, calls = file_app()
+    extensions = []
+
+    async def recording(scope, receive, send):
+        extensions.append(sorted(scope["extensions"]))
+        await app(scope, receive, send)
+
+    offered = {"http.response.pathsend": {}, "http.response.trailers": {}}
+    status, _, _ = get(middleware(recording), path, extensions=offered, accept_encoding="gzip")
+    assert status == 200 and calls == [path]
+    assert extensions == [["http.response.trailers"]]
 
 
 def test_component_arguments_are_utf8_json(monkeypatch):
