@@ -154,10 +154,7 @@ def _accept(
                 vid = submission.version_id
         except (store_mod.UploadError, store_mod.StoreError, PermissionError, ValueError) as exc:
             status.update(label=ui.t("data.write_failed"), state="error")
-            text = (
-                ingest.problem_text(exc, ui.lang()) if isinstance(exc, ingest.FileProblem) else exc
-            )
-            st.error(ui.plain(text))
+            st.error(ui.problem(exc))
             return
         bar.progress(100, text=ui.t("data.step_done"))
         message = data_reporting.written_message(vid, submission, store)
@@ -358,10 +355,7 @@ def _rollback(store, user, versions: pd.DataFrame) -> None:
         try:
             store.rollback(dataset, int(version), user=user)
         except (store_mod.StoreError, PermissionError) as exc:
-            text = (
-                ingest.problem_text(exc, ui.lang()) if isinstance(exc, ingest.FileProblem) else exc
-            )
-            st.error(ui.plain(text))
+            st.error(ui.problem(exc))
             return
         st.session_state[_MESSAGE] = ui.t("data.rolled_back").format(
             dataset=datasets[dataset], version=version

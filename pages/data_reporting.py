@@ -225,7 +225,7 @@ def _review(store, user, pending: pd.DataFrame) -> None:
         try:
             vid = store.review(sid, user=user, approve=approve, reason=reason)
         except (PermissionError, store_mod.StoreError) as exc:
-            st.error(ui.plain(exc))
+            st.error(ui.problem(exc))
             return
         key = "submission.approved" if approve else "submission.returned"
         st.session_state["data_message"] = ui.t(key).format(id=sid, version=vid)
@@ -280,7 +280,7 @@ def edit_form(store, user, region: str) -> None:
             sub = apply_edit(store, Edit(action, **fields), user=user, period=period,
                              counties=cache.counties(region))  # fmt: skip
         except (EditError, PermissionError, store_mod.StoreError) as exc:
-            st.error(ui.plain(exc))
+            st.error(ui.problem(exc))
             return
         st.session_state["data_message"] = written_message(sub.version_id, sub, store)
         st.rerun()

@@ -5,12 +5,15 @@ Imported by every other page module; imports nothing of ``pages``.
 
 from __future__ import annotations
 
+import logging
 import math
 
 import pandas as pd
 import streamlit as st
 
 from geoapp import i18n
+
+log = logging.getLogger("geoapp.ui")
 
 
 def lang() -> str:
@@ -34,6 +37,16 @@ def plain(text: object) -> str:
     every punctuation mark Markdown reads keeps text from files, forms and URLs literal.
     """
     return str(text).translate(_MARKDOWN)
+
+
+def problem(exc: BaseException) -> str:
+    """What a page says about an error of a file, the store or an access, in the page's
+    language and safe for Markdown; the store's location never (the log has it)."""
+    from geoapp.ingest.rowlog import problem_text
+
+    if getattr(exc, "key", None) == "problem.store.failure":
+        log.warning("the store failed: %s", exc)
+    return plain(problem_text(exc, lang(), detail=False))
 
 
 def number(value: object, decimals: int = 0) -> str:

@@ -25,7 +25,7 @@ from geoapp import datasource, export, i18n, launcher, policy, regions, scope
 from geoapp.analysis import reports
 from geoapp.store.errors import StoreError
 from pages import cache, signin
-from pages.text import lang, number, plain, t, t_or
+from pages.text import lang, number, plain, problem, t, t_or
 
 __all__ = [
     "PageStart",
@@ -47,6 +47,7 @@ __all__ = [
     "policy_choice",
     "policy_mismatch",
     "policy_title",
+    "problem",
     "region",
     "region_choice",
     "source",

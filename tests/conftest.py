@@ -42,6 +42,31 @@ def review_off(monkeypatch):
     monkeypatch.setenv("GEOAPP_REVIEW", "off")
 
 
+# --- accounts of a test module ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def accounts(tmp_path_factory, request):
+    """An accounts file with the test module's ``ACCOUNTS`` (name -> (role, area)), each
+    signing in with the module's ``PASSWORD``. A module whose accounts look otherwise
+    defines a fixture of its own."""
+    from geoapp import auth
+
+    path = tmp_path_factory.mktemp("accounts") / "accounts.toml"
+    for name, (role, area) in request.module.ACCOUNTS.items():
+        auth.add_user(name, request.module.PASSWORD, role=role, area=area, path=path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def users(accounts, request):
+    """The test module's ``ACCOUNTS`` signed in: name -> user."""
+    from geoapp import auth
+
+    password = request.module.PASSWORD
+    return {name: auth.verify(name, password, path=accounts) for name in request.module.ACCOUNTS}
+
+
 # --- the store on both backends: GeoPackage and PostgreSQL + PostGIS ---------------------------
 
 #: The store backends the store tests run on (``backend`` fixture).

@@ -9,21 +9,19 @@ sharing one store.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import psycopg
 import pytest
 from geopandas.testing import assert_geodataframe_equal
+from killed_writer import killed_at_the_end, start_writer
 
-from geoapp import auth, datasource, settings
+from geoapp import datasource, settings
 from geoapp.datasource import EmbeddedSource, StoreSource
 from geoapp.paths import ROOT
 from geoapp.store import Store, StoreError
@@ -31,24 +29,12 @@ from geoapp.store.postgis import pg_failure
 
 PASSWORD = "postgis password 1"
 BAISHAN = "220600"
+# name -> (role, area): the ``accounts`` and ``users`` fixtures (conftest.py)
 ACCOUNTS = {
     "bs_steward": ("steward", BAISHAN),
     "prov_reviewer": ("reviewer", "220000"),
     "prov_steward": ("steward", ""),
 }
-
-
-@pytest.fixture(scope="module")
-def accounts(tmp_path_factory):
-    path = tmp_path_factory.mktemp("accounts") / "accounts.toml"
-    for name, (role, area) in ACCOUNTS.items():
-        auth.add_user(name, PASSWORD, role=role, area=area, path=path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def users(accounts):
-    return {name: auth.verify(name, PASSWORD, path=accounts) for name in ACCOUNTS}
 
 
 @pytest.fixture
@@ -192,17 +178,6 @@ _KILLED = textwrap.dedent(
 )
 
 
-def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if proc.poll() is not None:
-            pytest.fail(f"writer exited early: {proc.stderr.read().decode()[-2000:]}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("writer never reached its transaction")
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize("stage", ["submit", "approve"])
 def test_a_writer_killed_mid_submission_or_approval_leaves_the_previous_state(
     store, url, users, accounts, tmp_path, stage
@@ -216,24 +191,11 @@ def test_a_writer_killed_mid_submission_or_approval_leaves_the_previous_state(
         ).submission_id  # fmt: skip
     marker = tmp_path / "inside"
     script = _KILLED.format(root=str(ROOT), password=PASSWORD)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script, url, str(accounts), str(marker), stage, str(sid)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_for(marker, proc)
+    proc = start_writer(script, url, accounts, marker, stage, sid)
+    with killed_at_the_end(proc, marker):
         started = time.monotonic()  # a reader meanwhile: the previous state, at once
         assert_geodataframe_equal(Store.open(url).facilities(), before)
         assert time.monotonic() - started < 5.0
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.stdout.close()
-        proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
 
     assert store.integrity_check() == "ok"
     assert store.versions("facilities")["version_id"].tolist() == [1]

@@ -37,7 +37,7 @@ CHANGCHUN, NANGUAN = "220100", "220102"
 PREFECTURES = ("220100", "220200", "220300", "220400", "220500", "220600", "220700", "220800")
 PREFECTURES += ("222400",)
 
-# name -> (role, area)
+# name -> (role, area): the ``accounts`` and ``users`` fixtures (conftest.py)
 ACCOUNTS = {
     "prov_steward": ("steward", ""),
     "bs_steward": ("steward", BAISHAN),
@@ -48,19 +48,6 @@ ACCOUNTS = {
     "viewer": ("viewer", ""),
     **{f"steward_{p}": ("steward", p) for p in PREFECTURES},
 }
-
-
-@pytest.fixture(scope="module")
-def accounts(tmp_path_factory):
-    path = tmp_path_factory.mktemp("accounts") / "accounts.toml"
-    for name, (role, area) in ACCOUNTS.items():
-        auth.add_user(name, PASSWORD, role=role, area=area, path=path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def users(accounts):
-    return {name: auth.verify(name, PASSWORD, path=accounts) for name in ACCOUNTS}
 
 
 @pytest.fixture
@@ -583,7 +570,7 @@ def test_the_command_line_submits_reviews_and_reports_status(run, tmp_path):
     assert "等待 白山市（220600）的审核员审核" in out
     assert "第 3 行（长春测试工坊）位于 南关区（长春市），不在报送区域 长白朝鲜族自治县 内" in err
     code, _, err = run("review", "approve", "1", who="cb_steward")
-    assert code == 2 and "only a reviewer may approve" in err
+    assert code == 2 and "cb_steward 是数据管理员；只有审核员才能审核通过报送" in err
     code, out, _ = run("review", "approve", "1", who="bs_reviewer")
     assert (code, out.strip()) == (0, "第 1 号已审核通过：设施登记表第 2 版为当前版本。")
     code, out, _ = run("submissions", "--lang", "en")
@@ -607,9 +594,9 @@ def test_the_command_line_refuses_bad_areas_and_periods_without_a_traceback(run,
     register = tmp_path / "r.csv"
     register.write_text("机构名称,机构类别,经度,纬度\n甲,美丽工坊,128.2,41.42\n", encoding="utf-8")
     for argv, says in [
-        (("--period", "2026Q7"), "is not a quarter"),
-        (("--period", "2026Q1", "--area", "210100"), "is not in region 220000"),
-        (("--period", "2026Q1", "--area", "220100"), "may not submit for 220100"),
+        (("--period", "2026Q7"), "报送期“2026Q7”不是季度"),
+        (("--period", "2026Q1", "--area", "210100"), "区域 210100 不在 吉林省（220000）内"),
+        (("--period", "2026Q1", "--area", "220100"), "不能为 长春市（220100）报送"),
     ]:
         code, _, err = run("submit", "--facilities", str(register), *argv, who="bs_steward")
         assert code == 2 and says in err and "Traceback" not in err
@@ -624,4 +611,4 @@ def test_the_command_line_edits_one_facility(run):
     assert "已报送第 1 号：长白朝鲜族自治县（220623）2026Q1，设施登记表 1 行。" in out
     code, _, err = run("edit", "rename", "--id", "NOPE", "--name", "x", "--period", "2026Q1",
                        who="cb_steward")  # fmt: skip
-    assert code == 2 and "no current facility 'NOPE'" in err and "Traceback" not in err
+    assert code == 2 and "当前没有编号为“NOPE”的设施" in err and "Traceback" not in err

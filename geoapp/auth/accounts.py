@@ -4,7 +4,9 @@ Owns ``accounts.toml`` (read, checked, rewritten atomically under a lock), the a
 hasher, and the proof of a sign-in: a :class:`User` carries a token bound to this
 process, the accounts file and a keyed digest of its password hash, which
 :func:`require_signed_in` / :func:`require_steward` check again against the file on
-every write. Imports only :mod:`geoapp.settings`.
+every write. Imports only :mod:`geoapp.settings` and :mod:`geoapp.localised` (its
+refusals are :class:`~geoapp.localised.AccessDenied`, a PermissionError that a page or
+the command line shows in the user's language).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from geoapp import settings
+from geoapp.localised import AccessDenied, OneOf, Word, action_word, role_word
 
 log = logging.getLogger("geoapp.auth")
 
@@ -120,10 +123,10 @@ def require_signed_in(user: object, *, action: str = "view the data") -> User:
     """
     if user is None:
         msg = f"sign in to {action}"
-        raise PermissionError(msg)
+        raise AccessDenied(msg, key="problem.access.sign_in", action=action_word(action))
     if not isinstance(user, User) or not user.signed_in:
         msg = f"sign in to {action} (got {type(user).__name__}, not a signed-in user)"
-        raise PermissionError(msg)
+        raise AccessDenied(msg, key="problem.access.sign_in", action=action_word(action))
     _check_account_unchanged(user, action=action)
     return user
 
@@ -138,15 +141,15 @@ def require_steward(user: object, *, action: str = "change the data") -> User:
     >>> require_steward(None, action="upload a register")
     Traceback (most recent call last):
     ...
-    PermissionError: sign in as a data steward to upload a register
+    geoapp.localised.AccessDenied: sign in as a data steward to upload a register
     """
     if user is None:
         msg = f"sign in as a data steward to {action}"
-        raise PermissionError(msg)
+        raise _denied(msg, "problem.access.sign_in_as", ("steward",), action)
     signed = require_signed_in(user, action=action)
     if signed.role != "steward":
         msg = f"{signed.name} is a {signed.role}; only a data steward may {action}"
-        raise PermissionError(msg)
+        raise _denied(msg, "problem.access.role", ("steward",), action, signed)
     return signed
 
 
@@ -157,12 +160,21 @@ def require_role(user: object, roles: tuple[str, ...], *, action: str) -> User:
     """
     if user is None:
         msg = f"sign in as a {' or '.join(roles)} to {action}"
-        raise PermissionError(msg)
+        raise _denied(msg, "problem.access.sign_in_as", roles, action)
     signed = require_signed_in(user, action=action)
     if signed.role not in roles:
         msg = f"{signed.name} is a {signed.role}; only a {' or '.join(roles)} may {action}"
-        raise PermissionError(msg)
+        raise _denied(msg, "problem.access.role", roles, action, signed)
     return signed
+
+
+def _denied(
+    msg: str, key: str, roles: tuple[str, ...], action: str, user: User | None = None
+) -> AccessDenied:
+    """The refusal of a role check: the roles that may, what was tried, who tried."""
+    who = {} if user is None else {"name": user.name, "role": role_word(user.role)}
+    roles_ = OneOf(role_word(r) for r in roles)
+    return AccessDenied(msg, key=key, roles=roles_, action=action_word(action), **who)
 
 
 def can_view(user: object) -> bool:
@@ -185,24 +197,33 @@ def _check_account_unchanged(user: User, *, action: str) -> None:
         # Fail closed, and keep the server's paths out of a message a browser may show.
         log.exception("cannot re-check the account %r", user.name)
         msg = f"the accounts file cannot be used (see the server log); cannot {action}"
-        raise PermissionError(msg) from None
+        doing = action_word(action)
+        raise AccessDenied(msg, key="problem.access.accounts_unusable", action=doing) from None
+    params: dict[str, object] = {"name": user.name, "action": action_word(action)}
+    region = Word("problem.word.the_region", "the region")
     if entry is None:
         msg = f"the account {user.name!r} no longer exists; cannot {action}"
+        key = "problem.access.account_gone"
     elif entry["role"] != user.role:
         msg = (
             f"the account {user.name!r} is now a {entry['role']}, not the {user.role} "
             f"it signed in as; sign in again to {action}"
         )
+        key = "problem.access.role_changed"
+        params |= {"role": role_word(entry["role"]), "was": role_word(user.role)}
     elif entry.get("area", "") != user.area:
         msg = (
             f"the account {user.name!r} now works for area {entry.get('area') or 'the region'}, "
             f"not {user.area or 'the region'}; sign in again to {action}"
         )
+        key = "problem.access.area_changed"
+        params |= {"area": entry.get("area") or region, "was": user.area or region}
     elif not hmac.compare_digest(_hash_digest(entry["hash"]), user._hash_digest):
         msg = f"the password of {user.name!r} changed since this sign-in; sign in again to {action}"
+        key = "problem.access.password_changed"
     else:
         return
-    raise PermissionError(msg)
+    raise AccessDenied(msg, key=key, **params)
 
 
 # --- the accounts file ------------------------------------------------------------------

@@ -25,6 +25,14 @@ def _say(key: str, lang: str, *, err: bool = False, **params) -> None:
     print(t(key, lang).format(**params), file=sys.stderr if err else sys.stdout)
 
 
+def _refused(exc: BaseException, lang: str) -> UsageError:
+    """The exit-2 error for a refusal of the store, the areas, the edits or the accounts,
+    in ``lang`` (:func:`geoapp.ingest.problem_text`)."""
+    from geoapp.ingest import problem_text
+
+    return UsageError(problem_text(exc, lang))
+
+
 def _files(args: argparse.Namespace) -> dict[str, tuple[str, bytes]]:
     given = [(d, p) for d, p in (("facilities", args.facilities), ("unemployed", args.unemployed))]
     given = [(d, p) for d, p in given if p]
@@ -92,7 +100,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
         period = Period.parse(args.period)
         as_of = store.parse_as_of(args.as_of) if args.as_of else period.as_of
     except (AreaError, ValueError) as exc:
-        raise UsageError(str(exc)) from exc
+        raise _refused(exc, args.lang) from exc
     st = _open_store(args)
     user = _sign_in(args)
     counties = datasource.EmbeddedSource(st.region).counties()
@@ -109,7 +117,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     except ConfirmationNeeded as exc:
         _closures_refused(exc, st, area, args.lang)
     except (PermissionError, AreaError, store.UploadError, store.StoreError) as exc:
-        raise UsageError(str(exc)) from exc
+        raise _refused(exc, args.lang) from exc
     status = 0
     for dataset, result in results.items():
         if result.submission is None:
@@ -130,10 +138,12 @@ def _cmd_review(args: argparse.Namespace) -> int:
     try:
         info = st.submissions().set_index("submission_id")
         if args.submission not in info.index:
-            raise UsageError(f"no submission {args.submission}; see geoapp store submissions")
+            msg = f"no submission {args.submission}; see geoapp store submissions"
+            missing = store.StoreError(msg, key="problem.store.no_submission", id=args.submission)
+            raise _refused(missing, args.lang)
         version = st.review(args.submission, user=user, approve=approve, reason=args.reason)
     except (PermissionError, store.StoreError) as exc:
-        raise UsageError(str(exc)) from exc
+        raise _refused(exc, args.lang) from exc
     dataset = t(f"dataset.{info.loc[args.submission, 'dataset']}", args.lang)
     if approve:
         _say("cli.approved", args.lang, id=args.submission, dataset=dataset, version=version)
@@ -151,7 +161,7 @@ def _cmd_submissions(args: argparse.Namespace) -> int:
     try:
         table = st.submissions(period=args.period, dataset=args.dataset)
     except AreaError as exc:
-        raise UsageError(str(exc)) from exc
+        raise _refused(exc, args.lang) from exc
     if table.empty:
         _say("cli.no_submissions", args.lang)
         return 0
@@ -178,7 +188,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
         period = Period.parse(args.period)
         status = st.reporting_status(period, dataset=args.dataset)
     except AreaError as exc:
-        raise UsageError(str(exc)) from exc
+        raise _refused(exc, args.lang) from exc
     rates = reporting_rates(status, st.area_tree())
     due = period.due(settings.DUE_DAYS)
     if args.out:
@@ -205,7 +215,7 @@ def _cmd_edit(args: argparse.Namespace) -> int:
     try:
         period = Period.parse(args.period)
     except AreaError as exc:
-        raise UsageError(str(exc)) from exc
+        raise _refused(exc, args.lang) from exc
     edit = Edit(
         args.action, facility_id=args.id or "", name=args.name or "",
         facility_type=args.type or "", lon=args.lon, lat=args.lat, address=args.address or "",
@@ -217,7 +227,7 @@ def _cmd_edit(args: argparse.Namespace) -> int:
     try:
         sub = apply_edit(st, edit, user=user, period=period, counties=counties)
     except (EditError, PermissionError, AreaError, store.StoreError) as exc:
-        raise UsageError(str(exc)) from exc
+        raise _refused(exc, args.lang) from exc
     _report_submission(st, sub, args.lang)
     return 0
 

@@ -12,6 +12,15 @@ from geoapp.cli.session import _open_store, _print_table, _read_password, _sign_
 from geoapp.coords import DATUMS
 
 
+def _refused(exc: BaseException, args: argparse.Namespace) -> UsageError:
+    """The exit-2 error for a refusal of the store or the accounts, in the command's
+    ``--lang``. The commands here without one print English throughout (versions, paths,
+    integrity), so their refusals stay in English too: one language on one screen."""
+    from geoapp.ingest import problem_text
+
+    return UsageError(problem_text(exc, getattr(args, "lang", "en")))
+
+
 def _cmd_user_add(args: argparse.Namespace) -> int:
     from geoapp import auth, settings
 
@@ -40,7 +49,7 @@ def _cmd_store_info(args: argparse.Namespace) -> int:
     try:
         versions, integrity = st.versions(), st.integrity_check()
     except store.StoreError as exc:
-        raise UsageError(str(exc)) from exc
+        raise _refused(exc, args) from exc
     print(f"store: {st.location} (region {st.region})")
     for dataset in ("facilities", "unemployed"):
         rows = versions[versions["dataset"] == dataset]
@@ -61,7 +70,7 @@ def _cmd_store_versions(args: argparse.Namespace) -> int:
     try:
         table = st.versions(args.dataset)
     except store.StoreError as exc:
-        raise UsageError(str(exc)) from exc
+        raise _refused(exc, args) from exc
     _print_table(table.drop(columns=["source_sha256"]))
     return 0
 
@@ -74,7 +83,7 @@ def _cmd_store_audit(args: argparse.Namespace) -> int:
     try:
         table = st.audit(user=user)
     except (PermissionError, store.StoreError) as exc:
-        raise UsageError(str(exc)) from exc
+        raise _refused(exc, args) from exc
     _print_table(table.assign(file_sha256=table["file_sha256"].str[:12]))
     return 0
 
@@ -87,7 +96,7 @@ def _cmd_store_rollback(args: argparse.Namespace) -> int:
     try:
         st.rollback(args.dataset, args.version, user=user, note=args.note)
     except (PermissionError, store.StoreError) as exc:
-        raise UsageError(str(exc)) from exc
+        raise _refused(exc, args) from exc
     print(f"{args.dataset}: version {args.version} is current again")
     return 0
 
@@ -125,7 +134,7 @@ def _cmd_store_import(args: argparse.Namespace) -> int:
             note=args.note,
         )
     except (PermissionError, store.UploadError, store.StoreError, OSError) as exc:
-        raise UsageError(str(exc)) from exc
+        raise _refused(exc, args) from exc
     status = 0
     for dataset, path in files:
         result = results[dataset]

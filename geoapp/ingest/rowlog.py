@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from geoapp import i18n
+from geoapp.ingest.gate import FileProblem
+from geoapp.localised import Localised, OneOf, Word
 
 __all__ = [
     "REASON_LABELS",
@@ -39,20 +41,43 @@ __all__ = [
 ]
 
 
-def problem_text(exc: BaseException, lang: str = i18n.DEFAULT_LANGUAGE) -> str:
-    """What a user reads about a file that cannot be used, in ``lang``.
+def problem_text(
+    exc: BaseException, lang: str = i18n.DEFAULT_LANGUAGE, *, detail: bool = True
+) -> str:
+    """What a user reads about a file, a store or an access that cannot be used, in ``lang``.
 
     English is the exception's own message, which carries every detail (the part of the
-    archive, the sizes, the limits). Chinese is the ``file.<key>`` text of the i18n table
-    for a :class:`~geoapp.ingest.gate.FileProblem` that gives a key, and the message
-    with a Chinese lead-in otherwise.
+    archive, the sizes, the limits). Chinese is the keyed text of the i18n table: the
+    ``file.<key>`` entry of a :class:`~geoapp.ingest.gate.FileProblem`, the ``key`` entry
+    itself of a :class:`~geoapp.localised.Localised` error (the store, the areas, the
+    edits, the accounts), its word parameters in Chinese too; otherwise the message
+    with a Chinese lead-in (a file's for a file problem, a generic one for the rest).
+
+    ``detail=False`` (a page) reads a keyed error from the table in English too: the
+    store's own failures name its file or server in their message, which a browser
+    must not show (the server's log keeps it).
+
+    Examples
+    --------
+    >>> from geoapp.localised import AccessDenied, action_word
+    >>> exc = AccessDenied("sign in to submit data", key="problem.access.sign_in",
+    ...                    action=action_word("submit data"))
+    >>> problem_text(exc, "zh"), problem_text(exc, "en")
+    ('请先登录，才能报送数据', 'sign in to submit data')
     """
     key = getattr(exc, "key", None)
-    if lang == "en":
+    if lang == "en" and (detail or not (isinstance(exc, Localised) and key)):
         return str(exc)
+    if isinstance(exc, Localised):
+        if not key:
+            return i18n.t("problem.other", lang).format(detail=exc)
+        values = {k: _param(v, lang) for k, v in exc.params.items()}
+        return i18n.t(key, lang).format_map(values)
     if key:
         return i18n.t(f"file.{key}", lang).format_map(getattr(exc, "params", {}))
-    return i18n.t("file.other", lang).format(detail=exc)
+    if isinstance(exc, (FileProblem, OSError)) and not isinstance(exc, PermissionError):
+        return i18n.t("file.other", lang).format(detail=exc)
+    return i18n.t("problem.other", lang).format(detail=exc)
 
 
 def reason_label(code: str, lang: str = i18n.DEFAULT_LANGUAGE) -> str:
@@ -163,6 +188,12 @@ def msg(key: str, **params: Any) -> Msg:
 
 
 def _param(value: Any, lang: str) -> Any:
+    if isinstance(value, Word):
+        return i18n.load_table()[lang].get(value.key, value.text)
+    if isinstance(value, OneOf):
+        return ("或" if lang == "zh" else " or ").join(str(_param(v, lang)) for v in value)
+    if isinstance(value, BaseException):
+        return problem_text(value, lang)
     if isinstance(value, Msg):
         return value.text(lang)
     if isinstance(value, Label):

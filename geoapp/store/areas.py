@@ -34,13 +34,16 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from geoapp.localised import Localised, Word
+
 __all__ = ["AreaError", "AreaTree", "Period"]
 
 LEVELS = ("region", "prefecture", "county")
 
 
-class AreaError(ValueError):
-    """An area or period that is not usable; the message says what is accepted."""
+class AreaError(Localised, ValueError):
+    """An area or period that is not usable; the message says what is accepted (and
+    ``key``/``params`` the same for the user's language)."""
 
 
 class AreaTree:
@@ -85,7 +88,12 @@ class AreaTree:
             f"region ({self.region}), a prefecture ({pref or 'none'}) or a county-level "
             "unit's adcode"
         )
-        raise AreaError(msg)
+        prefectures = [f"{c} {n}" for c, n in sorted(self._prefectures.items())]
+        raise AreaError(
+            msg, key="problem.area.unknown", area=code, region=self.region,
+            region_name=self.region_name,
+            prefectures=prefectures or Word("problem.word.none", "none"),
+        )  # fmt: skip
 
     def level(self, area: str) -> str:
         """``"region"``, ``"prefecture"`` or ``"county"``."""
@@ -160,7 +168,7 @@ class Period:
         m = _PERIOD.fullmatch(str(value)) if value is not None else None
         if m is None or not 2000 <= int(m.group(1)) <= 2100:
             msg = f"period {value!r} is not a quarter; write it as 2026Q1 (year, Q, 1-4)"
-            raise AreaError(msg)
+            raise AreaError(msg, key="problem.area.period", period=str(value)[:40])
         return cls(int(m.group(1)), int(m.group(2)))
 
     @classmethod

@@ -27,8 +27,11 @@ connections other than SQLite's).
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -48,6 +51,9 @@ __all__ = [
 ]
 
 _URL = re.compile(r"\s*postgres(ql)?://", re.IGNORECASE)
+#: Seconds between the tries to switch a file that another session is switching to WAL
+#: (:meth:`GeoPackageBackend.begin_create`): a switch writes one page, in milliseconds.
+_SWITCH_PAUSES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 
 
 def is_url(location: object) -> bool:
@@ -156,11 +162,43 @@ class GeoPackageBackend:
         return self.path.exists()
 
     def prepare(self) -> None:
+        """The store's folder and, for a new store, its file: in WAL mode from the moment
+        it appears.
+
+        Switching a file to WAL reads it and then takes the write lock; a connection
+        that cannot get that lock gets "database is locked" at once, without its busy
+        timeout (SQLite's rule against deadlocks: it holds a read lock). Sessions that
+        opened a new store at once, each switching it, failed that way. So the file is
+        switched under a name of its own beside the store and then linked into place:
+        whoever finds it finds it in WAL mode, with nothing to switch. A link never
+        replaces a file another session made meanwhile.
+        """
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             msg = f"{self.path}: cannot create the store's folder: {exc.strerror or exc}"
-            raise StoreError(msg) from exc
+            raise StoreError(msg, key="problem.store.folder") from exc
+        if not self.path.exists():
+            self._make_wal_file()
+
+    def _make_wal_file(self) -> None:
+        """An empty store file in WAL mode at ``path``, unless one is there by now."""
+        new = self.path.with_name(f"{self.name}.{secrets.token_hex(6)}.new")
+        try:
+            con = sqlite3.connect(new, isolation_level=None)  # SQLite's own file mode
+            try:
+                con.execute("PRAGMA journal_mode=WAL")
+            finally:
+                con.close()  # the last connection: SQLite removes new's -wal and -shm
+            os.link(new, self.path)
+        except FileExistsError:
+            pass  # another session's file: in WAL mode as well
+        except OSError:
+            pass  # no hard links on this file system: begin_create switches in place
+        except sqlite3.Error as exc:
+            raise self.failure(exc, "create the store") from exc
+        finally:
+            new.unlink(missing_ok=True)
 
     def meta(self, con: sqlite3.Connection) -> dict[str, str] | None:
         """The store's metadata; None for an empty file; StoreError for a foreign one
@@ -173,15 +211,22 @@ class GeoPackageBackend:
                 f"{self.path}: not a geoapp store (it has tables {sorted(tables)[:5]} "
                 "but no geoapp_meta); give another path"
             )
-            raise StoreError(msg)
+            raise StoreError(msg, key="problem.store.foreign")
         return None
 
     def begin_create(self, con: sqlite3.Connection) -> None:
-        """WAL mode (before the first write), then the write transaction."""
-        mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        """WAL mode (before the first write), then the write transaction.
+
+        A file from :meth:`prepare` is in WAL mode already. One that was not (an empty
+        file that was there before, a file system without hard links) is switched here,
+        and a session switching it at the same moment as another may be refused at once
+        (see :meth:`prepare`): it tries again a few times, a moment apart, by which time
+        the other's switch is done and there is nothing left to switch.
+        """
+        mode = _switch_to_wal(con)
         if mode != "wal":
             msg = f"{self.path}: cannot switch the store to WAL mode (got {mode!r})"
-            raise StoreError(msg)
+            raise StoreError(msg, key="problem.store.wal", mode=str(mode))
         self.begin(con, write=True)
 
     def create_schema(self, con: sqlite3.Connection, *, region: str, at: str) -> None:
@@ -219,6 +264,19 @@ class GeoPackageBackend:
         """Nothing to close: every call opens and closes its own connection."""
 
 
+def _switch_to_wal(con: sqlite3.Connection) -> str:
+    """``PRAGMA journal_mode=WAL``, tried again after each of :data:`_SWITCH_PAUSES` while
+    SQLite answers SQLITE_BUSY ("database is locked"); the journal mode it reports."""
+    for pause in _SWITCH_PAUSES:
+        try:
+            return con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+        time.sleep(pause)
+    return con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+
+
 def open_backend(location: str | Path, region: str) -> Backend:
     """The backend of a store location: PostGIS for a ``postgresql://`` URL (the
     region's schema), a GeoPackage file otherwise."""
@@ -232,5 +290,5 @@ def open_backend(location: str | Path, region: str) -> Backend:
             f"{text!r} looks like a PostgreSQL URL that lost its '//' as a file path; "
             "give the URL as text (GEOAPP_STORE=postgresql://user@host/database)"
         )
-        raise StoreError(msg)
+        raise StoreError(msg, key="problem.store.url_path")
     return GeoPackageBackend(location)

@@ -22,6 +22,7 @@ import shapely
 
 from geoapp.facilities import FACILITY_TYPES
 from geoapp.ingest.values import match_key
+from geoapp.localised import Localised, Word
 from geoapp.schema import FACILITY_COLUMNS
 
 __all__ = ["ACTIONS", "Edit", "EditError", "apply_edit", "edit_rows"]
@@ -29,8 +30,9 @@ __all__ = ["ACTIONS", "Edit", "EditError", "apply_edit", "edit_rows"]
 ACTIONS = ("add", "close", "move", "rename")
 
 
-class EditError(ValueError):
-    """An edit that cannot be made as asked; the message says why."""
+class EditError(Localised, ValueError):
+    """An edit that cannot be made as asked; the message says why (and ``key``/``params``
+    the same for the user's language)."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +70,11 @@ def _place(counties: gpd.GeoDataFrame, lon: float, lat: float) -> pd.Series:
     """The county row containing (lon, lat); EditError outside every county."""
     if lon is None or lat is None or not (np.isfinite(lon) and np.isfinite(lat)):
         msg = "give the facility's coordinates (WGS84 longitude and latitude)"
-        raise EditError(msg)
+        raise EditError(msg, key="problem.edit.no_coordinates")
     inside = shapely.contains_xy(counties.geometry.to_numpy(), float(lon), float(lat))
     if not inside.any():
         msg = f"({lon}, {lat}) is outside every county-level unit of the region"
-        raise EditError(msg)
+        raise EditError(msg, key="problem.edit.outside", lon=lon, lat=lat)
     return counties[inside].iloc[0]
 
 
@@ -80,16 +82,19 @@ def _facility(current: pd.DataFrame, facility_id: str) -> pd.Series:
     found = current[current["facility_id"] == str(facility_id)]
     if found.empty:
         msg = f"no current facility {facility_id!r}; see the register for its id (编号)"
-        raise EditError(msg)
+        raise EditError(msg, key="problem.edit.unknown_facility", facility_id=facility_id)
     return found.iloc[0]
 
 
 def _new_row(edit: Edit, county: pd.Series) -> dict:
     if not edit.name.strip():
-        raise EditError("a new facility needs a name")
+        raise EditError("a new facility needs a name", key="problem.edit.no_name")
     if edit.facility_type not in FACILITY_TYPES:
         msg = f"facility type {edit.facility_type!r}; expected one of {list(FACILITY_TYPES)}"
-        raise EditError(msg)
+        raise EditError(
+            msg, key="problem.edit.facility_type", given=edit.facility_type,
+            expected=[Word(f"facility_type.{k}", k) for k in FACILITY_TYPES],
+        )  # fmt: skip
     adcode = str(county["adcode"])
     key = f"{match_key(edit.name)}|{edit.facility_type}|{adcode}"
     return {
@@ -116,13 +121,17 @@ def edit_rows(
     how many current rows it closes (1 for a close, else 0)."""
     if edit.action not in ACTIONS:
         msg = f"edit {edit.action!r}; expected one of {', '.join(ACTIONS)}"
-        raise EditError(msg)
+        expected = [Word(f"edit.{a}", a) for a in ACTIONS]
+        raise EditError(msg, key="problem.edit.action", given=edit.action, expected=expected)
     frame = pd.DataFrame(current[list(FACILITY_COLUMNS)])
     if edit.action == "add":
         row = _new_row(edit, _place(counties, edit.lon, edit.lat))
         if (frame["facility_id"] == row["facility_id"]).any():
             msg = f"{edit.name} ({row['county']}) is in the register already: {row['facility_id']}"
-            raise EditError(msg)
+            raise EditError(
+                msg, key="problem.edit.exists", name=edit.name, county=row["county"],
+                facility_id=row["facility_id"],
+            )  # fmt: skip
         units = [row["adcode"]]
         rows = pd.concat([frame[frame["adcode"].isin(units)], pd.DataFrame([row])])
         return rows.reset_index(drop=True), units, 0
@@ -132,11 +141,12 @@ def edit_rows(
     at = rows["facility_id"] == old["facility_id"]
     if edit.action == "close":
         if not edit.closed_on or not edit.reason.strip():
-            raise EditError("closing a facility needs the date it closed and a reason")
+            msg = "closing a facility needs the date it closed and a reason"
+            raise EditError(msg, key="problem.edit.close_needs")
         return rows[~at].reset_index(drop=True), units, 1
     if edit.action == "rename":
         if not edit.name.strip():
-            raise EditError("give the new name")
+            raise EditError("give the new name", key="problem.edit.new_name")
         rows.loc[at, "name"] = edit.name.strip()
         return rows.reset_index(drop=True), units, 0
     county = _place(counties, edit.lon, edit.lat)  # move

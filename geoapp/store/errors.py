@@ -12,11 +12,23 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
-__all__ = ["ConfirmationNeeded", "StoreError", "rollback_quietly", "sqlite_failure"]
+from geoapp.localised import Localised, Word
+
+__all__ = [
+    "ConfirmationNeeded",
+    "StoreError",
+    "failure",
+    "rollback_quietly",
+    "sqlite_failure",
+]
 
 
-class StoreError(ValueError):
+class StoreError(Localised, ValueError):
     """A store file or a version that cannot be used; the message says which and why.
+
+    ``key`` and ``params`` (where the raise site gives them) say the same in the words
+    of the i18n table, without the store's location: what a user reads
+    (:func:`geoapp.ingest.rowlog.problem_text`).
 
     Failures of the file itself (disk full, read-only file or folder, not an SQLite
     file, damaged, locked by another writer) name the file, say what could not be done
@@ -52,8 +64,26 @@ def sqlite_failure(
     if code in _SQLITE_HINTS:
         parts.append(_SQLITE_HINTS[code])
     if write:
-        parts.append("nothing was written; the previous data are unchanged")
-    return StoreError("; ".join(parts))
+        parts.append(_UNCHANGED.text)
+    hint = Word(f"problem.store.hint.{code[7:].lower()}", "") if code in _SQLITE_HINTS else ""
+    return failure("; ".join(parts), hint=hint, write=write)
+
+
+#: What a failed write of the store says about the data it meant to change.
+_UNCHANGED = Word("problem.store.unchanged", "nothing was written; the previous data are unchanged")
+
+
+def failure(message: str, *, hint: Word | str = "", write: bool = False) -> StoreError:
+    """The StoreError for a failure of the store itself (SQLite or PostgreSQL):
+    ``message`` in English with every detail, and for the user's language a key
+    without the store's location, the server's words or SQL: a hint of what to do
+    and, for a write, that nothing was written."""
+    return StoreError(
+        message,
+        key="problem.store.failure",
+        hint=hint or Word("problem.store.hint.other", ""),
+        unchanged=_UNCHANGED if write else "",
+    )
 
 
 def rollback_quietly(con: sqlite3.Connection) -> None:
@@ -73,7 +103,7 @@ class ConfirmationNeeded(StoreError):
     ``confirm_closures=count``.
     """
 
-    def __init__(self, message: str, closes: object, count: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, closes: object, count: int, **params: object) -> None:
+        super().__init__(message, key="problem.store.confirm_closures", n=int(count), **params)
         self.closes = closes
         self.count = int(count)

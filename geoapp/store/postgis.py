@@ -34,7 +34,8 @@ import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from geoapp.store.errors import StoreError
+from geoapp.localised import Word
+from geoapp.store.errors import StoreError, failure
 from geoapp.store.postgis_schema import APPEND_ONLY, meta_rows, schema_statements
 
 __all__ = ["PgConnection", "PostgisBackend", "pg_failure"]
@@ -52,7 +53,7 @@ def _driver() -> Any:
             "a PostgreSQL store needs the psycopg driver: pip install 'geoapp[postgres]' "
             "(or 'psycopg[binary]'); or give GEOAPP_STORE a .gpkg file instead"
         )
-        raise StoreError(msg) from exc
+        raise StoreError(msg, key="problem.store.no_driver") from exc
     return psycopg
 
 
@@ -146,7 +147,9 @@ def pg_failure(location: str, exc: BaseException, doing: str, *, write: bool = F
         parts.append(hint)
     if write:
         parts.append("nothing was written; the previous data are unchanged")
-    return StoreError("; ".join(parts))
+    again = code in ("55P03", "40001", "40P01") or code.startswith("08")
+    hint = Word("problem.store.hint.busy" if again else "problem.store.hint.server", "")
+    return failure("; ".join(parts), hint=hint, write=write)
 
 
 def _display(url: str, params: dict[str, Any]) -> str:
@@ -187,10 +190,10 @@ class PostgisBackend:
                 f"the store location is not a usable PostgreSQL URL ({exc}); expected "
                 "postgresql://user:password@host:5432/database"
             )
-            raise StoreError(msg) from None
+            raise StoreError(msg, key="problem.store.bad_url") from None
         if not re.fullmatch(r"[1-9][0-9]{5}", str(region)):
             msg = f"a store belongs to a region's six-digit adcode, not {str(region)[:40]!r}"
-            raise StoreError(msg)
+            raise StoreError(msg, key="problem.store.bad_region", region=str(region)[:40])
         self._url = url
         self.schema = f"geoapp_{region}"
         self.name = f"schema {self.schema}"
@@ -334,7 +337,7 @@ class PostgisBackend:
                 f"{self.location}: not a geoapp store (the schema has tables "
                 f"{sorted(tables)[:5]} but no geoapp_meta); use another database"
             )
-            raise StoreError(msg)
+            raise StoreError(msg, key="problem.store.foreign")
         return None
 
     def begin_create(self, con: PgConnection) -> None:

@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geoapp.localised import dataset_word
 from geoapp.schema import FACILITY_COLUMNS, UNEMPLOYED_COLUMNS
 from geoapp.store.backend import Backend, Connection, read_frame
 from geoapp.store.encoding import check_dataset, facility_frame, unemployed_frame
@@ -42,7 +43,7 @@ class ReadingMixin:
         ).fetchone()
         if row is None:  # pragma: no cover - created with the store
             msg = f"the store has no current {dataset} version"
-            raise StoreError(msg)
+            raise StoreError(msg, key="problem.store.no_current", dataset=dataset_word(dataset))
         return int(row[0])
 
     @staticmethod
@@ -63,7 +64,10 @@ class ReadingMixin:
         known = self._version_ids(con, dataset)
         if int(version_id) not in known:
             msg = f"no {dataset} version {version_id} in {self._backend.name}; versions: {known}"
-            raise StoreError(msg)
+            raise StoreError(
+                msg, key="problem.store.no_version", dataset=dataset_word(dataset),
+                version=int(version_id), versions=known,
+            )  # fmt: skip
         return int(version_id)
 
     def current_version(self, dataset: str) -> int:

@@ -78,6 +78,7 @@ import pandas as pd
 
 from geoapp import auth, regions, settings
 from geoapp.ingest import check_upload, display_name
+from geoapp.localised import AccessDenied, dataset_word
 from geoapp.schema import FACILITY_COLUMNS, UNEMPLOYED_COLUMNS, DataSource
 from geoapp.store.asof import parse_as_of
 from geoapp.store.backend import Backend, Connection, open_backend, read_frame
@@ -270,7 +271,7 @@ class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMi
             "open it with seed=... (e.g. geoapp.datasource.EmbeddedSource"
             f"({self.region!r}))"
         )
-        return StoreError(msg)
+        return StoreError(msg, key="problem.store.no_seed")
 
     def _create_once(
         self,
@@ -299,13 +300,17 @@ class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMi
                 f"{self.location} holds region {meta.get('region')}, not {self.region}; "
                 "each region has its own store (settings.store_path)"
             )
-            raise StoreError(msg)
+            stored = str(meta.get("region"))
+            raise StoreError(
+                msg, key="problem.store.other_region", stored=stored, region=self.region
+            )
         if meta.get("schema_version") != SCHEMA_VERSION:
             msg = (
                 f"{self.location}: store schema {meta.get('schema_version')}, this geoapp "
                 f"reads schema {SCHEMA_VERSION}"
             )
-            raise StoreError(msg)
+            found = str(meta.get("schema_version"))
+            raise StoreError(msg, key="problem.store.schema", found=found, expected=SCHEMA_VERSION)
 
     def _read_seed(self, seed: DataSource) -> tuple[dict[str, pd.DataFrame], str]:
         """The seed's datasets in the stored schema, and the date they describe."""
@@ -316,7 +321,10 @@ class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMi
                 "unemployed": check_unemployed_frame(seed.unemployed()),
             }
         except ValueError as exc:
-            raise StoreError(f"{where}: {exc}") from exc
+            seed_error = f"{where}: {exc}"
+            raise StoreError(
+                seed_error, key="problem.store.seed", region=self.region, detail=exc
+            ) from exc
         if all(frame.empty for frame in frames.values()):
             return frames, dt.date.today().isoformat()  # nothing known before this day
         data_date = seed.info().data_date
@@ -324,7 +332,9 @@ class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMi
             as_of = parse_as_of(data_date)
         except ValueError as exc:
             msg = f"{where}: the seed's data date {data_date!r} is not a date (YYYY-MM-DD)"
-            raise StoreError(msg) from exc
+            raise StoreError(
+                msg, key="problem.store.seed_date", region=self.region, date=str(data_date)[:40]
+            ) from exc
         return frames, as_of
 
     def _create(
@@ -537,7 +547,10 @@ class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMi
                 f"{steward.name} is a steward of {steward.area}; only a steward of the whole "
                 f"region {self.region} may roll back the {dataset}"
             )
-            raise PermissionError(msg)
+            raise AccessDenied(
+                msg, key="problem.access.rollback_area", name=steward.name, area=steward.area,
+                region=self.region, dataset=dataset_word(dataset),
+            )  # fmt: skip
         check_dataset(dataset)
         with self._transaction(write=True) as con:
             vid = self._resolve(con, dataset, version_id)
@@ -546,7 +559,10 @@ class Store(ReadingMixin, UploadsMixin, SubmissionsMixin, ReviewMixin, HistoryMi
                 msg = (
                     f"{dataset} version {vid} is the current version already; nothing to roll back"
                 )
-                raise StoreError(msg)
+                raise StoreError(
+                    msg, key="problem.store.rollback_current", dataset=dataset_word(dataset),
+                    version=vid,
+                )  # fmt: skip
             now = timestamp()
             con.execute(
                 'UPDATE "current" SET version_id = ?, updated_at = ? WHERE dataset = ?',

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from geoapp import auth, settings
+from geoapp.localised import AccessDenied, Word
 from geoapp.schema import FACILITY_COLUMNS, UNEMPLOYED_COLUMNS
 from geoapp.store.areas import AreaTree, Period
 from geoapp.store.backend import Connection, read_frame
@@ -61,7 +62,12 @@ class ReviewMixin(VersionWriter):
                 f"{area} {tree.name(area)} is reviewed by "
                 f"{tree.reviewer_area(area)} {tree.name(tree.reviewer_area(area))}"
             )
-            raise PermissionError(msg)
+            above = tree.reviewer_area(area)
+            raise AccessDenied(
+                msg, key="problem.access.review_area", name=reviewer.name, home=home,
+                home_name=tree.name(home), area=area, area_name=tree.name(area),
+                reviewer=above, reviewer_name=tree.name(above),
+            )  # fmt: skip
         return reviewer
 
     # -- reviewing --------------------------------------------------------------------------
@@ -82,7 +88,7 @@ class ReviewMixin(VersionWriter):
         reason = str(reason or "").strip()
         if not approve and not reason:
             msg = "a returned submission needs a reason the submitter can act on"
-            raise StoreError(msg)
+            raise StoreError(msg, key="problem.store.return_reason")
         info = self._submission(int(submission_id))
         verb = "approve" if approve else "return"
         reviewer = self._check_reviewer(user, info["area"], action=f"{verb} submissions")
@@ -90,7 +96,10 @@ class ReviewMixin(VersionWriter):
             status = self._status(con, int(submission_id))
             if status != "pending":
                 msg = f"submission {submission_id} is {status}, not pending; nothing to review"
-                raise StoreError(msg)
+                state = Word(f"submission_status.{status}", status)
+                raise StoreError(
+                    msg, key="problem.store.not_pending", id=submission_id, status=state
+                )
             if approve:
                 return self._approve(con, int(submission_id), who=reviewer.name, reason=reason)
             self._decide(con, int(submission_id), "returned", who=reviewer.name, reason=reason)
@@ -115,7 +124,7 @@ class ReviewMixin(VersionWriter):
             frame = read_frame(con, "SELECT * FROM submissions WHERE submission_id = ?", (sid,))
         if frame.empty:
             msg = f"no submission {sid} in {self._backend.name}"
-            raise StoreError(msg)
+            raise StoreError(msg, key="problem.store.no_submission", id=sid)
         return frame.iloc[0].to_dict()
 
     def _approve(
@@ -273,7 +282,11 @@ class ReviewMixin(VersionWriter):
         tree, home = self.area_tree(), self._home(who)
         if not (tree.contains(home, info["area"]) or tree.contains(info["area"], home)):
             msg = f"{who.name} works for {home}; submission {submission_id} is for {info['area']}"
-            raise PermissionError(msg)
+            raise AccessDenied(
+                msg, key="problem.access.rows_area", name=who.name, home=home,
+                home_name=tree.name(home), id=submission_id, area=info["area"],
+                area_name=tree.name(info["area"]),
+            )  # fmt: skip
         columns = ", ".join(_COLUMNS[info["dataset"]])
         with self._transaction() as con:
             return read_frame(

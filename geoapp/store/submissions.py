@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from geoapp import auth, regions, settings
+from geoapp.localised import AccessDenied, Word
 from geoapp.schema import FACILITY_COLUMNS, UNEMPLOYED_COLUMNS
 from geoapp.store.areas import AreaTree, Period
 from geoapp.store.backend import Connection, read_frame
@@ -151,7 +152,9 @@ class SubmissionsMixin(VersionWriter):
         """Use ``tree`` as the region's areas (a hand-made region in tests)."""
         if tree.region != self.region:
             msg = f"the areas are of region {tree.region}, the store holds {self.region}"
-            raise StoreError(msg)
+            raise StoreError(
+                msg, key="problem.store.areas_region", areas=tree.region, region=self.region
+            )
         self._areas = tree
 
     def _home(self, user: auth.User) -> str:
@@ -164,7 +167,10 @@ class SubmissionsMixin(VersionWriter):
                 f"{user.name} works for area {home}, which is not in this store's region "
                 f"{self.region} {tree.region_name}"
             )
-            raise PermissionError(msg) from None
+            raise AccessDenied(
+                msg, key="problem.access.home_outside", name=user.name, home=home,
+                region=self.region, region_name=tree.region_name,
+            ) from None  # fmt: skip
 
     def _check_submitter(self, user: object, area: object) -> tuple[auth.User, str]:
         steward = auth.require_role(user, ("steward",), action="submit data")
@@ -176,7 +182,10 @@ class SubmissionsMixin(VersionWriter):
                 f"{steward.name} is a steward of {home} {tree.name(home)}; they may not "
                 f"submit for {code} {tree.name(code)}"
             )
-            raise PermissionError(msg)
+            raise AccessDenied(
+                msg, key="problem.access.submit_area", name=steward.name, home=home,
+                home_name=tree.name(home), area=code, area_name=tree.name(code),
+            )  # fmt: skip
         return steward, code
 
     # -- submitting -------------------------------------------------------------------------
@@ -334,7 +343,11 @@ class SubmissionsMixin(VersionWriter):
                 f"{part.file_name or part.dataset}: no row lies in {area} {tree.name(area)} "
                 f"({len(outside)} placed outside it); nothing was stored"
             )
-            raise StoreError(msg)
+            raise StoreError(
+                msg, key="problem.store.none_inside", area=area,
+                file=part.file_name or Word(f"dataset.{part.dataset}", part.dataset),
+                area_name=tree.name(area), outside=len(outside),
+            )  # fmt: skip
         return part, rows, outside
 
     def _check_confirmed(self, closes: pd.DataFrame, confirm: bool | int | None, area: str) -> None:
@@ -349,7 +362,7 @@ class SubmissionsMixin(VersionWriter):
             f"list{shown}; check them and confirm that number (confirm_closures="
             f"{len(closes)}, --confirm-closures {len(closes)})"
         )
-        raise ConfirmationNeeded(msg, closes, len(closes))
+        raise ConfirmationNeeded(msg, closes, len(closes), area_name=name)
 
     def _insert_submission(self, con: Connection, entry: dict, rows, closes: int) -> int:
         data = entry["file_bytes"]
