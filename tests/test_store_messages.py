@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from store_rows import counts_of
 
 from geoapp import auth, cli, i18n
 from geoapp.ingest import problem_text
@@ -37,17 +38,7 @@ ACCOUNTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def accounts(tmp_path_factory):
-    path = tmp_path_factory.mktemp("accounts") / "accounts.toml"
-    for name, (role, area) in ACCOUNTS.items():
-        auth.add_user(name, PASSWORD, role=role, area=area, path=path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def users(accounts):
-    return {name: auth.verify(name, PASSWORD, path=accounts) for name in ACCOUNTS}
+# The ``accounts`` and ``users`` fixtures (conftest.py) sign these in.
 
 
 @pytest.fixture
@@ -55,13 +46,6 @@ def store(jilin_store_at):
     opened = Store.open(jilin_store_at("gpkg"))
     yield opened
     opened.close()
-
-
-def counts_of(store: Store, area: str, *, plus: int = 0) -> pd.DataFrame:
-    units = store.area_tree().units(area)
-    frame = store.unemployed()
-    frame = frame[frame["adcode"].isin(units)].reset_index(drop=True)
-    return frame.assign(unemployed_disabled=frame["unemployed_disabled"] + plus)
 
 
 def submitted(store: Store, users, area: str) -> int:

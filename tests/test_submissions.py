@@ -21,6 +21,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
+from store_rows import counts_of
 
 from geoapp import auth, cli
 from geoapp.analysis import reports
@@ -56,14 +57,6 @@ def store(backend, jilin_store_at):
     opened = Store.open(jilin_store_at(backend))
     yield opened
     opened.close()
-
-
-def counts_of(store: Store, area: str, *, plus: int = 0) -> pd.DataFrame:
-    """The area's current unemployed counts, each ``plus`` more: a submission's rows."""
-    units = store.area_tree().units(area)
-    frame = store.unemployed()
-    frame = frame[frame["adcode"].isin(units)].reset_index(drop=True)
-    return frame.assign(unemployed_disabled=frame["unemployed_disabled"] + plus)
 
 
 def by_id(frame: pd.DataFrame) -> pd.DataFrame:
