@@ -186,6 +186,26 @@ def test_match_keys_of_many_texts_are_match_key_of_each() -> None:
     assert match_keys(["Ab 长春"] * 100).tolist() == ["ab长春"] * 100
 
 
+def test_coordinates_of_a_long_text_column_are_what_pandas_reads() -> None:
+    """Past 64 cells, plain decimals go through Arrow's cast: the same floats (sign of
+    zero included) as ``pd.to_numeric`` for decimals, odd texts and blanks alike."""
+    from geoapp.ingest.values import _decimals
+
+    rng = np.random.default_rng(7)
+    odd = [*"0123456789.-+eE ", "", "°", "'", "１", "nan", "inf", "\u3000"]
+    texts = ["".join(rng.choice(odd, rng.integers(0, 7))) for _ in range(3_000)]
+    texts += [
+        f"{v:.{d}f}"
+        for v, d in zip(rng.uniform(-180, 180, 3_000), rng.integers(0, 17, 3_000), strict=True)
+    ]
+    values = np.array([*texts, None, "007", "-0", "125.3190000000000001"], dtype=object)
+    got = _decimals(values)
+    want = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+    assert got[-3:].tolist() == [7.0, -0.0, 125.319]
+
+
 def test_coordinate_column_reads_numbers_and_text_but_no_bools() -> None:
     column = pd.Series(["125.5", 43, 43.5, True, None, "43°30'", "x"], dtype=object)
     values, kinds = coordinate_column(column)

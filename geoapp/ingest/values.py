@@ -377,14 +377,49 @@ def coordinate_column(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             t: issubclass(t, (str, int, float)) and not issubclass(t, bool) for t in set(types)
         }
         numbers = np.where(types.map(plain_type).to_numpy(dtype=bool), values, None)
-    numeric = pd.to_numeric(pd.Series(numbers, dtype=object), errors="coerce").to_numpy(
-        dtype=float, copy=True
-    )
+        numeric = _to_numbers(numbers)
+    else:
+        numeric = _decimals(values)
     kinds = np.where(blank, "blank", "number").astype(object)
     rest = ~blank & np.isnan(numeric)
     for i in np.flatnonzero(rest):
         numeric[i], kinds[i] = parse_coordinate(str(values[i]))
     return numeric, kinds
+
+
+def _to_numbers(values: np.ndarray) -> np.ndarray:
+    """``pd.to_numeric(errors="coerce")`` as a float array of its own (NaN where no number)."""
+    numeric = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+    return numeric.to_numpy(dtype=float, copy=True)
+
+
+# A plain decimal as registers write coordinates (125.319, -0.5, 43): Arrow's cast reads
+# it as Python's float() does (both round correctly), so only the rest go to pandas.
+_DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def _decimals(values: np.ndarray) -> np.ndarray:
+    """:func:`_to_numbers` of text cells (None where blank): plain decimals in Arrow's
+    kernels, the others (exponents, spaces, words, DMS) through pandas.
+
+    Examples
+    --------
+    >>> _decimals(np.array(["125.5", None, "1e2", "43°30'", "-0"], dtype=object)).tolist()
+    [125.5, nan, 100.0, nan, -0.0]
+    """
+    if len(values) < 64:
+        return _to_numbers(values)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(values, type=pa.large_string())
+    plain = pc.fill_null(pc.match_substring_regex(text, _DECIMAL), False)
+    numeric = pc.cast(pc.if_else(plain, text, None), pa.float64()).to_numpy(zero_copy_only=False)
+    numeric = numeric.astype(float, copy=True)  # writable, NaN where not plain
+    rest = np.flatnonzero(~plain.to_numpy(zero_copy_only=False) & pd.notna(values))
+    if len(rest):
+        numeric[rest] = _to_numbers(values[rest])
+    return numeric
 
 
 def split_pair(series: pd.Series) -> tuple[pd.Series, pd.Series]:
