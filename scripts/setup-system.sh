@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # System packages the tests need: Debian's Chromium for end-to-end tests (Playwright's
 # own browser download does not work here), CJK fonts so screenshots show Chinese, and
-# PostgreSQL with PostGIS (the store tests start a throwaway server, tests/pg_server.py).
+# PostgreSQL with PostGIS (the store tests start a throwaway server, tests/pg_server.py),
+# and nginx (tests/e2e/test_proxy.py runs the README's reverse-proxy block in front of two
+# dashboards; nginx-light is Debian's build with the modules that block uses).
 # Installs only what is missing; needs root (or sudo) the first time.
 set -euo pipefail
 need=()
@@ -9,6 +11,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "noto.*cjk" || need+=(fonts-noto-cjk)
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
 installed postgresql || need+=(postgresql)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 # PostGIS for the server's major version (postgresql-15-postgis-3 on Debian 12).
 pg_major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
 if [ -z "$pg_major" ]; then
