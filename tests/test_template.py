@@ -404,7 +404,9 @@ def test_command_refuses_an_unknown_region(tmp_path, capsys, args, says):
 def test_command_refuses_a_missing_folder(tmp_path, capsys):
     out = tmp_path / "no" / "t.xlsx"
     assert cli.main(["template", "facilities", "--out", str(out)]) == 2
-    assert "folder" in capsys.readouterr().err and not out.parent.exists()
+    assert f"文件夹 {out.parent} 不存在" in capsys.readouterr().err and not out.parent.exists()
+    assert cli.main(["template", "facilities", "--lang", "en", "--out", str(out)]) == 2
+    assert f"the folder {out.parent} does not exist" in capsys.readouterr().err
 
 
 def test_command_kinds_are_the_template_kinds():

@@ -22,7 +22,7 @@ from geoapp.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from geoapp.ingest.fields import Header, find_header, header_key, region_units
 from geoapp.ingest.region import Region, build_region
 from geoapp.ingest.rowlog import RowLog, cell_text, cell_texts, msg
-from geoapp.ingest.tables import RegisterError, Source, Table, read_table
+from geoapp.ingest.tables import ColumnRows, RegisterError, Source, Table, read_table
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -90,9 +90,10 @@ def open_register(
     )
     header = find_header(table, fields, columns, required=required, what=what, units=units)
     frame, blank = data_frame(table, header, tuple(fields))
-    # The frame holds the data rows now; the table keeps those down to its header, so
-    # that a long register's row lists are freed (about 130 MB a million rows).
-    table = replace(table, rows=table.rows[: header.rows[-1] + 1])
+    # The frame holds the data rows now; the table keeps those down to its header, as
+    # lists, so that a long register's row lists or columns are freed (about 130 MB a
+    # million rows).
+    table = replace(table, rows=list(table.rows[: header.rows[-1] + 1]))
     if lang not in LANGUAGES:
         msg_ = f"unknown language {lang!r}; expected one of {LANGUAGES}"
         raise ValueError(msg_)
@@ -104,19 +105,25 @@ def data_frame(
     table: Table, header: Header, fields: tuple[str, ...]
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The data rows below the header as an object frame indexed by Excel row number,
-    and which of them are blank."""
+    and which of them are blank. Rows read as columns (a CSV's
+    :class:`~geoapp.ingest.tables.ColumnRows`) give their columns as they are."""
     start = header.rows[-1] + 1
     body = table.rows[start:]
     rows = np.arange(start + 1, start + 1 + len(body))
-    if body:
-        grid = np.empty((len(body), len(body[0])), dtype=object)
-        grid[:] = body
-    else:
-        grid = np.empty((0, len(table.rows[0]) if table.rows else 0), dtype=object)
     none = np.full(len(body), None, dtype=object)
-    data = {f: _shared(grid[:, header.columns[f]]) if f in header.columns else none for f in fields}
+    if isinstance(body, ColumnRows):  # read by columns, texts already shared
+        data = {f: body.column(c) for f, c in header.columns.items()}
+        blank = body.blank_rows()
+    else:
+        if body:
+            grid = np.empty((len(body), len(body[0])), dtype=object)
+            grid[:] = body
+        else:
+            grid = np.empty((0, len(table.rows[0]) if table.rows else 0), dtype=object)
+        data = {f: _shared(grid[:, c]) for f, c in header.columns.items()}
+        blank = pd.isna(grid).all(axis=1) if grid.size else np.ones(len(body), bool)
+    data = {f: data.get(f, none) for f in fields}
     frame = pd.DataFrame(data, index=pd.Index(rows, name="row"), dtype=object)
-    blank = pd.isna(grid).all(axis=1) if grid.size else np.ones(len(body), bool)
     return frame, blank
 
 

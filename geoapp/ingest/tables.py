@@ -9,21 +9,30 @@ value). Merged cells are filled with their value; empty rows after the last non-
 one are dropped. The sheet budget (:func:`geoapp.ingest.gate.shape_problem`) is enforced
 while rows are read.
 
+A CSV file is read by pyarrow's C reader straight into columns where that gives exactly
+the cells of Python's :mod:`csv` module (:func:`_read_csv_fast`; the rows are then a
+:class:`ColumnRows` view of those columns), else by the csv module itself.
+
 Input that cannot be read at all raises :class:`RegisterError`, whose message names the
 file and the problem.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import math
+import operator
 import os
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any
+
+import numpy as np
 
 from geoapp.admin import normalise_name
 from geoapp.collector import collector_paused
@@ -37,7 +46,7 @@ from geoapp.ingest.gate import (
     shape_problem,
 )
 
-__all__ = ["EXTENSIONS", "RegisterError", "Source", "Table", "read_table"]
+__all__ = ["EXTENSIONS", "ColumnRows", "RegisterError", "Source", "Table", "read_table"]
 
 Source = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes]
 
@@ -55,10 +64,80 @@ class Table:
     name: str
     encoding: str | None
     sheet: str | None
-    rows: list[list[Any]]  # rows[i] is Excel row i + 1; padded to one width
+    rows: Sequence[list[Any]]  # rows[i] is Excel row i + 1; padded to one width
     # merged ranges as (min_row, min_col, max_row, max_col), 0-based
     merged: tuple[tuple[int, int, int, int], ...] = ()
     empty_formulas: frozenset[tuple[int, int]] = frozenset()  # (row, col), 0-based
+
+
+class ColumnRows(Sequence[list[Any]]):
+    """Rows of a table held as columns: a read-only sequence of row lists.
+
+    ``columns[c]`` is an object array of column ``c``'s cells (a str, or None where
+    blank) and ``blanks[c]`` its mask of None cells. Indexing gives a new list of a
+    row's cells; a slice gives another view of the same columns, nothing copied.
+    :func:`geoapp.ingest.rows.data_frame` takes :meth:`column` and :meth:`blank_rows`
+    instead of the rows. Equal to any sequence of the same row lists.
+    """
+
+    __slots__ = ("_blanks", "_columns", "_start", "_stop")
+
+    def __init__(
+        self,
+        columns: Sequence[np.ndarray],
+        blanks: Sequence[np.ndarray],
+        start: int = 0,
+        stop: int | None = None,
+    ) -> None:
+        self._columns, self._blanks = tuple(columns), tuple(blanks)
+        self._start = start
+        self._stop = len(columns[0]) if stop is None else stop
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step != 1:
+                return [self[i] for i in range(start, stop, step)]
+            stop = max(start, stop)
+            return ColumnRows(self._columns, self._blanks, self._start + start, self._start + stop)
+        i = operator.index(index)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("row index out of range")
+        return [column[self._start + i] for column in self._columns]
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        return map(list, zip(*(self.column(c) for c in range(self.width)), strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ColumnRows({len(self)} rows x {self.width} columns)"
+
+    @property
+    def width(self) -> int:
+        return len(self._columns)
+
+    def column(self, col: int) -> np.ndarray:
+        """Column ``col`` of these rows: a read-only view of its object array."""
+        view = self._columns[col][self._start : self._stop]
+        view.flags.writeable = False
+        return view
+
+    def blank_rows(self) -> np.ndarray:
+        """Which of these rows hold no value in any column."""
+        if not len(self):
+            return np.ones(0, dtype=bool)
+        return np.logical_and.reduce([b[self._start : self._stop] for b in self._blanks])
 
 
 def read_table(source: Source, *, sheet: str | int | None) -> Table:
@@ -192,11 +271,20 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
     )
 
 
-def _read_csv(data: bytes, name: str) -> Table:
-    text, encoding = _decode(data, name)
+def _delimiter(text: str) -> str:
+    """The most frequent of comma, tab and semicolon in the first 8,192 characters."""
     sample = text[:8192]
     counts = {d: sample.count(d) for d in (",", "\t", ";")}
-    delimiter = max(counts, key=lambda d: (counts[d], d == ","))
+    return max(counts, key=lambda d: (counts[d], d == ","))
+
+
+def _read_csv(data: bytes, name: str) -> Table:
+    if FAST_CSV:
+        table = _read_csv_fast(data, name)
+        if table is not None:
+            return table
+    text, encoding = _decode(data, name)
+    delimiter = _delimiter(text)
     row_limit = max_rows()
     try:
         # One row past the budget at most: an oversized sheet is refused below.
@@ -253,6 +341,138 @@ def _has_empty(fields: str, n_fields: int) -> bool:
 
 _CLEAN_BLOCK = 20_000  # rows joined at once: bounds the memory of the search
 _SPACE_AFTER_NUL = re.compile(r"\x00\s")
+
+
+# --------------------------------------------------------------------------- CSV, fast
+
+FAST_CSV = True  # read CSV with pyarrow where that gives the csv module's cells
+
+# Python's whitespace (str.isspace, what str.strip removes): none above U+3000.
+_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+_BLANK = r"\A[" + "".join(f"\\x{{{ord(c):x}}}" for c in _WHITESPACE) + r"]*\z"  # RE2
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_SHARE_SAMPLE = 1000  # a column at most half distinct in its first cells shares its texts
+
+
+def _read_csv_fast(data: bytes, name: str) -> Table | None:
+    """The table :func:`_read_csv` reads with the csv module, read by pyarrow into
+    columns; None where the two might differ, which the csv module then reads.
+
+    pyarrow parses quoted fields, doubled quotes, line breaks in quotes and text after
+    a closing quote as the csv module does (tests/test_csv_fast.py compares the two on
+    hand-made and random texts). It is not asked where they part or might: NUL
+    characters, a carriage return without a line feed, rows of different lengths
+    (pyarrow refuses them), fields over the csv module's size limit, sheets over the
+    budget (the csv path names the row), text that is not UTF-8, GB18030 or UTF-16 with
+    a byte-order mark. ``FAST_CSV = False`` reads every CSV with the csv module.
+    """
+    decoded = _utf8(data)
+    if decoded is None:
+        return None
+    text, skip, encoding, sample = decoded
+    if b"\x00" in text or _LONE_CR.search(text):
+        return None
+    with collector_paused():
+        read = _arrow_csv(text, skip, _delimiter(sample))
+        if read is None or not 0 < read.num_columns <= MAX_COLUMNS or read.num_rows > max_rows():
+            return None
+        pending, cells = read.columns[::-1], []
+        del read
+        while pending:  # each column freed once its cells are made
+            cells.append(_column_cells(pending.pop()))
+            if cells[-1] is None:
+                return None
+    columns, blanks = zip(*cells, strict=True)  # type: ignore[misc]
+    filled = np.flatnonzero(~np.logical_and.reduce(blanks))
+    stop = int(filled[-1]) + 1 if len(filled) else 0  # empty rows at the end dropped
+    return Table(name, encoding, None, ColumnRows(columns, blanks, 0, stop))
+
+
+def _utf8(data: bytes) -> tuple[bytes, int, str, str] | None:
+    """The text as UTF-8 bytes, how many bytes to skip (a byte-order mark), its encoding
+    as :func:`_decode` names it and its first 8,192 characters; None where
+    :func:`_decode` would fail or read it otherwise."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+        return text.encode("utf-8"), 0, "utf-16", text[:8192]
+    skip = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    try:  # the rest is checked by pyarrow, which refuses what Python's codec refuses
+        sample = codecs.getincrementaldecoder("utf-8")().decode(data[skip : skip + 32768])
+    except UnicodeDecodeError:
+        if skip:
+            return None  # a UTF-8 mark on other text: _decode says so
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            return None
+        return text.encode("utf-8"), 0, "gb18030", text[:8192]
+    return data, skip, ("utf-8-sig" if skip else "utf-8"), sample[:8192]
+
+
+def _arrow_csv(text: bytes, skip: int, delimiter: str) -> Any:
+    """``text[skip:]`` read by pyarrow as the csv module reads it: every row a row (the
+    header too, and empty lines), every cell text; None where pyarrow refuses it."""
+    import pyarrow as pa  # loaded with pandas already
+    from pyarrow import csv as pa_csv
+
+    names = [f"f{i}" for i in range(MAX_COLUMNS + 1)]
+    try:
+        read = pa_csv.read_csv(
+            pa.BufferReader(pa.py_buffer(text).slice(skip)),
+            read_options=pa_csv.ReadOptions(autogenerate_column_names=True, use_threads=False),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter,
+                quote_char='"',
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                null_values=[],
+                true_values=[],
+                false_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+            memory_pool=pa.system_memory_pool(),  # freed at once, not kept for pyarrow
+        )
+    except (pa.ArrowException, ValueError):
+        return None
+    if any(f.type != pa.string() for f in read.schema):
+        return None
+    return read
+
+
+def _column_cells(column: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """A column's cells as the csv path gives them (str, None where empty or only
+    whitespace) and its mask of None cells; None when a cell is over the csv module's
+    field size limit. A column that repeats (type, city, county) gets one str object
+    per distinct text, as :func:`geoapp.ingest.rows._shared` gives the csv path's."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pool = pa.system_memory_pool()
+    longest = pc.max(pc.utf8_length(column, memory_pool=pool)).as_py() or 0
+    if longest >= csv.field_size_limit():
+        return None
+    if pc.count_distinct(column.slice(0, _SHARE_SAMPLE)).as_py() <= _SHARE_SAMPLE // 2:
+        distinct = pc.unique(column, memory_pool=pool)
+        texts = np.array(distinct.to_pylist(), dtype=object)
+        blank = pc.match_substring_regex(distinct, _BLANK, memory_pool=pool)
+        blank = blank.to_numpy(zero_copy_only=False)
+        texts[blank] = None
+        codes = pc.index_in(column, value_set=distinct, memory_pool=pool).to_numpy()
+        return texts[codes], blank[codes]
+    blank = pc.match_substring_regex(column, _BLANK, memory_pool=pool)
+    blank = blank.to_numpy(zero_copy_only=False)
+    cells = column.to_numpy(zero_copy_only=False)
+    cells[blank] = None
+    return cells, blank
 
 
 # --------------------------------------------------------------------------- XLSX
