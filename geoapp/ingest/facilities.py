@@ -5,8 +5,10 @@
 continuation rows) → :func:`name_and_type` → :func:`~geoapp.ingest.placement.positions`
 → :func:`~geoapp.ingest.placement.check_declared` →
 :func:`~geoapp.ingest.placement.place_without_coordinates` → :func:`deduplicate` →
-:func:`assemble`. The steps share the :class:`~geoapp.ingest.rows.Opened` register and
-write their reasons to its row log, in the order the reasons are reported.
+:func:`assemble` (the row report) → :func:`facility_frame`. The steps share the
+:class:`~geoapp.ingest.rows.Opened` register and write their reasons to its row log, in
+the order the reasons are reported. Between the last two, the cells' own text objects are
+let go (the report holds those texts, as Arrow): a million rows' peak memory.
 """
 
 from __future__ import annotations
@@ -129,13 +131,30 @@ def read_facilities(
         points=True,
         lang=lang,
     )
+    return _read(opened, datum_default)
+
+
+def _read(opened: Opened, datum_default: str) -> FacilityImport:
+    """The steps of :func:`read_facilities` on the opened register."""
     live, address = skip_rows(opened)
     named = name_and_type(opened, live)
     pos = positions(opened, live, datum_default=datum_default, required=False)
     declared = check_declared(opened, live, pos)
     placement = place_without_coordinates(opened, live, pos, declared, address)
     ids = deduplicate(opened, live, named, pos, placement)
-    return assemble(opened, named, pos, placement, ids, address)
+    report, status, notes = assemble(opened, named, pos, placement, ids, address)
+    # The report holds the texts as written now (Arrow): the cells' own objects go
+    # before the facility table is made, about 400 MB of a million rows' peak.
+    del ids, address
+    opened.release(keep=("subtype", "note"))
+    ftype, pos = named.ftype, pos.placed_only()
+    del named
+    kept = np.isin(status, ("accepted", "flagged"))
+    facilities = facility_frame(
+        opened, kept=kept, report=report, ftype=ftype, adcode=placement.adcode, pos=pos,
+        notes=notes,
+    )  # fmt: skip
+    return FacilityImport(**import_fields(opened, report, status), facilities=facilities)
 
 
 def skip_rows(opened: Opened) -> tuple[np.ndarray, pd.Series]:
@@ -266,8 +285,9 @@ def assemble(
     placement: Placement,
     ids: np.ndarray,
     address: pd.Series,
-) -> FacilityImport:
-    """The row report and the facilities of the kept rows, from the finished row log."""
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The row report, each row's status and the note of each kept facility, from the
+    finished row log."""
     log = opened.log
     status = log.status()
     reasons, codes = log.texts(opened.lang)
@@ -298,10 +318,7 @@ def assemble(
     )
     flagged = np.where(status == "flagged", np.asarray(reasons, dtype=object), "")
     notes = join_texts([opened.texts("note"), placement.note, flagged], "; ")
-    facilities = facility_frame(
-        opened, kept=kept, report=report, named=named, adcode=adcode, pos=pos, notes=notes
-    )
-    return FacilityImport(**import_fields(opened, report, status), facilities=facilities)
+    return report, status, notes
 
 
 def facility_frame(
@@ -309,7 +326,7 @@ def facility_frame(
     *,
     kept: np.ndarray,
     report: pd.DataFrame,
-    named: Named,
+    ftype: np.ndarray,
     adcode: np.ndarray,
     pos: Positions,
     notes: np.ndarray,
@@ -326,7 +343,7 @@ def facility_frame(
         return values if k.all() else values[k]
 
     datum = np.where(pos.has_pt, pos.datum, "")
-    codes = adcode[k].astype(str).astype(object)  # str objects once, for all three columns
+    codes = per_distinct(adcode[k], str)  # one str object per county, for three columns
     on_map = pos.has_pt[k]
     x = np.where(on_map, pos.lon_w[k], np.nan)
     y = np.where(on_map, pos.lat_w[k], np.nan)
@@ -336,7 +353,7 @@ def facility_frame(
         {
             "facility_id": _reported("facility_id"),
             "name": _reported("name"),
-            "facility_type": named.ftype[k],
+            "facility_type": ftype[k],
             "subtype": opened.texts("subtype")[k],
             "prefecture": per_distinct(codes, lambda a: region.prefecture.get(a, "")),
             "county": per_distinct(codes, lambda a: region.name.get(a, "")),

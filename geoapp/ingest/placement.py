@@ -12,7 +12,7 @@ other way round is swapped back and flagged. A row without coordinates keeps
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -82,6 +82,11 @@ class Positions:
     lat_txt: np.ndarray
     datum: np.ndarray
     datum_txt: np.ndarray
+
+    def placed_only(self) -> Positions:
+        """These positions without the texts as written (the report holds them)."""
+        none = np.empty(0, dtype=object)
+        return replace(self, lon_txt=none, lat_txt=none, datum_txt=none)
 
 
 def positions(opened: Opened, live: np.ndarray, *, datum_default: str, required: bool) -> Positions:

@@ -55,6 +55,13 @@ class Opened:
     lang: str = DEFAULT_LANGUAGE  # of the report's reasons
     _texts: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
+    def release(self, keep: tuple[str, ...]) -> None:
+        """Drop the frame's columns but ``keep`` and their texts: a reader whose report
+        is made frees the cells' own objects before its last step."""
+        self.frame.drop(columns=[c for c in self.frame.columns if c not in keep], inplace=True)
+        for column in [c for c in self._texts if c not in keep]:
+            del self._texts[column]
+
     def texts(self, column: str) -> np.ndarray:
         """:func:`~geoapp.ingest.rowlog.cell_texts` of a column of ``frame``, worked out
         once for all the steps that report it (read-only: copy before changing it)."""
