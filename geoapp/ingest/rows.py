@@ -58,7 +58,12 @@ class Opened:
     def release(self, keep: tuple[str, ...]) -> None:
         """Drop the frame's columns but ``keep`` and their texts: a reader whose report
         is made frees the cells' own objects before its last step."""
-        self.frame.drop(columns=[c for c in self.frame.columns if c not in keep], inplace=True)
+        # Copies of the kept columns: a drop alone leaves them views of the one block
+        # of all columns, which would keep every cell alive.
+        kept = {c: self.frame[c].to_numpy(dtype=object, copy=True) for c in keep}
+        self.frame.drop(columns=list(self.frame.columns), inplace=True)
+        for column, values in kept.items():
+            self.frame[column] = values
         for column in [c for c in self._texts if c not in keep]:
             del self._texts[column]
 
