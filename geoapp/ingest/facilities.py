@@ -142,13 +142,16 @@ def _read(opened: Opened, datum_default: str) -> FacilityImport:
     declared = check_declared(opened, live, pos)
     placement = place_without_coordinates(opened, live, pos, declared, address)
     ids = deduplicate(opened, live, named, pos, placement)
-    report, status, notes = assemble(opened, named, pos, placement, ids, address)
-    # The report holds the texts as written now (Arrow): the cells' own objects go
-    # before the facility table is made, about 400 MB of a million rows' peak.
-    del ids, address
+    # From here on the texts as written live in ``written`` alone, which the report
+    # takes one column at a time: each column's cell objects go once it is Arrow text
+    # (a million rows' peak memory).
+    written = _written(opened, named, pos, address)
+    del address
     opened.release(keep=("subtype", "note"))
     ftype, pos = named.ftype, pos.placed_only()
     del named
+    report, status, notes = assemble(opened, written, ftype, placement, ids)
+    del ids
     kept = np.isin(status, ("accepted", "flagged"))
     facilities = facility_frame(
         opened, kept=kept, report=report, ftype=ftype, adcode=placement.adcode, pos=pos,
@@ -278,44 +281,44 @@ def deduplicate(
     return facility_ids(log, opened.frame, kept, name_keys, named.ftype, adcode)
 
 
+def _written(opened: Opened, named: Named, pos: Positions, address: pd.Series) -> dict:
+    """The report's columns of texts as written, by report column."""
+    return {
+        "name": named.names,
+        "type": named.type_txt,
+        "city": opened.texts("city"),
+        "county": opened.texts("county"),
+        "address": cell_texts(address),
+        "lon": pos.lon_txt,
+        "lat": pos.lat_txt,
+        "datum": pos.datum_txt,
+    }
+
+
 def assemble(
     opened: Opened,
-    named: Named,
-    pos: Positions,
+    written: dict[str, np.ndarray],
+    ftype: np.ndarray,
     placement: Placement,
     ids: np.ndarray,
-    address: pd.Series,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The row report, each row's status and the note of each kept facility, from the
-    finished row log."""
+    finished row log; the report takes (empties) ``written``, the texts as written."""
     log = opened.log
     status = log.status()
     reasons, codes = log.texts(opened.lang)
     kept = np.isin(status, ("accepted", "flagged"))
     adcode = placement.adcode
-    address_txt = cell_texts(address)
     assigned = np.where(kept, per_distinct(adcode, opened.region.label), "")
-    report = _text_frame(
-        {
-            "row": opened.rows,
-            "status": status,
-            "reasons": reasons,
-            "codes": codes,
-            "note": placement.note,
-            "name": named.names,
-            "type": named.type_txt,
-            "city": opened.texts("city"),
-            "county": opened.texts("county"),
-            "address": address_txt,
-            "lon": pos.lon_txt,
-            "lat": pos.lat_txt,
-            "datum": pos.datum_txt,
-            "facility_type": np.where(named.ftype == None, "", named.ftype),  # noqa: E711
-            "adcode": np.where(kept, adcode, ""),
-            "assigned_county": assigned,
-            "facility_id": np.where(kept, ids, ""),
-        }
-    )
+    columns = {"row": opened.rows, "status": status, "reasons": reasons, "codes": codes}
+    columns["note"] = placement.note
+    columns.update((c, written.pop(c)) for c in list(written))
+    columns["facility_type"] = np.where(ftype == None, "", ftype)  # noqa: E711
+    columns["adcode"] = np.where(kept, adcode, "")
+    columns["assigned_county"] = assigned
+    columns["facility_id"] = np.where(kept, ids, "")
+    del assigned
+    report = _text_frame(columns)
     flagged = np.where(status == "flagged", np.asarray(reasons, dtype=object), "")
     notes = join_texts([opened.texts("note"), placement.note, flagged], "; ")
     return report, status, notes
@@ -377,14 +380,13 @@ def _text_frame(columns: dict[str, Any], text: tuple[str, ...] | None = None) ->
     ``DataFrame.astype(str)`` makes them, each converted on its own: no block of object
     pointers holding every column at once (a million-row register's peak memory)."""
     text = tuple(c for c in columns if c != "row") if text is None else text
-    return pd.DataFrame(
-        {
-            c: _as_str(v)
-            if c in text and not isinstance(v, pd.api.extensions.ExtensionArray)
-            else v
-            for c, v in columns.items()
-        }
-    )
+    out = {}
+    for c in list(columns):  # taken out one by one: a column is let go once converted
+        v = columns.pop(c)
+        textual = c in text and not isinstance(v, pd.api.extensions.ExtensionArray)
+        out[c] = _as_str(v) if textual else v
+        del v
+    return pd.DataFrame(out)
 
 
 def _as_str(values: Any) -> pd.api.extensions.ExtensionArray:
