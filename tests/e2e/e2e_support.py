@@ -58,6 +58,16 @@ LEAFLET_DRAWN = (
 # --- pages ---------------------------------------------------------------------------
 
 
+#: Three new facilities of 长白朝鲜族自治县, as a steward's register (the review flow and
+#: the proxy test submit it; 长白's 2 demo facilities are not in it).
+CHANGBAI_REGISTER = (
+    "机构名称,机构类别,经度,纬度\n"
+    "长白测试辅助性就业机构,辅助性就业机构,128.2,41.42\n"
+    "长白测试工坊,美丽工坊,128.19,41.43\n"
+    "长白测试孵化基地,残疾人创业孵化基地,128.18,41.44\n"
+).encode()
+
+
 def _registered_pages() -> dict[str, dict]:
     """``st.Page("pages/x.py", ...)`` calls of streamlit_app.py: x -> keyword arguments."""
     tree = ast.parse(ENTRY.read_text(encoding="utf-8"))
@@ -195,6 +205,15 @@ def assert_no_app_error(page: Page) -> None:
         raise AssertionError(
             f"{page.url} shows an error: {shown}\n--- app log (tail) ---\n{app_log_tail()}"
         )
+
+
+def sign_in(page: Page, name: str, password: str) -> None:
+    """Sign in through the sidebar's form (the Chinese page)."""
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.locator("details summary").filter(has_text="登录").click()
+    sidebar.get_by_label("用户名").fill(name)
+    sidebar.get_by_label("密码").fill(password)
+    sidebar.locator('[data-testid="stFormSubmitButton"] button').click()
 
 
 def metrics(page: Page) -> dict[str, str]:

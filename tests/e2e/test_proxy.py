@@ -42,12 +42,14 @@ from pathlib import Path
 
 import pytest
 from e2e_support import (
+    CHANGBAI_REGISTER,
     REPO,
     dataframe_rows,
     map_frame,
     metrics,
     open_page,
     page_url,
+    sign_in,
     wait_for_dataframe_rows,
 )
 
@@ -63,12 +65,7 @@ STARTUP_S = 60.0
 PASSWORD = "proxy-steward-password"
 STEWARD = "cb_steward"  # 长白朝鲜族自治县's steward
 REGISTER_NAME = "长白-经代理.csv"
-REGISTER = (
-    "机构名称,机构类别,经度,纬度\n"
-    "长白测试辅助性就业机构,辅助性就业机构,128.2,41.42\n"
-    "长白测试工坊,美丽工坊,128.19,41.43\n"
-    "长白测试孵化基地,残疾人创业孵化基地,128.18,41.44\n"
-).encode()
+REGISTER = CHANGBAI_REGISTER
 # 长白 has 2 facilities in the demo data, neither in the register: 478 - 2 + 3 = 479.
 CLOSES = "本次报送将关闭 长白朝鲜族自治县（220623） 的 2 个设施"
 CONFIRM = "我已核对，确认关闭（删除）这 2 条"
@@ -244,14 +241,6 @@ def proxy(dashboards, tmp_path_factory) -> Iterator[Proxy]:
 # --- the test ---------------------------------------------------------------------------------
 
 
-def _sign_in(page, name: str) -> None:
-    sidebar = page.locator('[data-testid="stSidebar"]')
-    sidebar.locator("details summary").filter(has_text="登录").click()
-    sidebar.get_by_label("用户名").fill(name)
-    sidebar.get_by_label("密码").fill(PASSWORD)
-    sidebar.locator('[data-testid="stFormSubmitButton"] button').click()
-
-
 def _upload_register(page) -> None:
     dropzone = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
     dropzone.wait_for(state="attached", timeout=60_000)
@@ -305,7 +294,7 @@ def test_an_upload_through_nginx_shows_in_the_other_dashboard(
 
     # A steward's register, uploaded through nginx (XSRF token, upload size, session).
     open_page(page, page_url(proxy.url, "data"))
-    _sign_in(page, STEWARD)
+    sign_in(page, STEWARD, PASSWORD)
     _upload_register(page)
     page_log.assert_clean("through nginx")
     assert proxy.upstream_ports() == served  # the whole session stayed on one process

@@ -11,15 +11,17 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from e2e_support import assert_no_app_error, metrics, open_page, page_url
+from e2e_support import (
+    CHANGBAI_REGISTER,
+    assert_no_app_error,
+    metrics,
+    open_page,
+    page_url,
+    sign_in,
+)
 
 PASSWORD = "review-flow-password"
-REGISTER = (
-    "机构名称,机构类别,经度,纬度\n"
-    "长白测试辅助性就业机构,辅助性就业机构,128.2,41.42\n"
-    "长白测试工坊,美丽工坊,128.19,41.43\n"
-    "长白测试孵化基地,残疾人创业孵化基地,128.18,41.44\n"
-).encode()
+REGISTER = CHANGBAI_REGISTER
 ACCEPT = "接受并报送（3 行）"
 NAMES = ["长白测试孵化基地", "长白测试工坊", "长白测试辅助性就业机构"]
 
@@ -51,14 +53,6 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, object]
         launcher.stop(process)
 
 
-def _sign_in(page, name: str) -> None:
-    sidebar = page.locator('[data-testid="stSidebar"]')
-    sidebar.locator("details summary").filter(has_text="登录").click()
-    sidebar.get_by_label("用户名").fill(name)
-    sidebar.get_by_label("密码").fill(PASSWORD)
-    sidebar.locator('[data-testid="stFormSubmitButton"] button').click()
-
-
 def _facility_count(page, app: str) -> str:
     open_page(page, page_url(app, "overview"))
     page.wait_for_selector('[data-testid="stMetric"]', timeout=90_000)
@@ -74,7 +68,7 @@ def test_the_overview_changes_only_after_the_prefecture_approves(app, browser):
     try:
         assert _facility_count(page, app) == "478"
         open_page(page, page_url(app, "data"))
-        _sign_in(page, "cb_steward")
+        sign_in(page, "cb_steward", PASSWORD)
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').wait_for(
             state="attached", timeout=60_000
         )
@@ -106,7 +100,7 @@ def test_the_overview_changes_only_after_the_prefecture_approves(app, browser):
     page = context.new_page()
     try:
         open_page(page, page_url(app, "data"))
-        _sign_in(page, "bs_reviewer")
+        sign_in(page, "bs_reviewer", PASSWORD)
         page.get_by_role("button", name="审核通过").wait_for(timeout=60_000)
         page.get_by_role("button", name="审核通过").click()
         page.get_by_text("第 1 号已审核通过").first.wait_for(timeout=60_000)
