@@ -274,15 +274,15 @@ def _demand(args: argparse.Namespace, counties, registry, province, unemployed, 
 
 
 def _emit(data: bytes, out: Path | None, *, binary: bool) -> None:
-    """Write to ``out`` atomically, or to stdout (refusing binary on a terminal)."""
+    """Write to ``out`` atomically, or to stdout (refusing binary on a terminal).
+
+    ``out``'s folder was checked before the command's work (:func:`geoapp.cli.main`)."""
     if out is None:
         if binary and sys.stdout.isatty():
             raise UsageError("this format is binary: give --out PATH")
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    if out.parent and not out.parent.exists():
-        raise UsageError(f"--out {out}: folder {out.parent} does not exist")
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_bytes(data)
     tmp.replace(out)
