@@ -171,7 +171,7 @@ def skip_rows(opened: Opened) -> tuple[np.ndarray, pd.Series]:
     n = len(frame)
     skipped = skip_structure(opened, content="name")
     flag_empty_formulas(opened)
-    present = {f: frame[f].notna().to_numpy() for f in FACILITY_FIELDS}
+    present = {f: opened.present(f) for f in FACILITY_FIELDS}
     others = np.zeros(n, dtype=bool)
     for f in FACILITY_FIELDS:
         if f not in ("address", "note"):
@@ -228,11 +228,11 @@ class Named:
 
 def name_and_type(opened: Opened, live: np.ndarray) -> Named:
     """Reject live rows without a name, without a type or with a type not recognised."""
-    frame, log = opened.frame, opened.log
+    log = opened.log
     names = opened.texts("name")
-    log.add("no_name", "rejected", live & ~frame["name"].notna().to_numpy(), msg("no_name"))
+    log.add("no_name", "rejected", live & ~opened.present("name"), msg("no_name"))
     type_txt = opened.texts("type")
-    has_type = frame["type"].notna().to_numpy()
+    has_type = opened.present("type")
     log.add("no_type", "rejected", live & ~has_type, msg("no_type"))
     ftype, code, error = facility_types(type_txt, live & has_type)
     for reason in ("unknown_type", "ambiguous_type"):

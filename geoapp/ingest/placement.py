@@ -25,7 +25,7 @@ from geoapp.ingest.region import (
     resolve,
     unit_results,
 )
-from geoapp.ingest.rowlog import Label, Sentences, cell_texts, msg
+from geoapp.ingest.rowlog import Label, Sentences, cell_texts, msg, repeated
 from geoapp.ingest.rows import Opened
 from geoapp.ingest.values import coordinate_column, parse_datum, split_pair
 
@@ -174,8 +174,8 @@ def _locate(opened: Opened, pairs: _Pairs, *, datum_default: str) -> Positions:
     frame, log, region = opened.frame, opened.log, opened.region
     n = len(frame)
     datum_txt = opened.texts("datum")
-    datum = np.full(n, datum_default, dtype=object)
-    named = frame["datum"].notna().to_numpy()
+    datum = repeated(datum_default, n)
+    named = opened.present("datum")
     for value in set(datum_txt[named]):
         datum[named & (datum_txt == value)] = parse_datum(value)
     bad_datum = pairs.pair & named & pd.isna(datum)  # a datum matters only with coordinates
@@ -240,10 +240,10 @@ class Declared:
 def check_declared(opened: Opened, live: np.ndarray, pos: Positions) -> Declared:
     """Resolve the declared counties; flag those that contradict the coordinates or are
     not recognised, and declared cities that contradict them."""
-    frame, log, region = opened.frame, opened.log, opened.region
+    log, region = opened.log, opened.region
     has_pt = pos.has_pt
     county_txt = opened.texts("county")
-    declared = live & frame["county"].notna().to_numpy()
+    declared = live & opened.present("county")
     code, error, note = _declared_counties(opened, declared, pos)
     ok = pd.notna(code)
     mismatch = has_pt & ok & (code != pos.adcode)
@@ -266,7 +266,7 @@ def check_declared(opened: Opened, live: np.ndarray, pos: Positions) -> Declared
             county=region.label(pos.adcode[i]),
         ),
     )
-    _check_city(opened, has_pt & ~declared & frame["city"].notna().to_numpy(), pos)
+    _check_city(opened, has_pt & ~declared & opened.present("city"), pos)
     return Declared(declared, code, error, note, agree=has_pt & ok & ~mismatch)
 
 
@@ -355,7 +355,7 @@ def place_without_coordinates(
     by_county = fallback & ok
     adcode = pos.adcode.copy()
     adcode[by_county] = declared.code[by_county]
-    note = np.full(n, "", dtype=object)
+    note = repeated("", n)
     note[declared.agree] = _or_empty(declared.note[declared.agree])
     note[by_county] = _or_empty(declared.note[by_county])
     has_address = address.notna().to_numpy()

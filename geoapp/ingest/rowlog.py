@@ -112,14 +112,32 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+def repeated(value: Any, n: int) -> np.ndarray:
+    """An object array of ``n`` references to one ``value``.
+
+    ``np.full(n, "text", dtype=object)`` makes a new str for every cell (it casts from
+    a numpy string), about 90 ms and 60 MB a million rows; this fills in references.
+
+    Examples
+    --------
+    >>> a = repeated("accepted", 3)
+    >>> a.tolist(), a[0] is a[2]
+    (['accepted', 'accepted', 'accepted'], True)
+    """
+    out = np.empty(n, dtype=object)
+    out.fill(value)
+    return out
+
+
 _strip = np.frompyfunc(str.strip, 1, 1)  # str.strip of every cell, in one ufunc loop
 
 
-def cell_texts(series: pd.Series) -> np.ndarray:
+def cell_texts(series: pd.Series, *, missing: np.ndarray | None = None) -> np.ndarray:
     """:func:`cell_text` of every cell of a column, as an object array.
 
     Text cells are stripped in one ufunc loop, missing cells (None, NaN ...) read one
     by one; a column holding anything else (numbers from a workbook) cell by cell.
+    ``missing`` is ``series.isna()`` where the caller knows it already.
 
     Examples
     --------
@@ -127,7 +145,7 @@ def cell_texts(series: pd.Series) -> np.ndarray:
     ['长春', '', 'x', 'nan']
     """
     values = series.to_numpy(dtype=object)
-    missing = pd.isna(values)
+    missing = pd.isna(values) if missing is None else np.asarray(missing, dtype=bool)
     if not missing.any() and pd.api.types.infer_dtype(values, skipna=False) == "string":
         return _strip(values)  # text in every cell: the usual name or address column
     out = np.empty(len(values), dtype=object)
@@ -241,7 +259,7 @@ class RowLog:
         return out
 
     def status(self) -> np.ndarray:
-        status = np.full(self.n, "accepted", dtype=object)
+        status = repeated("accepted", self.n)
         for severity in reversed(self.SEVERITIES):  # skipped beats rejected beats flagged
             status[self.mask(severity)] = severity
         return status
@@ -251,8 +269,8 @@ class RowLog:
 
         Works per entry over its mask, not per row: a constant reason is rendered once.
         """
-        reasons = np.full(self.n, "", dtype=object)
-        codes = np.full(self.n, "", dtype=object)
+        reasons = repeated("", self.n)
+        codes = repeated("", self.n)
         seen: dict[str, np.ndarray] = {}
         joiner = "；" if lang == "zh" else "; "
         ordered = sorted(self.entries, key=lambda e: self.SEVERITIES.index(e[1]))  # stable

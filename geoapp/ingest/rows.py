@@ -54,6 +54,7 @@ class Opened:
     log: RowLog
     lang: str = DEFAULT_LANGUAGE  # of the report's reasons
     _texts: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _present: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
     def release(self, keep: tuple[str, ...]) -> None:
         """Drop the frame's columns but ``keep`` and their texts: a reader whose report
@@ -64,15 +65,26 @@ class Opened:
         self.frame.drop(columns=list(self.frame.columns), inplace=True)
         for column, values in kept.items():
             self.frame[column] = values
-        for column in [c for c in self._texts if c not in keep]:
-            del self._texts[column]
+        for cache in (self._texts, self._present):
+            for column in [c for c in cache if c not in keep]:
+                del cache[column]
 
     def texts(self, column: str) -> np.ndarray:
         """:func:`~geoapp.ingest.rowlog.cell_texts` of a column of ``frame``, worked out
         once for all the steps that report it (read-only: copy before changing it)."""
         if column not in self._texts:
-            self._texts[column] = cell_texts(self.frame[column])
+            values = self.frame[column]
+            self._texts[column] = cell_texts(values, missing=~self.present(column))
         return self._texts[column]
+
+    def present(self, column: str) -> np.ndarray:
+        """Which cells of a column of ``frame`` hold a value (``notna``), worked out once
+        for all the steps that ask (read-only)."""
+        if column not in self._present:
+            mask = self.frame[column].notna().to_numpy()
+            mask.flags.writeable = False
+            self._present[column] = mask
+        return self._present[column]
 
 
 def open_register(
@@ -102,6 +114,7 @@ def open_register(
     )
     header = find_header(table, fields, columns, required=required, what=what, units=units)
     frame, blank = data_frame(table, header, tuple(fields))
+    present = _known_present(table, header, fields, len(frame))
     # The frame holds the data rows now; the table keeps those down to its header, as
     # lists, so that a long register's row lists or columns are freed (about 130 MB a
     # million rows).
@@ -110,7 +123,9 @@ def open_register(
         msg_ = f"unknown language {lang!r}; expected one of {LANGUAGES}"
         raise ValueError(msg_)
     rows = frame.index.to_numpy()
-    return Opened(table, header, region, frame, blank, rows, RowLog(len(frame)), lang)
+    opened = Opened(table, header, region, frame, blank, rows, RowLog(len(frame)), lang)
+    opened._present.update(present)
+    return opened
 
 
 def data_frame(
@@ -137,6 +152,20 @@ def data_frame(
     data = {f: data.get(f, none) for f in fields}
     frame = pd.DataFrame(data, index=pd.Index(rows, name="row"), dtype=object)
     return frame, blank
+
+
+def _known_present(
+    table: Table, header: Header, fields: Mapping[str, Any], n: int
+) -> dict[str, np.ndarray]:
+    """The :meth:`Opened.present` masks known without a look at the cells: the fields
+    without a column hold nothing, and a CSV read by columns knows its blank cells."""
+    known = {f: np.zeros(n, dtype=bool) for f in fields if f not in header.columns}
+    body = table.rows[header.rows[-1] + 1 :]
+    if isinstance(body, ColumnRows):
+        known.update((f, ~body.blank_cells(c)) for f, c in header.columns.items())
+    for mask in known.values():
+        mask.flags.writeable = False
+    return known
 
 
 def _shared(values: np.ndarray) -> np.ndarray:

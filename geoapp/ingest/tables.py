@@ -133,6 +133,10 @@ class ColumnRows(Sequence[list[Any]]):
         view.flags.writeable = False
         return view
 
+    def blank_cells(self, col: int) -> np.ndarray:
+        """Which cells of column ``col`` of these rows are blank (None)."""
+        return self._blanks[col][self._start : self._stop]
+
     def blank_rows(self) -> np.ndarray:
         """Which of these rows hold no value in any column."""
         if not len(self):
