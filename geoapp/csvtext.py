@@ -33,7 +33,7 @@ def _text(value: str) -> pa.Scalar:
     return pa.scalar(value, pa.large_string())
 
 
-def csv_chunks(table: pd.DataFrame) -> Iterator[bytes] | None:
+def csv_chunks(table: pd.DataFrame) -> Iterator[bytes | memoryview] | None:
     """The UTF-8 CSV of ``table`` (header, then rows, CRLF), in pieces; None when a
     column is neither text nor whole numbers, or the table has no row or no column.
 
@@ -73,7 +73,7 @@ def _arrow_text(series: pd.Series) -> pa.Array | None:
     return pa.array(series, type=pa.large_string(), from_pandas=True)
 
 
-def _chunks(labels: list, columns: list[pa.Array]) -> Iterator[bytes]:
+def _chunks(labels: list, columns: list[pa.Array]) -> Iterator[bytes | memoryview]:
     header = io.StringIO()
     csv.writer(header, lineterminator="\r\n").writerow(labels)  # as pandas writes it
     yield header.getvalue().encode("utf-8")
@@ -103,13 +103,14 @@ def _field(text: pa.Array, *, alone: bool) -> pa.Array:
 
 def _special(text: pa.Array) -> bool:
     """Whether any string of ``text`` holds a character that needs quotes."""
-    data = _concatenated(text)
+    data = bytes(_concatenated(text))  # memchr scans of a copy beat one regex search
     return any(ch in data for ch in (b",", b'"', b"\r", b"\n"))
 
 
-def _concatenated(lines: pa.Array) -> bytes:
-    """All the strings of a large-string array, one after the other (its data buffer)."""
+def _concatenated(lines: pa.Array) -> memoryview:
+    """All the strings of a large-string array, one after the other: a view of its data
+    buffer, nothing copied."""
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
     start, end = offsets[lines.offset], offsets[lines.offset + len(lines)]
     data = lines.buffers()[2]
-    return b"" if data is None else data[start:end].to_pybytes()
+    return memoryview(b"" if data is None else data)[start:end]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from datetime import datetime
 from io import BytesIO
@@ -196,6 +197,27 @@ def test_neutralise_string_and_categorical_columns_and_missing_values():
     assert list(out["c"]) == ["'-x", "y"]
     assert out.loc[0, "o"] == "'+z"
     assert out.loc[1, "o"] is None
+
+
+def test_formula_mask_of_arrow_text_reads_first_bytes_as_startswith_does():
+    """The Arrow text path reads each string's first byte off the buffers; it must agree
+    with ``str.startswith`` on random texts, sliced frames, missing values and several
+    chunks (a column built by concatenation)."""
+    rng = random.Random(7)
+    alphabet = ["=", "+", "-", "@", "\t", "\r", "\n", "a", "长", " ", "'", "é", "\u3000", "😀"]
+    triggers = tuple(export.FORMULA_TRIGGERS)
+    for _ in range(300):
+        texts = [
+            None if rng.random() < 0.1 else "".join(rng.choices(alphabet, k=rng.randint(0, 4)))
+            for _ in range(rng.randint(0, 40))
+        ]
+        series = pd.Series(texts, dtype="str")
+        if rng.random() < 0.3:
+            series = pd.concat([series, series.iloc[::-1]], ignore_index=True)  # chunks
+        if rng.random() < 0.5 and len(series) > 3:
+            series = series.iloc[rng.randint(1, 3) :]  # an offset into the buffers
+        want = [isinstance(t, str) and t.startswith(triggers) for t in series.tolist()]
+        assert export._formula_mask(series).tolist() == want
 
 
 # --- CSV --------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import io
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -233,16 +234,34 @@ def reason_words(codes: pd.Series, lang: str) -> pd.Series:
     filled = codes.fillna("")
     if pd.api.types.infer_dtype(filled, skipna=False) not in ("string", "empty"):
         return filled.map(said)  # numbers too: 1 and 1.0 are two texts
-    said_once = {text: said(text) for text in pd.unique(filled)}  # a few distinct texts
-    return filled.map(said_once.__getitem__)  # as map(said) would type it
+    return _each_distinct(filled, said)
+
+
+def _each_distinct(texts: pd.Series, function: Any) -> pd.Series:
+    """``texts.map(function)`` (typed as it types it) for a column of text, with
+    ``function`` called once per distinct text and no Python call per row.
+
+    Examples
+    --------
+    >>> _each_distinct(pd.Series(["a", "b", "a"], dtype="str"), str.upper).tolist()
+    ['A', 'B', 'A']
+    """
+    codes, distinct = pd.factorize(texts, use_na_sentinel=False)
+    words = [function(text) for text in distinct]
+    if isinstance(texts.dtype, pd.StringDtype):
+        values: Any = pd.array(words, dtype=texts.dtype).take(codes)
+    else:
+        values = np.array(words, dtype=object)[codes]
+    return pd.Series(values, index=texts.index, name=texts.name)
 
 
 def report_table(report: pd.DataFrame, lang: str) -> pd.DataFrame:
     """An import report as people read it, in one language: a 原因 column of short
     words beside the detailed reasons, row statuses as words, headings from the i18n
     table; the reason codes themselves are left out. The row order is the file's."""
+    words = {s: i18n.t(f"row_status.{s}", lang) for s in STATUSES}
     table = report.drop(columns=["codes"], errors="ignore").assign(
-        status=report["status"].map({s: i18n.t(f"row_status.{s}", lang) for s in STATUSES}),
+        status=_each_distinct(report["status"], words.__getitem__),
     )
     table.insert(2, "problem", reason_words(report["codes"], lang))
     return table.rename(columns={c: _report_heading(c, lang) for c in table.columns})
