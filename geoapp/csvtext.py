@@ -70,7 +70,8 @@ def _arrow_text(series: pd.Series) -> pa.Array | None:
     )
     if not text:
         return None
-    return pa.array(series, type=pa.large_string(), from_pandas=True)
+    text = pa.array(series, type=pa.large_string(), from_pandas=True)
+    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
 
 
 def _chunks(labels: list, columns: list[pa.Array]) -> Iterator[bytes | memoryview]:

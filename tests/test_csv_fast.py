@@ -221,7 +221,9 @@ def test_random_csv_texts_read_as_the_csv_module_or_declined(monkeypatch) -> Non
 
 
 def test_a_file_of_many_blocks_reads_as_the_csv_module(monkeypatch) -> None:
-    """pyarrow cuts the text into 1 MB blocks; quoted line breaks may fall on a cut."""
+    """Past pyarrow's largest block the text is cut into blocks; quoted line breaks may
+    fall on a cut (blocks of 1 MB here)."""
+    monkeypatch.setattr(tables, "_MAX_BLOCK", 1 << 20)
     rng = random.Random(7)
     cells = ['"甲\r\n乙"', '"a,""b"""', "中文", "", " ", '"x\ny"', "007"]
     lines = ["名称,类型,地址"] + [",".join(rng.choices(cells, k=3)) for _ in range(120_000)]
@@ -234,7 +236,7 @@ def random_text(rng: random.Random) -> str:
 
 
 def test_whitespace_is_what_python_strips() -> None:
-    assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == tables._WHITESPACE
+    assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == tables.WHITESPACE
 
 
 # ------------------------------------------------------------------ the view of the rows
@@ -270,6 +272,46 @@ def test_data_frame_of_columns_is_the_data_frame_of_rows(monkeypatch) -> None:
     assert got["type"].tolist() == ["工坊", None, "工坊", "基地"]
     assert got_blank.tolist() == want_blank.tolist() == [False, True, False, False]
     assert got["type"].iloc[0] is got["type"].iloc[2]  # one str per distinct text
+
+
+EDGES = ["", " ", "\u3000", "\xa0", "\t", "\u2003 ", "\x1f"]  # what str.strip strips
+
+
+@pytest.mark.parametrize("block", [None, 4096], ids=["one block", "many blocks"])
+def test_report_texts_from_arrow_are_the_stripped_cells(tmp_path, monkeypatch, block) -> None:
+    """The report takes the texts as written from the Arrow columns of the fast path
+    (:meth:`Opened.written`): stripped as ``str.strip`` strips, blank cells empty, the
+    same report and facilities as the csv module's path, in one block or in several."""
+    if block:
+        monkeypatch.setattr(tables, "_MAX_BLOCK", block)
+    rng = random.Random(5)
+    counties = default_source().counties()
+    names = ["长春工坊", "Ab 工坊", '"引号"工坊', "（经开）工坊", "x,y 工坊", "two\nlines"]
+    cells = {
+        "type": ["工疗站", "盲人按摩", "辅助性就业机构", "阳光家园"],
+        "county": ["朝阳区", "长白县", "", "长白朝鲜族自治县"],
+        "address": ["人民大街1号", "", "新华街 12 号", "长白县长白镇新华街12号"],
+        "lon": ["125.3", "", "128.2", " 125.31 "],
+        "lat": ["43.8", "", "41.4", "43.81"],
+        "datum": ["", "WGS84", "高德", ""],
+    }
+    header = "名称,类型,县（市、区）,地址,经度,纬度,坐标系"
+    lines = [header]
+    for i in range(3000):
+        row = [rng.choice(names) + str(i)] + [rng.choice(v) for v in cells.values()]
+        row = [rng.choice(EDGES) + c + rng.choice(EDGES) for c in row]
+        lines.append(",".join(f'"{c.replace(chr(34), chr(34) * 2)}"' for c in row))
+    path = tmp_path / "register.csv"
+    path.write_bytes("\r\n".join(lines).encode())
+    assert isinstance(read_table(path, sheet=None).rows, ColumnRows)
+    fast = read_facilities(path, counties=counties)
+    monkeypatch.setattr(tables, "FAST_CSV", False)
+    slow = read_facilities(path, counties=counties)
+    assert fast.report["name"].str.startswith(tuple(names)).all()  # stripped
+    assert (fast.report["county"] == "").sum() > 500  # blank cells: empty texts
+    pd.testing.assert_frame_equal(fast.report, slow.report)
+    columns = [c for c in fast.facilities.columns if c != "geometry"]
+    pd.testing.assert_frame_equal(fast.facilities[columns], slow.facilities[columns])
 
 
 def test_a_plain_register_takes_the_fast_path(tmp_path, monkeypatch) -> None:

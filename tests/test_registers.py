@@ -662,6 +662,8 @@ def test_heading_continuation_and_formula_rows(tmp_path, counties, registry, cas
     assert "formula_no_value" in report.loc[6, "codes"]
     assert "cell F6" in report.loc[6, "reasons"]
     assert facility(r, ok[0])["address"] == "长春市南关区东岭南街1888号院内"
+    assert report.loc[3, "address"] == "长春市南关区东岭南街1888号院内"
+    assert report.loc[[5, 6], "address"].tolist() == ["", ""]  # blank, not "nan"
 
 
 def test_trailing_empty_rows_are_not_rows(tmp_path, counties, registry, cases) -> None:

@@ -34,7 +34,7 @@ from geoapp.ingest.placement import (
     positions,
 )
 from geoapp.ingest.results import FacilityImport, import_fields
-from geoapp.ingest.rowlog import cell_text, cell_texts, msg
+from geoapp.ingest.rowlog import cell_text, msg
 from geoapp.ingest.rows import Opened, flag_empty_formulas, open_register, skip_structure
 from geoapp.ingest.tables import Source
 from geoapp.ingest.values import (
@@ -136,17 +136,16 @@ def read_facilities(
 
 def _read(opened: Opened, datum_default: str) -> FacilityImport:
     """The steps of :func:`read_facilities` on the opened register."""
-    live, address = skip_rows(opened)
+    live = skip_rows(opened)
     named = name_and_type(opened, live)
     pos = positions(opened, live, datum_default=datum_default, required=False)
     declared = check_declared(opened, live, pos)
-    placement = place_without_coordinates(opened, live, pos, declared, address)
+    placement = place_without_coordinates(opened, live, pos, declared)
     ids = deduplicate(opened, live, named, pos, placement)
     # From here on the texts as written live in ``written`` alone, which the report
     # takes one column at a time: each column's cell objects go once it is Arrow text
     # (a million rows' peak memory).
-    written = _written(opened, named, pos, address)
-    del address
+    written = _written(opened, named, pos)
     opened.release(keep=("subtype", "note"))
     ftype, pos = named.ftype, pos.placed_only()
     del named
@@ -160,12 +159,12 @@ def _read(opened: Opened, datum_default: str) -> FacilityImport:
     return FacilityImport(**import_fields(opened, report, status), facilities=facilities)
 
 
-def skip_rows(opened: Opened) -> tuple[np.ndarray, pd.Series]:
-    """Skip blank rows, heading rows and continuation rows; returns the live rows and the
-    addresses with each continuation joined to the row it continues.
+def skip_rows(opened: Opened) -> np.ndarray:
+    """Skip blank rows, heading rows and continuation rows; returns the live rows.
 
     A continuation row holds only address or note text right under a record (a wrapped
-    address); its text is joined to that record's address.
+    address); its text is joined to that record's address, in the frame's address
+    column (what the later steps and the report read).
     """
     frame, log, rows = opened.frame, opened.log, opened.rows
     n = len(frame)
@@ -178,14 +177,15 @@ def skip_rows(opened: Opened) -> tuple[np.ndarray, pd.Series]:
             others |= present[f]
     candidate = ~skipped & ~others & (present["address"] | present["note"])
     anchor = _continuation_anchor(candidate, ~skipped & present["name"])
-    address = frame["address"].to_numpy(dtype=object).copy()
     continued = anchor >= 0
     if continued.any():
+        address = frame["address"].to_numpy(dtype=object).copy()
         parts: dict[int, list[int]] = {}
         for i in np.flatnonzero(continued):
             parts.setdefault(int(anchor[i]), []).append(int(i))
         for a, more in parts.items():
             address[a] = "".join(cell_text(address[j]) for j in [a, *more]) or None
+        opened.replace_column("address", address)
         log.add(
             "continuation",
             "skipped",
@@ -199,7 +199,7 @@ def skip_rows(opened: Opened) -> tuple[np.ndarray, pd.Series]:
             lambda i: msg("continued", rows=[rows[j] for j in parts[i]]),
         )
         skipped = skipped | continued
-    return ~skipped, pd.Series(address, index=frame.index, dtype=object)
+    return ~skipped
 
 
 def _continuation_anchor(candidate: np.ndarray, record: np.ndarray) -> np.ndarray:
@@ -281,17 +281,19 @@ def deduplicate(
     return facility_ids(log, opened.frame, kept, name_keys, named.ftype, adcode)
 
 
-def _written(opened: Opened, named: Named, pos: Positions, address: pd.Series) -> dict:
-    """The report's columns of texts as written, by report column."""
+def _written(opened: Opened, named: Named, pos: Positions) -> dict:
+    """The report's columns of texts as written, by report column (Arrow text where the
+    reader kept the column as Arrow text: :meth:`~geoapp.ingest.rows.Opened.written`)."""
+    one_column = "coords" in opened.header.columns  # lon, lat split out of one cell
     return {
-        "name": named.names,
-        "type": named.type_txt,
-        "city": opened.texts("city"),
-        "county": opened.texts("county"),
-        "address": cell_texts(address),
-        "lon": pos.lon_txt,
-        "lat": pos.lat_txt,
-        "datum": pos.datum_txt,
+        "name": opened.written("name"),
+        "type": opened.written("type"),
+        "city": opened.written("city"),
+        "county": opened.written("county"),
+        "address": opened.written("address"),
+        "lon": pos.lon_txt if one_column else opened.written("lon"),
+        "lat": pos.lat_txt if one_column else opened.written("lat"),
+        "datum": opened.written("datum"),
     }
 
 
@@ -357,7 +359,7 @@ def facility_frame(
             "facility_id": _reported("facility_id"),
             "name": _reported("name"),
             "facility_type": ftype[k],
-            "subtype": opened.texts("subtype")[k],
+            "subtype": opened.written("subtype")[k],
             "prefecture": per_distinct(codes, lambda a: region.prefecture.get(a, "")),
             "county": per_distinct(codes, lambda a: region.name.get(a, "")),
             "adcode": codes,

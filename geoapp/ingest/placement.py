@@ -106,7 +106,10 @@ def _read_pairs(opened: Opened, live: np.ndarray, *, required: bool) -> _Pairs:
     lon_in, lat_in = frame["lon"], frame["lat"]
     if "coords" in opened.header.columns:
         lon_in, lat_in = split_pair(frame["coords"])
-    lon_txt, lat_txt = cell_texts(lon_in), cell_texts(lat_in)
+    if "coords" in opened.header.columns:
+        lon_txt, lat_txt = cell_texts(lon_in), cell_texts(lat_in)
+    else:
+        lon_txt, lat_txt = opened.texts("lon"), opened.texts("lat")
     lon_raw, lon_kind = coordinate_column(lon_in)
     lat_raw, lat_kind = coordinate_column(lat_in)
     some = live & ((lon_kind != "blank") | (lat_kind != "blank"))
@@ -343,13 +346,13 @@ class Placement:
 
 
 def place_without_coordinates(
-    opened: Opened, live: np.ndarray, pos: Positions, declared: Declared, address: pd.Series
+    opened: Opened, live: np.ndarray, pos: Positions, declared: Declared
 ) -> Placement:
     """Place rows without usable coordinates by their declared county, else their address;
     reject those that cannot be placed or fall outside the region."""
     log, region = opened.log, opened.region
     n = len(opened.frame)
-    county_txt, address_txt = opened.texts("county"), cell_texts(address)
+    county_txt, address_txt = opened.texts("county"), opened.texts("address")
     ok = pd.notna(declared.code)
     fallback = (live & ~pos.some) | pos.zero
     by_county = fallback & ok
@@ -358,7 +361,7 @@ def place_without_coordinates(
     note = repeated("", n)
     note[declared.agree] = _or_empty(declared.note[declared.agree])
     note[by_county] = _or_empty(declared.note[by_county])
-    has_address = address.notna().to_numpy()
+    address, has_address = opened.frame["address"], opened.present("address")
     need_address = fallback & ~ok & has_address
     a_code = np.full(n, None, dtype=object)
     a_error = np.full(n, None, dtype=object)

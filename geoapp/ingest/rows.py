@@ -22,7 +22,7 @@ from geoapp.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from geoapp.ingest.fields import Header, find_header, header_key, region_units
 from geoapp.ingest.region import Region, build_region
 from geoapp.ingest.rowlog import RowLog, cell_text, cell_texts, msg
-from geoapp.ingest.tables import ColumnRows, RegisterError, Source, Table, read_table
+from geoapp.ingest.tables import WHITESPACE, ColumnRows, RegisterError, Source, Table, read_table
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -55,6 +55,7 @@ class Opened:
     lang: str = DEFAULT_LANGUAGE  # of the report's reasons
     _texts: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _present: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _arrow: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def release(self, keep: tuple[str, ...]) -> None:
         """Drop the frame's columns but ``keep`` and their texts: a reader whose report
@@ -65,9 +66,17 @@ class Opened:
         self.frame.drop(columns=list(self.frame.columns), inplace=True)
         for column, values in kept.items():
             self.frame[column] = values
-        for cache in (self._texts, self._present):
+        for cache in (self._texts, self._present, self._arrow):
             for column in [c for c in cache if c not in keep]:
                 del cache[column]
+
+    def replace_column(self, column: str, values: np.ndarray) -> None:
+        """Put ``values`` in place of a column of ``frame`` (a step that rewrites cells,
+        such as joining wrapped addresses); what was worked out of the old cells goes."""
+        # object, as read: pandas would take text for its str dtype, None for NaN
+        self.frame[column] = pd.Series(values, index=self.frame.index, dtype=object)
+        for cache in (self._texts, self._present, self._arrow):
+            cache.pop(column, None)
 
     def texts(self, column: str) -> np.ndarray:
         """:func:`~geoapp.ingest.rowlog.cell_texts` of a column of ``frame``, worked out
@@ -76,6 +85,23 @@ class Opened:
             values = self.frame[column]
             self._texts[column] = cell_texts(values, missing=~self.present(column))
         return self._texts[column]
+
+    def written(self, column: str) -> Any:
+        """The texts of :meth:`texts` for a report column: Arrow text, made in Arrow's
+        kernels from the column as the CSV reader read it where it kept that (stripped
+        of the whitespace ``str.strip`` strips, blank cells empty), else from ``texts``."""
+        arrow = self._arrow.get(column)
+        if arrow is None:
+            return self.texts(column)
+        import pyarrow as pa  # loaded with pandas already
+        import pyarrow.compute as pc
+
+        if isinstance(arrow, pa.ChunkedArray):  # read in one block but for a huge file
+            arrow = arrow.chunk(0) if arrow.num_chunks == 1 else arrow.combine_chunks()
+        trimmed = pc.utf8_trim(arrow, WHITESPACE)
+        if trimmed.nbytes == arrow.nbytes:  # nothing trimmed: no second copy kept
+            trimmed = arrow
+        return pd.array(trimmed.cast(pa.large_string()), dtype="str")
 
     def present(self, column: str) -> np.ndarray:
         """Which cells of a column of ``frame`` hold a value (``notna``), worked out once
@@ -114,7 +140,7 @@ def open_register(
     )
     header = find_header(table, fields, columns, required=required, what=what, units=units)
     frame, blank = data_frame(table, header, tuple(fields))
-    present = _known_present(table, header, fields, len(frame))
+    present, arrow = _known_columns(table, header, fields, len(frame))
     # The frame holds the data rows now; the table keeps those down to its header, as
     # lists, so that a long register's row lists or columns are freed (about 130 MB a
     # million rows).
@@ -125,6 +151,7 @@ def open_register(
     rows = frame.index.to_numpy()
     opened = Opened(table, header, region, frame, blank, rows, RowLog(len(frame)), lang)
     opened._present.update(present)
+    opened._arrow.update(arrow)
     return opened
 
 
@@ -154,18 +181,22 @@ def data_frame(
     return frame, blank
 
 
-def _known_present(
+def _known_columns(
     table: Table, header: Header, fields: Mapping[str, Any], n: int
-) -> dict[str, np.ndarray]:
-    """The :meth:`Opened.present` masks known without a look at the cells: the fields
-    without a column hold nothing, and a CSV read by columns knows its blank cells."""
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The :meth:`Opened.present` masks known without a look at the cells (the fields
+    without a column hold nothing, and a CSV read by columns knows its blank cells), and
+    the columns read as Arrow text (:meth:`Opened.written`)."""
     known = {f: np.zeros(n, dtype=bool) for f in fields if f not in header.columns}
+    arrow = {}
     body = table.rows[header.rows[-1] + 1 :]
     if isinstance(body, ColumnRows):
         known.update((f, ~body.blank_cells(c)) for f, c in header.columns.items())
+        texts = {f: body.arrow_texts(c) for f, c in header.columns.items()}
+        arrow = {f: t for f, t in texts.items() if t is not None}
     for mask in known.values():
         mask.flags.writeable = False
-    return known
+    return known, arrow
 
 
 def _shared(values: np.ndarray) -> np.ndarray:

@@ -74,13 +74,14 @@ class ColumnRows(Sequence[list[Any]]):
     """Rows of a table held as columns: a read-only sequence of row lists.
 
     ``columns[c]`` is an object array of column ``c``'s cells (a str, or None where
-    blank) and ``blanks[c]`` its mask of None cells. Indexing gives a new list of a
+    blank) and ``blanks[c]`` its mask of None cells; ``texts[c]``, where given, the same
+    cells as Arrow text as read (blank ones as written, not None). Indexing gives a new list of a
     row's cells; a slice gives another view of the same columns, nothing copied.
     :func:`geoapp.ingest.rows.data_frame` takes :meth:`column` and :meth:`blank_rows`
     instead of the rows. Equal to any sequence of the same row lists.
     """
 
-    __slots__ = ("_blanks", "_columns", "_start", "_stop")
+    __slots__ = ("_blanks", "_columns", "_start", "_stop", "_texts")
 
     def __init__(
         self,
@@ -88,8 +89,10 @@ class ColumnRows(Sequence[list[Any]]):
         blanks: Sequence[np.ndarray],
         start: int = 0,
         stop: int | None = None,
+        texts: Sequence[Any] | None = None,
     ) -> None:
         self._columns, self._blanks = tuple(columns), tuple(blanks)
+        self._texts = None if texts is None else tuple(texts)
         self._start = start
         self._stop = len(columns[0]) if stop is None else stop
 
@@ -102,7 +105,9 @@ class ColumnRows(Sequence[list[Any]]):
             if step != 1:
                 return [self[i] for i in range(start, stop, step)]
             stop = max(start, stop)
-            return ColumnRows(self._columns, self._blanks, self._start + start, self._start + stop)
+            return ColumnRows(
+                self._columns, self._blanks, self._start + start, self._start + stop, self._texts
+            )
         i = operator.index(index)
         if i < 0:
             i += len(self)
@@ -132,6 +137,13 @@ class ColumnRows(Sequence[list[Any]]):
         view = self._columns[col][self._start : self._stop]
         view.flags.writeable = False
         return view
+
+    def arrow_texts(self, col: int) -> Any:
+        """Column ``col`` of these rows as the Arrow text it was read as, or None when
+        the rows were not read by Arrow."""
+        if self._texts is None:
+            return None
+        return self._texts[col].slice(self._start, len(self))
 
     def blank_cells(self, col: int) -> np.ndarray:
         """Which cells of column ``col`` of these rows are blank (None)."""
@@ -352,9 +364,10 @@ _SPACE_AFTER_NUL = re.compile(r"\x00\s")
 FAST_CSV = True  # read CSV with pyarrow where that gives the csv module's cells
 
 # Python's whitespace (str.isspace, what str.strip removes): none above U+3000.
-_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
-_BLANK = r"\A[" + "".join(f"\\x{{{ord(c):x}}}" for c in _WHITESPACE) + r"]*\z"  # RE2
+WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+_BLANK = r"\A[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + r"]*\z"  # RE2
 _LONE_CR = re.compile(rb"\r(?!\n)")
+_MAX_BLOCK = (1 << 31) - 1  # pyarrow's largest block: a longer text comes in several
 _SHARE_SAMPLE = 1000  # a column at most half distinct in its first cells shares its texts
 
 
@@ -380,16 +393,17 @@ def _read_csv_fast(data: bytes, name: str) -> Table | None:
         read = _arrow_csv(text, skip, _delimiter(sample))
         if read is None or not 0 < read.num_columns <= MAX_COLUMNS or read.num_rows > max_rows():
             return None
-        pending, cells = read.columns[::-1], []
+        texts = read.columns  # kept: the report takes the texts as written from them
         del read
-        while pending:  # each column freed once its cells are made
-            cells.append(_column_cells(pending.pop()))
+        cells = []
+        for column in texts:
+            cells.append(_column_cells(column))
             if cells[-1] is None:
                 return None
     columns, blanks = zip(*cells, strict=True)  # type: ignore[misc]
     filled = np.flatnonzero(~np.logical_and.reduce(blanks))
     stop = int(filled[-1]) + 1 if len(filled) else 0  # empty rows at the end dropped
-    return Table(name, encoding, None, ColumnRows(columns, blanks, 0, stop))
+    return Table(name, encoding, None, ColumnRows(columns, blanks, 0, stop, texts))
 
 
 def _utf8(data: bytes) -> tuple[bytes, int, str, str] | None:
@@ -426,7 +440,12 @@ def _arrow_csv(text: bytes, skip: int, delimiter: str) -> Any:
     try:
         read = pa_csv.read_csv(
             pa.BufferReader(pa.py_buffer(text).slice(skip)),
-            read_options=pa_csv.ReadOptions(autogenerate_column_names=True, use_threads=False),
+            read_options=pa_csv.ReadOptions(
+                autogenerate_column_names=True,
+                use_threads=False,
+                # one block: each column comes as one array, which the report takes as is
+                block_size=min(max(len(text) - skip + 1, 1 << 20), _MAX_BLOCK),
+            ),
             parse_options=pa_csv.ParseOptions(
                 delimiter=delimiter,
                 quote_char='"',
