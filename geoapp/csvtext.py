@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["csv_chunks"]
+__all__ = ["csv_chunks", "starts_with_ascii"]
 
 #: Rows turned into text at once: bounds the memory of a long table's text.
 CHUNK_ROWS = 65_536
@@ -115,3 +115,52 @@ def _concatenated(lines: pa.Array) -> memoryview:
     start, end = offsets[lines.offset], offsets[lines.offset + len(lines)]
     data = lines.buffers()[2]
     return memoryview(b"" if data is None else data)[start:end]
+
+
+def starts_with_ascii(series: pd.Series, prefixes: tuple[str, ...]) -> np.ndarray:
+    """Which cells of a column are text starting with one of ``prefixes`` (each one
+    ASCII character; numbers and missing cells never are), as ``str.startswith``.
+
+    Examples
+    --------
+    >>> starts_with_ascii(pd.Series(["=1", "a", None, 5], dtype=object), ("=", "@")).tolist()
+    [True, False, False, False]
+    >>> starts_with_ascii(pd.Series(["@x", "", "b"], dtype="str"), ("=", "@")).tolist()
+    [True, False, False]
+    """
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        first = np.frombuffer("".join(prefixes).encode("ascii"), dtype=np.uint8)
+        return _starts_with_byte(pa.array(series.array), first)
+    try:
+        starts = series.str.startswith(prefixes, na=False)
+    except (AttributeError, TypeError):  # no text in the column at all
+        return np.zeros(len(series), dtype=bool)
+    return starts.to_numpy(dtype=bool, na_value=False)
+
+
+def _starts_with_byte(text: pa.Array | pa.ChunkedArray, first: np.ndarray) -> np.ndarray:
+    """Which strings of an Arrow text column (chunked or not) start with one of the
+    bytes ``first``; False for empty and missing ones. Read off the offsets and the
+    data buffer: no string is made.
+
+    Examples
+    --------
+    >>> _starts_with_byte(pa.array(["=1", "a", "", None, "@x"]), np.array([61, 64], np.uint8)).tolist()
+    [True, False, False, False, True]
+    """
+    chunks = text.chunks if hasattr(text, "chunks") else [text]
+    out = [np.zeros(0, dtype=bool)]
+    for chunk in chunks:
+        chunk = chunk.cast(pa.large_string())
+        n = len(chunk)
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)[chunk.offset :][: n + 1]
+        data = chunk.buffers()[2]
+        nonempty = offsets[1:] > offsets[:-1]
+        hit = np.zeros(n, dtype=bool)
+        if data is not None and nonempty.any():
+            bytes_ = np.frombuffer(data, dtype=np.uint8)
+            hit[nonempty] = np.isin(bytes_[offsets[:-1][nonempty]], first)
+        if chunk.null_count:
+            hit &= chunk.is_valid().to_numpy(zero_copy_only=False)
+        out.append(hit)
+    return np.concatenate(out)

@@ -35,10 +35,9 @@ from zoneinfo import ZoneInfo
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyogrio
 
-from geoapp.csvtext import csv_chunks
+from geoapp.csvtext import csv_chunks, starts_with_ascii
 from geoapp.i18n import DEFAULT_LANGUAGE, label_map, t
 
 Destination = str | os.PathLike[str] | BinaryIO
@@ -211,7 +210,7 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
                 else series.astype(object).map(_neutral)
             )
         elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
-            formula = _formula_mask(series)
+            formula = starts_with_ascii(series, FORMULA_TRIGGERS)
             if not formula.any():
                 continue
             values = series.array.copy()
@@ -221,51 +220,6 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         out.isetitem(position, safe)
     return out
-
-
-def _formula_mask(series: pd.Series) -> np.ndarray:
-    """Which cells are text starting with a formula trigger (numbers never are)."""
-    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
-        return _first_byte_in(pa.array(series.array), _TRIGGER_BYTES)
-    try:
-        starts = series.str.startswith(FORMULA_TRIGGERS, na=False)
-    except (AttributeError, TypeError):  # no text in the column at all
-        return np.zeros(len(series), dtype=bool)
-    return starts.to_numpy(dtype=bool, na_value=False)
-
-
-# Each trigger is one ASCII character, so a UTF-8 text starts with it when its first
-# byte is that character's.
-_TRIGGER_BYTES = np.frombuffer("".join(FORMULA_TRIGGERS).encode("ascii"), dtype=np.uint8)
-
-
-def _first_byte_in(text: Any, first: np.ndarray) -> np.ndarray:
-    """Which strings of an Arrow text column (chunked or not) start with one of the
-    bytes ``first``; False for empty and missing ones. Read off the offsets and the
-    data buffer: no string is made.
-
-    Examples
-    --------
-    >>> import pyarrow as pa
-    >>> _first_byte_in(pa.array(["=1", "a", "", None, "@x"]), _TRIGGER_BYTES).tolist()
-    [True, False, False, False, True]
-    """
-    chunks = text.chunks if hasattr(text, "chunks") else [text]
-    out = [np.zeros(0, dtype=bool)]
-    for chunk in chunks:
-        chunk = chunk.cast(pa.large_string())
-        n = len(chunk)
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)[chunk.offset :][: n + 1]
-        data = chunk.buffers()[2]
-        nonempty = offsets[1:] > offsets[:-1]
-        hit = np.zeros(n, dtype=bool)
-        if data is not None and nonempty.any():
-            bytes_ = np.frombuffer(data, dtype=np.uint8)
-            hit[nonempty] = np.isin(bytes_[offsets[:-1][nonempty]], first)
-        if chunk.null_count:
-            hit &= chunk.is_valid().to_numpy(zero_copy_only=False)
-        out.append(hit)
-    return np.concatenate(out)
 
 
 def _prepare(

@@ -38,11 +38,11 @@ from geoapp.ingest.rowlog import cell_text, msg
 from geoapp.ingest.rows import Opened, flag_empty_formulas, open_register, skip_structure
 from geoapp.ingest.tables import Source
 from geoapp.ingest.values import (
+    Coded,
     check_default_datum,
     facility_types,
     join_texts,
     match_keys,
-    per_distinct,
 )
 from geoapp.schema import FACILITY_COLUMNS, FACILITY_TEXT_COLUMNS
 
@@ -149,13 +149,14 @@ def _read(opened: Opened, datum_default: str) -> FacilityImport:
     opened.release(keep=("subtype", "note"))
     ftype, pos = named.ftype, pos.placed_only()
     del named
-    report, status, notes = assemble(opened, written, ftype, placement, ids)
-    del ids
+    status = opened.log.status()
     kept = np.isin(status, ("accepted", "flagged"))
-    facilities = facility_frame(
-        opened, kept=kept, report=report, ftype=ftype, adcode=placement.adcode, pos=pos,
-        notes=notes,
-    )  # fmt: skip
+    # the types and counties of the kept rows, factorized once for the report's columns
+    # and the facilities' (a million rows' text columns of few distinct values)
+    coded = Coded(ftype), Coded(np.where(kept, placement.adcode, None))
+    report, notes = assemble(opened, written, status, coded, placement, ids)
+    del ids
+    facilities = facility_frame(opened, kept=kept, report=report, coded=coded, pos=pos, notes=notes)
     return FacilityImport(**import_fields(opened, report, status), facilities=facilities)
 
 
@@ -300,30 +301,28 @@ def _written(opened: Opened, named: Named, pos: Positions) -> dict:
 def assemble(
     opened: Opened,
     written: dict[str, np.ndarray],
-    ftype: np.ndarray,
+    status: np.ndarray,
+    coded: tuple[Coded, Coded],
     placement: Placement,
     ids: np.ndarray,
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """The row report, each row's status and the note of each kept facility, from the
-    finished row log; the report takes (empties) ``written``, the texts as written."""
-    log = opened.log
-    status = log.status()
-    reasons, codes = log.texts(opened.lang)
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The row report and the note of each kept facility, from the finished row log
+    and each row's status; the report takes (empties) ``written``, the texts as written.
+    ``coded``: the rows' facility types, and their counties where kept."""
+    ftype, county = coded
+    reasons, codes = opened.log.texts(opened.lang)
     kept = np.isin(status, ("accepted", "flagged"))
-    adcode = placement.adcode
-    assigned = np.where(kept, per_distinct(adcode, opened.region.label), "")
     columns = {"row": opened.rows, "status": status, "reasons": reasons, "codes": codes}
     columns["note"] = placement.note
     columns.update((c, written.pop(c)) for c in list(written))
-    columns["facility_type"] = np.where(ftype == None, "", ftype)  # noqa: E711
-    columns["adcode"] = np.where(kept, adcode, "")
-    columns["assigned_county"] = assigned
+    columns["facility_type"] = ftype.texts()
+    columns["adcode"] = county.texts()
+    columns["assigned_county"] = county.texts(opened.region.label)
     columns["facility_id"] = np.where(kept, ids, "")
-    del assigned
     report = _text_frame(columns)
     flagged = np.where(status == "flagged", np.asarray(reasons, dtype=object), "")
     notes = join_texts([opened.texts("note"), placement.note, flagged], "; ")
-    return report, status, notes
+    return report, notes
 
 
 def facility_frame(
@@ -331,8 +330,7 @@ def facility_frame(
     *,
     kept: np.ndarray,
     report: pd.DataFrame,
-    ftype: np.ndarray,
-    adcode: np.ndarray,
+    coded: tuple[Coded, Coded],
     pos: Positions,
     notes: np.ndarray,
 ) -> gpd.GeoDataFrame:
@@ -342,32 +340,33 @@ def facility_frame(
     The id, name and address columns are the report's own (text the same for kept
     rows), taken without a second copy of their strings."""
     k, region = kept, opened.region
+    ftype, county = coded
 
     def _reported(column: str) -> Any:
         values = report[column].array
         return values if k.all() else values[k]
 
     datum = np.where(pos.has_pt, pos.datum, "")
-    codes = per_distinct(adcode[k], str)  # one str object per county, for three columns
+    n = int(k.sum())
     on_map = pos.has_pt[k]
     x = np.where(on_map, pos.lon_w[k], np.nan)
     y = np.where(on_map, pos.lat_w[k], np.nan)
-    geometry = np.full(len(codes), None, dtype=object)
+    geometry = np.full(n, None, dtype=object)
     geometry[on_map] = shapely.points(x[on_map], y[on_map])
     out = _text_frame(
         {
             "facility_id": _reported("facility_id"),
             "name": _reported("name"),
-            "facility_type": ftype[k],
+            "facility_type": ftype.texts(rows=k),
             "subtype": opened.written("subtype")[k],
-            "prefecture": per_distinct(codes, lambda a: region.prefecture.get(a, "")),
-            "county": per_distinct(codes, lambda a: region.name.get(a, "")),
-            "adcode": codes,
+            "prefecture": county.texts(lambda a: region.prefecture.get(str(a), ""), rows=k),
+            "county": county.texts(lambda a: region.name.get(str(a), ""), rows=k),
+            "adcode": county.texts(rows=k),
             "address": _reported("address"),
             "lon": x,
             "lat": y,
             "datum": datum[k],
-            "is_demo": np.zeros(len(codes), dtype=bool),
+            "is_demo": np.zeros(n, dtype=bool),
             "note": notes[k],
         },
         text=FACILITY_TEXT_COLUMNS,
@@ -395,6 +394,29 @@ def _as_str(values: Any) -> pd.api.extensions.ExtensionArray:
     """``Series(values).astype(str).array``; a column that is all ``str`` already (most
     are) goes to Arrow directly, its strings copied in C rather than checked one by one."""
     values = np.asarray(values, dtype=object)
+    filled = values != ""
+    if filled.sum() * 4 < len(values):  # mostly empty (reasons, notes): the rest alone
+        some = values[filled]
+        if pd.api.types.infer_dtype(some, skipna=False) in ("string", "empty"):
+            return _spread(pa.array(some, type=pa.large_string()), filled)
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
         return pd.array(pa.array(values, type=pa.large_string()), dtype="str")
     return pd.Series(values, copy=False).astype(str).array
+
+
+def _spread(texts: Any, filled: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Arrow text with ``texts`` (large strings, in order) where ``filled`` and ``""``
+    elsewhere, built from their offsets: the data buffer is the one of ``texts``.
+
+    Examples
+    --------
+    >>> _spread(pa.array(["a", "长春"], pa.large_string()), np.array([0, 1, 0, 1], bool)).tolist()
+    ['', 'a', '', '长春']
+    """
+    bounds = np.frombuffer(texts.buffers()[1], dtype=np.int64)[texts.offset :][: len(texts) + 1]
+    lengths = np.zeros(len(filled), dtype=np.int64)
+    lengths[filled] = np.diff(bounds)
+    offsets = np.concatenate([[bounds[0] if len(bounds) else 0], lengths]).cumsum()
+    data = texts.buffers()[2] or pa.py_buffer(b"")
+    array = pa.LargeStringArray.from_buffers(len(filled), pa.py_buffer(offsets), data)
+    return pd.array(array, dtype="str")

@@ -289,7 +289,8 @@ def _declared_counties(
     if not declared.any():
         return code, error, note
     idx = frame.index[declared]
-    res = resolve(region, frame.loc[idx, "county"], frame.loc[idx, "city"])
+    county = frame["county"][declared]  # by position: the same rows as .loc[idx]
+    res = resolve(region, county, frame["city"][declared])
     retry = res["error_type"].isin(["UndecidableUnit", "AmbiguousUnit"]).to_numpy(copy=True)
     retry &= pos.has_pt[declared]
     if retry.any():
@@ -303,7 +304,7 @@ def _declared_counties(
             lat=pos.lat_w[at],
         )
     code[declared] = column_values(res["adcode"])
-    error[declared] = lookup_errors(res, frame.loc[idx, "county"])
+    error[declared] = lookup_errors(res, county)
     note[declared] = column_values(res["note"])
     return code, error, note
 

@@ -126,11 +126,14 @@ def resolve(
     when every name and city is text, the registry sees each distinct pair once and the
     rows take its answer; a pair's answer is the same for every row that writes it.
     """
-    frame = pd.DataFrame({"name": names.to_numpy(dtype=object)}, index=names.index, dtype=object)
+    texts = {"name": names.to_numpy(dtype=object)}
     kwargs: dict[str, Any] = {}
     if prefectures is not None:
-        frame["prefecture"] = prefectures.to_numpy(dtype=object)
+        texts["prefecture"] = prefectures.to_numpy(dtype=object)
         kwargs["prefecture_col"] = "prefecture"
+    # object columns, built at once: a column set later would be read as pandas' str
+    # (a million cells copied into Arrow, and new str objects for each when read back)
+    frame = pd.DataFrame(texts, index=names.index, dtype=object)
     if lon is not None:
         frame["lon"], frame["lat"] = lon, lat
         kwargs.update(lon_col="lon", lat_col="lat")
@@ -161,7 +164,9 @@ def _text_groups(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
     key = codes[0]
     for more in codes[1:]:
         key = pd.factorize(key * (int(more.max()) + 1) + more)[0]
-    return key, np.unique(key, return_index=True)[1]
+    # factorize numbers groups in order of first appearance: a group's first row is
+    # where the running maximum of the numbers goes up (np.unique would sort them all)
+    return key, np.flatnonzero(np.diff(np.maximum.accumulate(key), prepend=-1) > 0)
 
 
 def unit_results(

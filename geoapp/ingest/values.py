@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DATUM_HELP",
+    "Coded",
     "check_default_datum",
     "coordinate_column",
     "facility_types",
@@ -137,6 +138,31 @@ def per_distinct(values: Any, function: Callable[[Any], Any]) -> np.ndarray:
     out[~missing] = results[codes]
     out[missing] = [function(v) for v in values[missing]]
     return out
+
+
+class Coded:
+    """A column of few distinct values (counties, types), factorized once, from which
+    text columns are taken: ``texts(function)`` is ``function`` of each row's value as
+    Arrow text (the ``str`` dtype), called once per distinct value, ``""`` where the
+    value is missing. A million rows' column costs one factorize, then a ``take`` per
+    text column, where converting each column of str objects to Arrow costs a pass over
+    a million objects.
+
+    Examples
+    --------
+    >>> coded = Coded(np.array(["220104", None, "220104"], dtype=object))
+    >>> coded.texts().tolist(), coded.texts(lambda a: f"<{a}>", rows=[True, False, True]).tolist()
+    (['220104', '', '220104'], ['<220104>', '<220104>'])
+    """
+
+    def __init__(self, values: Any) -> None:
+        self.which, distinct = pd.factorize(np.asarray(values, dtype=object))  # -1: missing
+        self.distinct = list(distinct)
+
+    def texts(self, function: Callable[[Any], Any] = str, rows: Any = None) -> Any:
+        words = pd.array([str(function(v)) for v in self.distinct] + [""], dtype="str")
+        which = self.which if rows is None else self.which[np.asarray(rows)]
+        return words.take(np.where(which < 0, len(self.distinct), which))
 
 
 def join_texts(parts: list[Any], sep: str) -> np.ndarray:
