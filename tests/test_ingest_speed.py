@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from geoapp import export
@@ -184,6 +185,9 @@ def test_match_keys_of_many_texts_are_match_key_of_each() -> None:
     texts += [f"长春市南关区 某街{i}号 Ab" for i in range(200)]  # plain: spaces, capitals
     assert match_keys(texts).tolist() == [match_key(v) for v in texts]
     assert match_keys(["Ab 长春"] * 100).tolist() == ["ab长春"] * 100
+    # the same texts given as Arrow text too (a CSV's name column), read once per row
+    arrow = pa.array(texts, type=pa.string())
+    assert match_keys(texts, arrow).tolist() == [match_key(v) for v in texts]
 
 
 def test_coordinates_of_a_long_text_column_are_what_pandas_reads() -> None:
@@ -244,6 +248,20 @@ def test_repeated_texts_share_one_string_and_keep_their_values() -> None:
     assert len({id(v) for v in shared[:6]}) == 1 < len({id(v) for v in county[:6]})
     numbers = np.array([1, 1.0, True, "1"], dtype=object)  # equal as keys, not as cells
     assert _shared(numbers) is numbers
+
+
+def test_coordinate_column_given_its_arrow_text_and_blanks_reads_the_same() -> None:
+    """A CSV's column comes with its Arrow text (blank cells as written, not missing)
+    and its blank mask: the same values and kinds as from the cells alone."""
+    rng = np.random.default_rng(23)
+    odd = [*"0123456789.-", " ", "", "°", "'", "x", "\u3000"]
+    cells = ["".join(rng.choice(odd, rng.integers(0, 8))) for _ in range(2_000)]
+    column = pd.Series([c if c.strip() else None for c in cells], dtype=object)
+    want = coordinate_column(column)
+    blank = column.isna().to_numpy()
+    got = coordinate_column(column, blank=blank, text=pa.array(cells, type=pa.string()))
+    assert got[1].tolist() == want[1].tolist() and blank.sum() > 100
+    np.testing.assert_array_equal(got[0], want[0])
 
 
 def test_coordinate_column_of_text_only_reads_as_the_mixed_column_does() -> None:

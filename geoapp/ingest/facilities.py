@@ -254,7 +254,9 @@ def deduplicate(
     """
     log, region, adcode = opened.log, opened.region, placement.adcode
     keep = live & ~log.mask("rejected")
-    name_keys = match_keys(named.names)
+    written = opened.written("name")  # the same texts as Arrow text, where read so
+    arrow = pa.array(written) if isinstance(written, pd.api.extensions.ExtensionArray) else None
+    name_keys = match_keys(named.names, arrow)
     flag_duplicates(
         log,
         keep,

@@ -108,10 +108,12 @@ def _read_pairs(opened: Opened, live: np.ndarray, *, required: bool) -> _Pairs:
         lon_in, lat_in = split_pair(frame["coords"])
     if "coords" in opened.header.columns:
         lon_txt, lat_txt = cell_texts(lon_in), cell_texts(lat_in)
+        lon_raw, lon_kind = coordinate_column(lon_in)
+        lat_raw, lat_kind = coordinate_column(lat_in)
     else:
         lon_txt, lat_txt = opened.texts("lon"), opened.texts("lat")
-    lon_raw, lon_kind = coordinate_column(lon_in)
-    lat_raw, lat_kind = coordinate_column(lat_in)
+        lon_raw, lon_kind = _coordinates(opened, "lon")
+        lat_raw, lat_kind = _coordinates(opened, "lat")
     some = live & ((lon_kind != "blank") | (lat_kind != "blank"))
     if required:
         log.add(
@@ -170,6 +172,12 @@ def _read_pairs(opened: Opened, live: np.ndarray, *, required: bool) -> _Pairs:
     lon = np.where(swap, lat_raw, lon_raw)
     lat = np.where(swap, lon_raw, lat_raw)
     return _Pairs(some, zero, pair, lon, lat, lon_txt, lat_txt)
+
+
+def _coordinates(opened: Opened, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`coordinate_column` of a column of the frame, with what is known of it."""
+    blank = ~opened.present(column)
+    return coordinate_column(opened.frame[column], blank=blank, text=opened.arrow(column))
 
 
 def _locate(opened: Opened, pairs: _Pairs, *, datum_default: str) -> Positions:

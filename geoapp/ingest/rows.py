@@ -86,18 +86,29 @@ class Opened:
             self._texts[column] = cell_texts(values, missing=~self.present(column))
         return self._texts[column]
 
+    def arrow(self, column: str) -> Any:
+        """A column of ``frame`` as the CSV reader read it into Arrow text (one array,
+        blank cells as written, not missing), or None where it was not read so."""
+        arrow = self._arrow.get(column)
+        if arrow is None:
+            return None
+        import pyarrow as pa  # loaded with pandas already
+
+        if isinstance(arrow, pa.ChunkedArray):  # read in one block but for a huge file
+            arrow = arrow.chunk(0) if arrow.num_chunks == 1 else arrow.combine_chunks()
+            self._arrow[column] = arrow
+        return arrow
+
     def written(self, column: str) -> Any:
         """The texts of :meth:`texts` for a report column: Arrow text, made in Arrow's
         kernels from the column as the CSV reader read it where it kept that (stripped
         of the whitespace ``str.strip`` strips, blank cells empty), else from ``texts``."""
-        arrow = self._arrow.get(column)
+        arrow = self.arrow(column)
         if arrow is None:
             return self.texts(column)
-        import pyarrow as pa  # loaded with pandas already
+        import pyarrow as pa
         import pyarrow.compute as pc
 
-        if isinstance(arrow, pa.ChunkedArray):  # read in one block but for a huge file
-            arrow = arrow.chunk(0) if arrow.num_chunks == 1 else arrow.combine_chunks()
         trimmed = pc.utf8_trim(arrow, WHITESPACE)
         if trimmed.nbytes == arrow.nbytes:  # nothing trimmed: no second copy kept
             trimmed = arrow

@@ -71,8 +71,9 @@ def match_key(value: Any) -> str:
     return text.translate(_BRACKETS)
 
 
-def match_keys(values: Any) -> np.ndarray:
-    """:func:`match_key` of every value, worked out once per distinct value.
+def match_keys(values: Any, arrow: Any = None) -> np.ndarray:
+    """:func:`match_key` of every value, worked out once per distinct value where values
+    repeat. ``arrow``: the same texts as Arrow text, where the caller has them.
 
     Examples
     --------
@@ -83,6 +84,8 @@ def match_keys(values: Any) -> np.ndarray:
     if pd.api.types.infer_dtype(values, skipna=False) != "string":
         # not all text: factorize would take 1, 1.0 and True (or None and NaN) as one
         return np.array([match_key(v) for v in values], dtype=object)
+    if arrow is not None or len(set(values[:1000].tolist())) > 500:
+        return _text_keys(values, arrow)  # mostly distinct (names): nothing to share
     codes, distinct = pd.factorize(values)
     return _text_keys(np.asarray(distinct, dtype=object))[codes]
 
@@ -93,7 +96,7 @@ def match_keys(values: Any) -> np.ndarray:
 _PLAIN_RE = r"^[\x20-\x5a\x5c\x5e-\x7a\x7c\x7e\x{3400}-\x{4dbf}\x{4e00}-\x{9fff}]*$"
 
 
-def _text_keys(texts: np.ndarray) -> np.ndarray:
+def _text_keys(texts: np.ndarray, arrow: Any = None) -> np.ndarray:
     """:func:`_text_key` of every string of ``texts``: in Arrow's string kernels for the
     plain ones (most names: ideographs, ASCII letters and digits, spaces: the key drops
     the spaces and lowers ASCII), one by one for the others.
@@ -108,7 +111,7 @@ def _text_keys(texts: np.ndarray) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arrow = pa.array(texts, type=pa.large_string())
+    arrow = pa.array(texts, type=pa.large_string()) if arrow is None else arrow
     plain = pc.match_substring_regex(arrow, _PLAIN_RE).to_numpy(zero_copy_only=False)
     changed = pc.match_substring_regex(arrow, "[ A-Z]").to_numpy(zero_copy_only=False)
     out = texts.copy()  # a plain text without space or capital is its own key
@@ -387,14 +390,17 @@ def parse_coordinate(text: str) -> tuple[float, str]:
     return value, kind
 
 
-def coordinate_column(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def coordinate_column(
+    series: pd.Series, *, blank: np.ndarray | None = None, text: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Values (float) and kinds ('blank', 'number', 'dms', 'bad') of a coordinate column.
 
     Numbers are read at once; only the cells that are no number go through
-    :func:`parse_coordinate`.
+    :func:`parse_coordinate`. ``blank`` (``series.isna()``) and ``text`` (the column
+    as Arrow text, as read) save working them out again where the caller has them.
     """
     values = series.to_numpy(dtype=object)
-    blank = pd.isna(series).to_numpy()
+    blank = pd.isna(series).to_numpy() if blank is None else np.asarray(blank, dtype=bool)
     numbers = values  # text and missing cells only (a CSV register): all may be numbers
     if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
         # Numbers and text only (a bool or a date is no coordinate): once per type.
@@ -405,8 +411,10 @@ def coordinate_column(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         numbers = np.where(types.map(plain_type).to_numpy(dtype=bool), values, None)
         numeric = _to_numbers(numbers)
     else:
-        numeric = _decimals(values)
-    kinds = np.where(blank, "blank", "number").astype(object)
+        numeric = _decimals(values, blank=blank, text=text)
+    kinds = np.empty(len(values), dtype=object)
+    kinds.fill("number")  # references to one str (np.where would make one per cell)
+    kinds[blank] = "blank"
     rest = ~blank & np.isnan(numeric)
     for i in np.flatnonzero(rest):
         numeric[i], kinds[i] = parse_coordinate(str(values[i]))
@@ -424,9 +432,13 @@ def _to_numbers(values: np.ndarray) -> np.ndarray:
 _DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
-def _decimals(values: np.ndarray) -> np.ndarray:
+def _decimals(
+    values: np.ndarray, *, blank: np.ndarray | None = None, text: Any = None
+) -> np.ndarray:
     """:func:`_to_numbers` of text cells (None where blank): plain decimals in Arrow's
-    kernels, the others (exponents, spaces, words, DMS) through pandas.
+    kernels, the others (exponents, spaces, words, DMS) through pandas. ``blank`` is
+    ``pd.isna(values)``; ``text``, the cells as Arrow text (blank ones as anything no
+    plain decimal is), where the caller has them.
 
     Examples
     --------
@@ -438,11 +450,13 @@ def _decimals(values: np.ndarray) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pa.array(values, type=pa.large_string())
+    if text is None:
+        text = pa.array(values, type=pa.large_string())
     plain = pc.fill_null(pc.match_substring_regex(text, _DECIMAL), False)
     numeric = pc.cast(pc.if_else(plain, text, None), pa.float64()).to_numpy(zero_copy_only=False)
     numeric = numeric.astype(float, copy=True)  # writable, NaN where not plain
-    rest = np.flatnonzero(~plain.to_numpy(zero_copy_only=False) & pd.notna(values))
+    blank = pd.isna(values) if blank is None else blank
+    rest = np.flatnonzero(~plain.to_numpy(zero_copy_only=False) & ~blank)
     if len(rest):
         numeric[rest] = _to_numbers(values[rest])
     return numeric
