@@ -1,11 +1,17 @@
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+# Modules read the label table when imported, before any fixture: their cached copy
+# (geoapp/i18n.py) goes to a folder of this session's, not the user's own cache.
+_IMPORT_CACHE = tempfile.mkdtemp(prefix="geoapp-test-cache-")
+os.environ["GEOAPP_CACHE_DIR"] = _IMPORT_CACHE
 
 _STATE_VARIABLES = {
     "GEOAPP_STORE": "geoapp.gpkg",
@@ -32,6 +38,7 @@ def _isolated_state(tmp_path_factory):
             os.environ.pop(variable, None)
         else:
             os.environ[variable] = value
+    shutil.rmtree(_IMPORT_CACHE, ignore_errors=True)
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
 from geoapp import facilities, i18n
@@ -71,3 +73,62 @@ def test_counts_by_county_fills_zeros():
     assert out.loc["1", "incubation_base"] == 1 and out.loc["1", "total"] == 2
     assert out.loc["2", "total"] == 0
     assert out.loc["3", "auxiliary_institution"] == 0
+
+
+# ------------------------------------------------------------------ the cached copy
+
+
+@pytest.fixture
+def table_copy(tmp_path, monkeypatch):
+    """A copy of the label table and an empty cache folder of this test's own."""
+    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "i18n.toml"
+    path.write_bytes(i18n.I18N_PATH.read_bytes())
+    return path
+
+
+def _parse_counted(monkeypatch) -> list:
+    parsed = []
+    real = tomllib.loads
+    monkeypatch.setattr(i18n.tomllib, "loads", lambda text: parsed.append(1) or real(text))
+    return parsed
+
+
+def test_the_table_is_parsed_once_then_read_from_its_json_copy(table_copy, monkeypatch):
+    want = tomllib.loads(table_copy.read_text(encoding="utf-8"))
+    parsed = _parse_counted(monkeypatch)
+    first = i18n._parsed(table_copy)
+    assert first == want and parsed == [1]
+    copies = list((table_copy.parent / "cache").glob("i18n-*.json"))
+    assert len(copies) == 1 and copies[0].stat().st_mode & 0o077 == 0  # the user's alone
+    assert i18n._parsed(table_copy) == first and parsed == [1]  # from the copy
+
+
+def test_an_edited_table_is_parsed_again(table_copy, monkeypatch):
+    i18n._parsed(table_copy)
+    text = table_copy.read_text(encoding="utf-8")
+    table_copy.write_text(text.replace("[zh]", '[zh]\n"test.key" = "新"', 1), encoding="utf-8")
+    parsed = _parse_counted(monkeypatch)
+    assert i18n._parsed(table_copy)["zh"]["test.key"] == "新" and parsed == [1]
+
+
+@pytest.mark.parametrize("spoil", ["corrupt", "group_writable", "not_a_table"])
+def test_a_copy_that_cannot_be_trusted_is_not_read(table_copy, monkeypatch, spoil):
+    want = i18n._parsed(table_copy)
+    (copy,) = (table_copy.parent / "cache").glob("i18n-*.json")
+    if spoil == "corrupt":
+        copy.write_text('{"zh": {', encoding="utf-8")
+    elif spoil == "group_writable":
+        copy.write_text('{"zh": {}, "en": {}}', encoding="utf-8")
+        copy.chmod(0o664)
+    else:
+        copy.write_text('["zh"]', encoding="utf-8")
+    parsed = _parse_counted(monkeypatch)
+    assert i18n._parsed(table_copy) == want and parsed == [1]
+
+
+def test_a_cache_folder_that_cannot_be_written_is_no_error(table_copy, monkeypatch):
+    blocker = table_copy.parent / "blocker"
+    blocker.write_text("a file where the folder would be", encoding="utf-8")
+    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(blocker / "cache"))
+    assert i18n._parsed(table_copy) == tomllib.loads(table_copy.read_text(encoding="utf-8"))

@@ -37,7 +37,7 @@ from geoapp.admin.tables import (
     load_divisions,
 )
 from geoapp.collector import collector_paused
-from geoapp.paths import reference_path
+from geoapp.paths import cache_dir, own_file, reference_path
 
 __all__ = ["cache_dir", "default_index", "source_key"]
 
@@ -77,17 +77,6 @@ def default_index() -> AdminIndex:
     return index
 
 
-def cache_dir() -> Path:
-    """The folder of geoapp's caches (see the module docstring); it may not exist yet."""
-    chosen = os.environ.get("GEOAPP_CACHE_DIR", "").strip()
-    if chosen:
-        return Path(chosen).expanduser()
-    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
-        return Path(os.environ["LOCALAPPDATA"]) / "geoapp"
-    base = os.environ.get("XDG_CACHE_HOME", "").strip()
-    return (Path(base) if base else Path.home() / ".cache") / "geoapp"
-
-
 def source_key() -> str:
     """SHA-256 (hex) of the reference tables, this package's source and the Python."""
     digest = hashlib.sha256()
@@ -105,7 +94,7 @@ def _read(path: Path, key: str) -> AdminIndex | None:
     """The index stored under ``key`` at ``path``; None if absent, stale or unreadable."""
     head = _MAGIC + key.encode() + b"\n"
     try:
-        if not _own_file(path):
+        if not own_file(path):  # a pickle somebody else could have written: rebuilt
             return None
         data = path.read_bytes()
         if not data.startswith(head):
@@ -114,15 +103,6 @@ def _read(path: Path, key: str) -> AdminIndex | None:
     except Exception:  # a cache that cannot be read is rebuilt, never fatal
         return None
     return index if isinstance(index, AdminIndex) else None
-
-
-def _own_file(path: Path) -> bool:
-    """Whether ``path`` is this user's and only theirs to write (POSIX): a pickle that
-    somebody else could have written is not loaded, it is rebuilt."""
-    if os.name != "posix":
-        return path.is_file()
-    st = path.stat()
-    return st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
 def _unpickle(data: bytes) -> object:
