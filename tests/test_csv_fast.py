@@ -314,6 +314,24 @@ def test_report_texts_from_arrow_are_the_stripped_cells(tmp_path, monkeypatch, b
     pd.testing.assert_frame_equal(fast.facilities[columns], slow.facilities[columns])
 
 
+@pytest.mark.parametrize("fast", [True, False], ids=["arrow", "csv module"])
+def test_blank_notes_and_subtypes_of_facilities_are_empty_text(tmp_path, monkeypatch, fast):
+    """The note and subtype columns outlive the other cells (Opened.release): a blank
+    one is "", never "nan" (pandas 3 reads an object column of text as its str dtype,
+    a blank as NaN, when the column is set alone)."""
+    monkeypatch.setattr(tables, "FAST_CSV", fast)
+    path = tmp_path / "notes.csv"
+    path.write_text(
+        "名称,类型,县（市、区）,经度,纬度,备注,细分类型\n"
+        "工坊1,美丽工坊,南关区,125.3,43.8,,\n"
+        "工坊2,美丽工坊,南关区,125.31,43.81,有备注,手工\n",
+        encoding="utf-8",
+    )
+    facilities = read_facilities(path, counties=default_source().counties()).facilities
+    assert facilities["note"].tolist() == ["", "有备注"]
+    assert facilities["subtype"].tolist() == ["", "手工"]
+
+
 def test_a_plain_register_takes_the_fast_path(tmp_path, monkeypatch) -> None:
     counties = default_source().counties()
     path = tmp_path / "register.csv"

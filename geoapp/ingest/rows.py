@@ -60,12 +60,11 @@ class Opened:
     def release(self, keep: tuple[str, ...]) -> None:
         """Drop the frame's columns but ``keep`` and their texts: a reader whose report
         is made frees the cells' own objects before its last step."""
-        # Copies of the kept columns: a drop alone leaves them views of the one block
-        # of all columns, which would keep every cell alive.
+        # Copies of the kept columns, as object (pandas would read text as its str dtype,
+        # a blank cell as NaN): views would keep the one block of all columns alive.
         kept = {c: self.frame[c].to_numpy(dtype=object, copy=True) for c in keep}
-        self.frame.drop(columns=list(self.frame.columns), inplace=True)
-        for column, values in kept.items():
-            self.frame[column] = values
+        frame = pd.DataFrame(kept, index=self.frame.index, columns=list(keep), dtype=object)
+        object.__setattr__(self, "frame", frame)  # the old frame goes with its cells
         for cache in (self._texts, self._present, self._arrow):
             for column in [c for c in cache if c not in keep]:
                 del cache[column]
