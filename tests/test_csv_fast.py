@@ -239,6 +239,21 @@ def test_whitespace_is_what_python_strips() -> None:
     assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == tables.WHITESPACE
 
 
+def test_blank_cells_are_the_ones_str_strip_empties() -> None:
+    """The blank test tries its pattern only on cells whose first byte a whitespace
+    character can start with: the same answer as ``not cell.strip()`` for every
+    whitespace character, alone, in runs and before or after other text."""
+    import pyarrow as pa
+
+    rng = random.Random(13)
+    others = ["a", "中", "é", "\u2030", "\u3001", "\x00", "😀", "\u200b"]  # near, not space
+    pieces = list(tables.WHITESPACE) + others
+    cells = ["", *tables.WHITESPACE, *others]
+    cells += ["".join(rng.choices(pieces, k=rng.randint(1, 4))) for _ in range(5_000)]
+    got = tables._blank_cells(pa.chunked_array([pa.array(cells[:100]), pa.array(cells[100:])]))
+    assert got.tolist() == [not c.strip() for c in cells]
+
+
 # ------------------------------------------------------------------ the view of the rows
 
 

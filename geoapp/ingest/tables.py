@@ -36,6 +36,7 @@ import numpy as np
 
 from geoapp.admin import normalise_name
 from geoapp.collector import collector_paused
+from geoapp.csvtext import first_byte_in
 from geoapp.ingest.gate import (
     MAX_COLUMNS,
     FileProblem,
@@ -368,6 +369,12 @@ WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 _BLANK = r"\A[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + r"]*\z"  # RE2
 _LONE_CR = re.compile(rb"\r(?!\n)")
 _MAX_BLOCK = (1 << 31) - 1  # pyarrow's largest block: a longer text comes in several
+# The bytes no whitespace character's UTF-8 starts with: a cell starting with one of them
+# is not blank.
+_NOT_SPACE_LEAD = np.setdiff1d(
+    np.arange(256, dtype=np.uint8),
+    np.array(sorted({c.encode("utf-8")[0] for c in WHITESPACE}), dtype=np.uint8),
+)
 _SHARE_SAMPLE = 1000  # a column at most half distinct in its first cells shares its texts
 
 
@@ -480,8 +487,9 @@ def _column_cells(column: Any) -> tuple[np.ndarray, np.ndarray] | None:
     import pyarrow.compute as pc
 
     pool = pa.system_memory_pool()
-    longest = pc.max(pc.utf8_length(column, memory_pool=pool)).as_py() or 0
-    if longest >= csv.field_size_limit():
+    limit = csv.field_size_limit()
+    longest = pc.max(pc.binary_length(column)).as_py() or 0  # bytes: at least characters
+    if longest >= limit and (pc.max(pc.utf8_length(column, memory_pool=pool)).as_py() >= limit):
         return None
     if pc.count_distinct(column.slice(0, _SHARE_SAMPLE)).as_py() <= _SHARE_SAMPLE // 2:
         distinct = pc.unique(column, memory_pool=pool)
@@ -491,11 +499,24 @@ def _column_cells(column: Any) -> tuple[np.ndarray, np.ndarray] | None:
         texts[blank] = None
         codes = pc.index_in(column, value_set=distinct, memory_pool=pool).to_numpy()
         return texts[codes], blank[codes]
-    blank = pc.match_substring_regex(column, _BLANK, memory_pool=pool)
-    blank = blank.to_numpy(zero_copy_only=False)
+    blank = _blank_cells(column)
     cells = column.to_numpy(zero_copy_only=False)
     cells[blank] = None
     return cells, blank
+
+
+def _blank_cells(column: Any) -> np.ndarray:
+    """Which cells are empty or whitespace only (:data:`_BLANK`): the pattern is tried
+    on the cells that are empty or start with a byte a whitespace character can start
+    with, the others (nearly all of a column of names or numbers) are not blank."""
+    import pyarrow.compute as pc
+
+    maybe = np.flatnonzero(~first_byte_in(column, _NOT_SPACE_LEAD))  # empty ones too
+    blank = np.zeros(len(column), dtype=bool)
+    if len(maybe):
+        found = pc.match_substring_regex(column.take(maybe), _BLANK)
+        blank[maybe] = found.to_numpy(zero_copy_only=False)
+    return blank
 
 
 # --------------------------------------------------------------------------- XLSX
