@@ -108,6 +108,11 @@ def _rollback(m: re.Match, lang: str) -> str:
     return text + _tail(m["note"] or "", lang)
 
 
+def _submitted(m: re.Match, lang: str) -> str:
+    text = t("note.submitted", lang).format(rows=m["rows"], closes=m["closes"])
+    return text + _tail(m["note"] or "", lang)
+
+
 def _as_of(m: re.Match, lang: str) -> str:
     parts = []
     if m["quarter"]:
@@ -134,6 +139,10 @@ _NOTES: tuple[tuple[re.Pattern[str], Callable[[re.Match, str], str]], ...] = (
             re.S,
         ),
         _rollback,
+    ),
+    (
+        re.compile(r"(?P<rows>\d+) rows, closes (?P<closes>\d+)\.(?: (?P<note>.*))?", re.S),
+        _submitted,
     ),
     (
         re.compile(

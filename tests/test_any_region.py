@@ -354,22 +354,22 @@ def test_jiangjin_with_and_without_an_auxiliary_institution(built, capsys, tmp_p
 
 def test_store_commands_on_a_region_without_demo_data(built, capsys, monkeypatch, panjin_files):
     facilities, counts = panjin_files
-    code, out, _ = geoapp(capsys, "store", "info", "--region", "盘锦市")
+    code, out, _ = geoapp(capsys, "store", "info", "--region", "盘锦市", "--lang", "en")
     assert code == 0
     assert "(region 211100)" in out
-    assert "facilities: 1 version(s); current 1 as of " in out and ", 0 rows," in out
+    assert "Facility register: 1 version(s); current 1 as of " in out and ", 0 rows," in out
     assert "(empty: import a register with geoapp store import)" in out
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     code, out, _ = geoapp(
         capsys,
         *("store", "import", "--region", "211100", "--as-of", "2024-12-31"),
         *("--facilities", str(facilities), "--unemployed", str(counts)),
-        *("--user", "steward1", "--password-stdin"),
+        *("--user", "steward1", "--password-stdin", "--lang", "en"),
     )
     assert code == 0
-    assert "facilities version 2 (as of 2024-12-31) is now current." in out
+    assert "Facility register version 2 (as of 2024-12-31) is now current." in out
     code, out, _ = geoapp(
-        capsys, "store", "versions", "--region", "211100", "--dataset", "facilities"
+        capsys, "store", "versions", "--region", "211100", "--dataset", "facilities", "--lang", "en"
     )
     assert code == 0 and "created empty: no embedded data for this region" in out
     # gaps and progress now read the store: no "no facilities yet" note any more

@@ -202,6 +202,8 @@ def test_cli_user_add_reads_the_password_from_stdin(tmp_path, monkeypatch, capsy
             [
                 "user",
                 "add",
+                "--lang",
+                "en",
                 "zhao",
                 "--role",
                 "steward",
@@ -217,7 +219,18 @@ def test_cli_user_add_reads_the_password_from_stdin(tmp_path, monkeypatch, capsy
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     assert (
         cli.main(
-            ["user", "add", "zhao", "--role", "viewer", "--password-stdin", "--accounts", str(path)]
+            [
+                "user",
+                "add",
+                "zhao",
+                "--role",
+                "viewer",
+                "--password-stdin",
+                "--lang",
+                "en",
+                "--accounts",
+                str(path),
+            ]
         )
         == 2
     )
@@ -228,11 +241,21 @@ def test_cli_user_add_prompts_twice_and_refuses_a_mismatch(tmp_path, monkeypatch
     path = tmp_path / "a.toml"
     answers = iter([PASSWORD, PASSWORD + "!"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
-    assert cli.main(["user", "add", "qian", "--role", "viewer", "--accounts", str(path)]) == 2
+    assert (
+        cli.main(
+            ["user", "add", "qian", "--role", "viewer", "--lang", "en", "--accounts", str(path)]
+        )
+        == 2
+    )
     assert "differ" in capsys.readouterr().err
     assert not path.exists()
     answers = iter([PASSWORD, PASSWORD])
-    assert cli.main(["user", "add", "qian", "--role", "viewer", "--accounts", str(path)]) == 0
+    assert (
+        cli.main(
+            ["user", "add", "qian", "--role", "viewer", "--lang", "en", "--accounts", str(path)]
+        )
+        == 0
+    )
     assert auth.verify("qian", PASSWORD, path=path).role == "viewer"
 
 
@@ -642,7 +665,18 @@ def test_cli_user_add_reports_an_unusable_accounts_file_cleanly(tmp_path, monkey
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     assert (
         cli.main(
-            ["user", "add", "qian", "--role", "viewer", "--password-stdin", "--accounts", str(path)]
+            [
+                "user",
+                "add",
+                "qian",
+                "--role",
+                "viewer",
+                "--password-stdin",
+                "--lang",
+                "en",
+                "--accounts",
+                str(path),
+            ]
         )
         == 2
     )
@@ -657,6 +691,8 @@ def test_cli_user_add_reports_an_unusable_accounts_file_cleanly(tmp_path, monkey
             [
                 "user",
                 "add",
+                "--lang",
+                "en",
                 "qian",
                 "--role",
                 "viewer",
@@ -683,6 +719,8 @@ def test_cli_sign_in_reports_the_throttle_cleanly(accounts, tmp_path, monkeypatc
             [
                 "store",
                 "audit",
+                "--lang",
+                "en",
                 "--user",
                 "wang",
                 "--password-stdin",

@@ -1113,13 +1113,15 @@ def test_cli_store_import_rollback_and_audit(tmp_path, accounts, counties, monke
                 "--user",
                 "steward1",
                 "--password-stdin",
+                "--lang",
+                "en",
                 *store,
             ]
         )
         == 0
     )
     out = capsys.readouterr()
-    assert "facilities version 2 (as of 2025-12-31)" in out.out and "rejected" in out.err
+    assert "Facility register version 2 (as of 2025-12-31)" in out.out and "rejected" in out.err
 
     empty = tmp_path / "空.csv"
     empty.write_bytes(register_csv(counties, valid=False))
@@ -1136,6 +1138,8 @@ def test_cli_store_import_rollback_and_audit(tmp_path, accounts, counties, monke
                 "--user",
                 "steward1",
                 "--password-stdin",
+                "--lang",
+                "en",
                 *store,
             ]
         )
@@ -1143,7 +1147,7 @@ def test_cli_store_import_rollback_and_audit(tmp_path, accounts, counties, monke
     )
     assert "no valid row" in capsys.readouterr().err
 
-    assert cli.main(["store", "versions", "--dataset", "facilities", *store]) == 0
+    assert cli.main(["store", "versions", "--dataset", "facilities", "--lang", "en", *store]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 3  # header + versions 1, 2
 
     _stdin(monkeypatch, VIEWER_PASSWORD)
@@ -1157,6 +1161,8 @@ def test_cli_store_import_rollback_and_audit(tmp_path, accounts, counties, monke
                 "--user",
                 "viewer1",
                 "--password-stdin",
+                "--lang",
+                "en",
                 *store,
             ]
         )
@@ -1174,6 +1180,8 @@ def test_cli_store_import_rollback_and_audit(tmp_path, accounts, counties, monke
                 "--user",
                 "steward1",
                 "--password-stdin",
+                "--lang",
+                "en",
                 *store,
             ]
         )
@@ -1191,6 +1199,8 @@ def test_cli_store_import_rollback_and_audit(tmp_path, accounts, counties, monke
                 "--user",
                 "steward1",
                 "--password-stdin",
+                "--lang",
+                "en",
                 *store,
             ]
         )
@@ -1199,14 +1209,20 @@ def test_cli_store_import_rollback_and_audit(tmp_path, accounts, counties, monke
     capsys.readouterr()
 
     _stdin(monkeypatch, PASSWORD)
-    assert cli.main(["store", "audit", "--user", "steward1", "--password-stdin", *store]) == 0
+    assert (
+        cli.main(
+            ["store", "audit", "--user", "steward1", "--password-stdin", "--lang", "en", *store]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
-    for action in ("init", "upload", "rejected_upload", "rollback"):
+    for action in ("created", "upload", "refused upload", "rollback"):
         assert action in out
-    assert cli.main(["store", "info", *store]) == 0
+    assert cli.main(["store", "info", "--lang", "en", *store]) == 0
     info = capsys.readouterr().out
     assert (
-        "facilities: 2 version(s); current 1 as of 2025-09-30" in info and "integrity: ok" in info
+        "Facility register: 2 version(s); current 1 as of 2025-09-30" in info
+        and "integrity: ok" in info
     )
 
 
@@ -1227,6 +1243,8 @@ def test_cli_store_import_refuses_a_fake_workbook(tmp_path, accounts, monkeypatc
                 "--user",
                 "steward1",
                 "--password-stdin",
+                "--lang",
+                "en",
                 "--store",
                 str(tmp_path / "s.gpkg"),
             ]

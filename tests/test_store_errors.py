@@ -332,7 +332,9 @@ def run(accounts, monkeypatch, capsys, tmp_path):
     def run(*argv: str, sign_in: bool = True):
         monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
         extra = ["--user", "steward1", "--password-stdin"] if sign_in else []
-        code = cli.main(["store", *argv, *extra, "--store", str(tmp_path / "cli.gpkg")])
+        code = cli.main(
+            ["store", *argv, *extra, "--lang", "en", "--store", str(tmp_path / "cli.gpkg")]
+        )
         out = capsys.readouterr()
         return code, out.out, out.err
 
@@ -365,7 +367,7 @@ def test_cli_import_with_a_garbage_second_file_stores_nothing(run, tmp_path, sec
     assert "garbage.csv" in err and message in err
     assert cli_versions(tmp_path) == [1, 1]
     code, out, _ = run("audit")
-    assert code == 0 and out.count("rejected_upload") == 2
+    assert code == 0 and out.count("refused upload") == 2
 
 
 def test_cli_import_of_two_good_files(run, tmp_path):
@@ -376,7 +378,8 @@ def test_cli_import_of_two_good_files(run, tmp_path):
         "import", "--facilities", str(good), "--unemployed", str(counts), "--as-of", AS_OF
     )
     assert code == 0, err
-    assert "facilities version 2" in out and "unemployed version 2" in out
+    assert "Facility register version 2" in out
+    assert "Unemployed disabled people version 2" in out
     assert cli_versions(tmp_path) == [2, 2]
 
 

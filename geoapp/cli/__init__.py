@@ -32,8 +32,10 @@ Subcommands:
   dates and demo status), from the same gap list as ``geoapp gaps``.
 - ``geoapp template facilities|unemployed [--region R] [--lang zh|en] --out F.xlsx``: a
   blank register with drop-down lists (types, prefectures, counties, datums) and 填写说明.
-- ``geoapp user add NAME --role steward|viewer [--password-stdin] [--replace]``: an account.
-- ``geoapp store info|versions``: the versioned store (open to all).
+- ``geoapp user add NAME --role steward|viewer [--password-stdin] [--replace] [--lang zh|en]``:
+  an account.
+- ``geoapp store info|versions [--lang zh|en]``: the versioned store (open to all); these and
+  the store commands below print in Chinese unless ``--lang en`` is given.
 - ``geoapp store audit --user NAME``: the audit log (a data steward; asks the password).
 - ``geoapp store rollback DATASET VERSION --user NAME``: make an earlier version current.
 - ``geoapp store import --facilities PATH [--unemployed PATH] --as-of DATE --user NAME``:

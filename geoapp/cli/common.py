@@ -289,6 +289,9 @@ def _emit(data: bytes, out: Path | None, *, binary: bool) -> None:
     print(f"wrote {out}", file=sys.stderr)
 
 
+#: ``--lang`` of the commands that print for a person: Chinese unless English is asked for.
+LANG_OPTION = {"choices": ("zh", "en"), "default": "zh", "help": "language of the output"}
+
 REGION_HELP = "a built region: adcode or full name, e.g. 211100 or 盘锦市 (default: 220000 吉林省)"
 
 

@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from geoapp.cli.common import UsageError
+from geoapp.cli.common import LANG_OPTION, UsageError
 from geoapp.coords import DATUMS
 
 _DATASETS = ("facilities", "unemployed")
@@ -121,7 +121,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     status = 0
     for dataset, result in results.items():
         if result.submission is None:
-            print(result.summary(), file=sys.stderr)
+            print(result.summary(args.lang), file=sys.stderr)
             raise UsageError(f"{files[dataset][0]}: {result.withheld or 'no valid row'}")
         _report_submission(st, result.submission, args.lang)
     return status
@@ -234,7 +234,7 @@ def _cmd_edit(args: argparse.Namespace) -> int:
 
 def add_parsers(s_sub, common) -> None:
     """``store submit|review|submissions|status`` under ``geoapp store``."""
-    lang = {"choices": ("zh", "en"), "default": "zh", "help": "language of the output"}
+    lang = LANG_OPTION
 
     sb = s_sub.add_parser(
         "submit", help="submit a register for an area and a quarter (县级填报; reviewed above)"

@@ -7,24 +7,31 @@ import sys
 from pathlib import Path
 
 from geoapp.cli import reporting
-from geoapp.cli.common import REGION_HELP, UsageError
+from geoapp.cli.common import LANG_OPTION, REGION_HELP, UsageError
 from geoapp.cli.session import _open_store, _print_table, _read_password, _sign_in
 from geoapp.coords import DATUMS
 
 
+def _say(key: str, lang: str, *, err: bool = False, **params) -> None:
+    from geoapp.i18n import t
+
+    print(t(key, lang).format(**params), file=sys.stderr if err else sys.stdout)
+
+
 def _refused(exc: BaseException, args: argparse.Namespace) -> UsageError:
     """The exit-2 error for a refusal of the store or the accounts, in the command's
-    ``--lang``. The commands here without one print English throughout (versions, paths,
-    integrity), so their refusals stay in English too: one language on one screen."""
+    ``--lang``."""
     from geoapp.ingest import problem_text
 
-    return UsageError(problem_text(exc, getattr(args, "lang", "en")))
+    return UsageError(problem_text(exc, args.lang))
 
 
 def _cmd_user_add(args: argparse.Namespace) -> int:
     from geoapp import auth, settings
+    from geoapp.i18n import t
 
-    password = _read_password(args, f"new password for {args.name}: ", confirm=True)
+    prompt = t("cli.new_password", args.lang).format(name=args.name)
+    password = _read_password(args, prompt, confirm=True)
     try:
         auth.add_user(
             args.name,
@@ -35,31 +42,36 @@ def _cmd_user_add(args: argparse.Namespace) -> int:
             replace=args.replace,
         )
     except auth.AccountsError as exc:
-        raise UsageError(str(exc)) from exc
+        raise _refused(exc, args) from exc
     where = args.accounts or settings.ACCOUNTS_PATH
-    area = f" for area {args.area}" if args.area else ""
-    print(f"{args.role} {args.name}{area} -> {where}")
+    area = t("cli.user_area", args.lang).format(area=args.area) if args.area else ""
+    role = t(f"role.{args.role}", args.lang)
+    _say("cli.user_added", args.lang, role=role, name=args.name, area=area, path=where)
     return 0
 
 
 def _cmd_store_info(args: argparse.Namespace) -> int:
-    from geoapp import store
+    from geoapp import provenance, store
+    from geoapp.i18n import t
 
     st = _open_store(args)
     try:
         versions, integrity = st.versions(), st.integrity_check()
     except store.StoreError as exc:
         raise _refused(exc, args) from exc
-    print(f"store: {st.location} (region {st.region})")
+    lang = args.lang
+    _say("cli.store_location", lang, location=st.location, region=st.region)
     for dataset in ("facilities", "unemployed"):
         rows = versions[versions["dataset"] == dataset]
         cur = rows[rows["is_current"]].iloc[0]
-        print(
-            f"{dataset}: {len(rows)} version(s); current {cur['version_id']} as of {cur['as_of']}, "
-            f"{cur['row_count']} rows, by {cur['created_by']} at {cur['created_at']}"
-            + ("" if cur["row_count"] else " (empty: import a register with geoapp store import)")
-        )
-    print(f"integrity: {integrity}")
+        _say(
+            "cli.store_dataset", lang, dataset=t(f"dataset.{dataset}", lang), n=len(rows),
+            version=cur["version_id"], as_of=cur["as_of"], rows=cur["row_count"],
+            who=provenance.who_text(cur["created_by"], lang), at=cur["created_at"],
+            empty="" if cur["row_count"] else t("cli.store_empty", lang),
+        )  # fmt: skip
+    result = t("cli.integrity_ok", lang) if integrity == "ok" else integrity
+    _say("cli.store_integrity", lang, result=result)
     return 0
 
 
@@ -71,7 +83,7 @@ def _cmd_store_versions(args: argparse.Namespace) -> int:
         table = st.versions(args.dataset)
     except store.StoreError as exc:
         raise _refused(exc, args) from exc
-    _print_table(table.drop(columns=["source_sha256"]))
+    _print_table(_shown(table.drop(columns=["source_sha256"]), "version", args.lang))
     return 0
 
 
@@ -84,12 +96,43 @@ def _cmd_store_audit(args: argparse.Namespace) -> int:
         table = st.audit(user=user)
     except (PermissionError, store.StoreError) as exc:
         raise _refused(exc, args) from exc
-    _print_table(table.assign(file_sha256=table["file_sha256"].str[:12]))
+    table = table.assign(
+        file_sha256=table["file_sha256"].str[:12],
+        **{c: table[c].astype("Int64") for c in ("submission_id",) if c in table},
+    )
+    _print_table(_shown(table, "audit", args.lang))
     return 0
+
+
+def _shown(table, heading: str, lang: str):
+    """A table of versions or of the audit log as a person reads it in ``lang``: the
+    columns headed ``<heading>.<column>``; datasets, actions, the system writer and
+    the recorded notes in words; ids, dates, counts and hashes as stored."""
+    from geoapp import provenance
+    from geoapp.i18n import label_map
+
+    words = {"dataset": label_map("dataset", lang), "action": label_map("action", lang)}
+    columns = {c: table[c].map(lambda v, w=w: w.get(v, v)) for c, w in words.items() if c in table}
+    columns["note"] = table["note"].map(lambda n: provenance.note_text(n, lang))
+    for who in ("created_by", "who"):
+        if who in table:
+            columns[who] = table[who].map(lambda w: provenance.who_text(w, lang))
+    if "is_current" in table:
+        columns["is_current"] = table["is_current"].map({True: "✔", False: ""})
+    shown = table.assign(**columns).astype(object)
+    shown = shown.where(shown.notna(), "")  # no <NA> for a version without a parent
+    return shown.rename(columns=lambda c: _heading(heading, c, lang))
+
+
+def _heading(heading: str, column: str, lang: str) -> str:
+    from geoapp.i18n import load_table
+
+    return load_table()[lang].get(f"{heading}.{column}", column)
 
 
 def _cmd_store_rollback(args: argparse.Namespace) -> int:
     from geoapp import store
+    from geoapp.i18n import t
 
     st = _open_store(args)
     user = _sign_in(args)
@@ -97,25 +140,36 @@ def _cmd_store_rollback(args: argparse.Namespace) -> int:
         st.rollback(args.dataset, args.version, user=user, note=args.note)
     except (PermissionError, store.StoreError) as exc:
         raise _refused(exc, args) from exc
-    print(f"{args.dataset}: version {args.version} is current again")
+    dataset = t(f"dataset.{args.dataset}", args.lang)
+    _say("cli.rolled_back", args.lang, dataset=dataset, version=args.version)
     return 0
 
 
-def _cmd_store_import(args: argparse.Namespace) -> int:
-    from geoapp import admin, datasource, store
+def _import_files(args: argparse.Namespace):
+    """The registers given and their date, each file there: else a :class:`UsageError`."""
+    from geoapp import store
+    from geoapp.i18n import t
 
     files = [
         (d, p) for d, p in (("facilities", args.facilities), ("unemployed", args.unemployed)) if p
     ]
     if not files:
-        raise UsageError("give --facilities PATH and/or --unemployed PATH")
+        raise UsageError(t("cli.give_files", args.lang))
     try:
         as_of = store.parse_as_of(args.as_of)
     except ValueError as exc:
-        raise UsageError(f"--as-of: {exc}") from exc
+        msg = t("cli.bad_as_of", args.lang).format(value=args.as_of, detail=exc)
+        raise UsageError(msg) from exc
     for _, path in files:
         if not path.is_file():
-            raise UsageError(f"{path}: no such file")
+            raise UsageError(t("cli.no_such_file", args.lang).format(path=path))
+    return files, as_of
+
+
+def _cmd_store_import(args: argparse.Namespace) -> int:
+    from geoapp import admin, datasource, store
+
+    files, as_of = _import_files(args)
     st = _open_store(args)
     user = _sign_in(args)
     counties = datasource.EmbeddedSource(st.region).counties()
@@ -132,21 +186,39 @@ def _cmd_store_import(args: argparse.Namespace) -> int:
             registry=registry,
             default_datum=args.datum,
             note=args.note,
+            lang=args.lang,
         )
     except (PermissionError, store.UploadError, store.StoreError, OSError) as exc:
         raise _refused(exc, args) from exc
     status = 0
     for dataset, path in files:
-        result = results[dataset]
-        print(result.summary())
-        report = result.imported.report
-        for r in report[report["status"].isin(["flagged", "rejected"])].itertuples(index=False):
-            print(f"  row {r.row}: {r.status}: {r.reasons}", file=sys.stderr)
-        if result.version_id is None:
-            why = result.withheld or "no valid row"
-            print(f"geoapp: error: {path}: {why}; no {dataset} version was made", file=sys.stderr)
+        if not _report_import(results[dataset], path, args.lang):
             status = 2
     return status
+
+
+def _report_import(result, path: Path, lang: str) -> bool:
+    """The import's summary on stdout, its flagged and rejected rows and, when no version
+    was made, why, on stderr, all in ``lang``; whether a version was made."""
+    from geoapp import provenance
+    from geoapp.i18n import t
+
+    print(result.summary(lang))
+    report = result.imported.report
+    line = t("cli.report_row", lang)
+    for r in report[report["status"].isin(["flagged", "rejected"])].itertuples(index=False):
+        status = t(f"row_status.{r.status}", lang)
+        print(line.format(row=r.row, status=status, reasons=r.reasons), file=sys.stderr)
+    if result.version_id is not None or result.pending:  # pending: said by the summary
+        return True
+    if result.withheld:
+        why = provenance.note_text(f"not stored: {result.withheld}.", lang)
+    else:
+        why = t("cli.no_valid_row", lang)
+    dataset = t(f"dataset.{result.dataset}", lang)
+    msg = t("cli.no_version_made", lang).format(path=path, why=why, dataset=dataset)
+    print(f"geoapp: error: {msg}", file=sys.stderr)
+    return False
 
 
 def _store_location(text: str) -> Path | str:
@@ -171,6 +243,7 @@ def add_parsers(sub) -> None:
     ua.add_argument("--password-stdin", action="store_true", help=password_help)
     ua.add_argument("--replace", action="store_true", help="replace an existing account")
     ua.add_argument("--accounts", type=Path, help="accounts file (default: settings.ACCOUNTS_PATH)")
+    ua.add_argument("--lang", **LANG_OPTION)
     ua.set_defaults(func=_cmd_user_add)
 
     s = sub.add_parser("store", help="the versioned data store: versions, audit, rollback, import")
@@ -188,15 +261,18 @@ def add_parsers(sub) -> None:
             p.add_argument("--password-stdin", action="store_true", help=password_help)
 
     si = s_sub.add_parser("info", help="current versions and the file's integrity")
+    si.add_argument("--lang", **LANG_OPTION)
     common(si, sign_in=False)
     si.set_defaults(func=_cmd_store_info)
 
     sv = s_sub.add_parser("versions", help="every version, oldest first")
+    sv.add_argument("--lang", **LANG_OPTION)
     common(sv, sign_in=False)
     sv.add_argument("--dataset", choices=("facilities", "unemployed"))
     sv.set_defaults(func=_cmd_store_versions)
 
     sa = s_sub.add_parser("audit", help="the audit log (data stewards and reviewers)")
+    sa.add_argument("--lang", **LANG_OPTION)
     common(sa, sign_in=True)
     sa.set_defaults(func=_cmd_store_audit)
 
@@ -206,6 +282,7 @@ def add_parsers(sub) -> None:
     sr.add_argument("dataset", choices=("facilities", "unemployed"))
     sr.add_argument("version", type=int)
     sr.add_argument("--note", default="")
+    sr.add_argument("--lang", **LANG_OPTION)
     common(sr, sign_in=True)
     sr.set_defaults(func=_cmd_store_rollback)
 
@@ -222,6 +299,7 @@ def add_parsers(sub) -> None:
         help="datum of coordinates in rows without a 坐标系 value (default wgs84)",
     )
     sm.add_argument("--note", default="")
+    sm.add_argument("--lang", **LANG_OPTION)
     common(sm, sign_in=True)
     sm.set_defaults(func=_cmd_store_import)
 

@@ -45,7 +45,12 @@ class UploadResult:
         """Whether the register waits for review (stored, not yet current)."""
         return self.submission is not None and self.submission.status == "pending"
 
-    def summary(self) -> str:
+    def summary(self, lang: str | None = None) -> str:
+        """What happened to the file: the reader's report, then what the store made of it.
+
+        In ``lang`` (``"zh"`` or ``"en"``); without one, both languages, a line each."""
+        if lang is not None:
+            return self._summary_in(lang)
         lines = [self.imported.summary()]
         if self.version_id is None and self.withheld:
             lines.append("同一次导入的其他文件未被接受，本文件也未生成新版本。")
@@ -71,6 +76,34 @@ class UploadResult:
             )
         if self.as_of_note:
             lines.append(self.as_of_note)
+        return "\n".join(lines)
+
+    def _summary_in(self, lang: str) -> str:
+        from geoapp import provenance
+        from geoapp.i18n import t
+
+        dataset = t(f"dataset.{self.dataset}", lang)
+        lines = [self.imported.summary(lang)]
+        if self.version_id is None and self.withheld:
+            why = provenance.note_text(f"not stored: {self.withheld}.", lang)
+            lines.append(t("upload.withheld", lang).format(dataset=dataset, why=why))
+        elif self.pending:
+            sub = self.submission
+            lines.append(
+                t("upload.pending", lang).format(
+                    id=sub.submission_id, area_name=sub.area_name, period=sub.period
+                )
+            )
+        elif self.version_id is None:
+            lines.append(t("upload.no_valid_row", lang).format(dataset=dataset))
+        else:
+            lines.append(
+                t("upload.current", lang).format(
+                    dataset=dataset, version=self.version_id, as_of=self.as_of
+                )
+            )
+        if self.as_of_note:
+            lines.append(provenance.note_text(self.as_of_note, lang))
         return "\n".join(lines)
 
 
