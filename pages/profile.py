@@ -155,7 +155,8 @@ def _facilities(p) -> None:
         near = ui.labelled(
             p.facilities, ["name", "facility_type", "subtype", "address", "distance_km"]
         )
-        st.table(near.style.format({ui.t("col.distance_km"): "{:.1f}"}), hide_index=True)
+        distance = {ui.t("col.distance_km"): "{:.1f}"}  # none without coordinates: a dash
+        st.table(near.style.format(distance, na_rep="—"), hide_index=True)
         st.caption(ui.t("profile.distance_note"))
 
 

@@ -271,6 +271,18 @@ def test_profile_facts_counts_and_distances(inputs):
     assert p.facilities["distance_km"].tolist() == [0.0, pytest.approx(55.7, abs=0.05)]
 
 
+def test_a_facility_without_coordinates_is_listed_last_with_no_distance(inputs):
+    """A facility placed by its declared county or address has no point: the profile
+    lists it after the others with no distance (the page crashed on it)."""
+    extra = inputs["facilities"].iloc[[0]].assign(facility_id="F0", name="无坐标工坊")
+    extra = extra.set_geometry(gpd.GeoSeries([None], index=extra.index, crs="EPSG:4326"))
+    facilities = pd.concat([inputs["facilities"], extra], ignore_index=True)
+    p = profile_of("990121", "literal", **{**inputs, "facilities": facilities})
+    assert p.facilities["facility_id"].tolist() == ["F2", "F1", "F0"]
+    assert p.facilities["distance_km"].iloc[:2].tolist() == [0.0, pytest.approx(55.7, abs=0.05)]
+    assert np.isnan(p.facilities["distance_km"].iloc[2])
+
+
 def test_profile_rules_with_the_prefecture_rule(inputs):
     p = profile_of("990121", "literal", **inputs)
     assert list(p.rules.columns) == list(RULE_COLUMNS)

@@ -568,6 +568,12 @@ def test_the_command_line_submits_reviews_and_reports_status(run, tmp_path):
     assert (code, out.strip()) == (0, "第 1 号已审核通过：设施登记表第 2 版为当前版本。")
     code, out, _ = run("submissions", "--lang", "en")
     assert code == 0 and "approved" in out and "220623 长白朝鲜族自治县" in out
+    code, _, err = run(
+        "submit", "--facilities", str(register), "--period", "2026Q2", who="cb_steward"
+    )
+    assert code == 0, err
+    code, out, _ = run("submissions", "--lang", "en")  # one decided, one waiting: no reviewer yet
+    assert code == 0 and "approved" in out and "NaN" not in out and "None" not in out
     book_path = tmp_path / "status.xlsx"
     code, out, _ = run("status", "--period", "2026Q1", "--out", str(book_path))
     assert code == 0

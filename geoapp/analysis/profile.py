@@ -277,10 +277,16 @@ def _seat(seats: gpd.GeoDataFrame, adcode: str, row: pd.Series) -> tuple[shapely
 
 
 def _nearest_first(here: gpd.GeoDataFrame, seat: shapely.Point) -> pd.DataFrame:
-    """:data:`FACILITY_COLUMNS` of the county's facilities, nearest to the seat first."""
+    """:data:`FACILITY_COLUMNS` of the county's facilities, nearest to the seat first;
+    those without coordinates (placed by their declared county or address) last, with
+    no distance."""
+    points = here.geometry
+    on_map = (points.notna() & ~points.is_empty & points.geom_type.eq("Point")).to_numpy()
+    distance = np.full(len(here), np.nan)
+    distance[on_map] = np.round(distances_km(points[on_map], seat), 1)
     near = pd.DataFrame(
         {c: here[c].to_numpy() for c in FACILITY_COLUMNS if c != "distance_km"}
-    ).assign(distance_km=np.round(distances_km(here.geometry, seat), 1))
+    ).assign(distance_km=distance)
     return near.sort_values(["distance_km", "facility_id"]).reset_index(drop=True)
 
 

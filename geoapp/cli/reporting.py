@@ -171,6 +171,7 @@ def _cmd_submissions(args: argparse.Namespace) -> int:
         dataset=[t(f"dataset.{d}", args.lang) for d in table["dataset"]],
         status=[t(f"submission_status.{s}", args.lang) for s in table["status"]],
         submitted_at=table["submitted_at"].str[:16],
+        decided_by=table["decided_by"].fillna(""),  # nobody yet while it waits for review
     )
     columns = ["submission_id", "dataset", "area", "period", "submitted_by", "submitted_at"]
     _print_table(table[[*columns, "row_count", "closes", "status", "decided_by", "reason"]])
