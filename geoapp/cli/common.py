@@ -11,6 +11,14 @@ from typing import Any
 from geoapp.coords import DATUMS
 
 
+def say(key: str, lang: str, *, err: bool = False, **params) -> None:
+    """Print the label ``key`` of the i18n table in ``lang``, filled with ``params``
+    (on stderr when ``err``): a command's lines in its ``--lang``."""
+    from geoapp.i18n import t
+
+    print(t(key, lang).format(**params), file=sys.stderr if err else sys.stdout)
+
+
 class UsageError(Exception):
     """Input the command cannot use at all: reported on stderr with exit code 2."""
 

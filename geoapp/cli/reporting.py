@@ -13,16 +13,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from geoapp.cli.common import LANG_OPTION, UsageError
+from geoapp.cli.common import LANG_OPTION, UsageError, say
 from geoapp.coords import DATUMS
 
 _DATASETS = ("facilities", "unemployed")
-
-
-def _say(key: str, lang: str, *, err: bool = False, **params) -> None:
-    from geoapp.i18n import t
-
-    print(t(key, lang).format(**params), file=sys.stderr if err else sys.stdout)
 
 
 def _refused(exc: BaseException, lang: str) -> UsageError:
@@ -50,7 +44,7 @@ def _files(args: argparse.Namespace) -> dict[str, tuple[str, bytes]]:
 def _closures_refused(exc, st, area: str, lang: str) -> None:
     """List what a submission would close, and say how to confirm it."""
     name = st.area_tree().name(area)
-    _say("cli.closes", lang, err=True, n=exc.count, area_name=name)
+    say("cli.closes", lang, err=True, n=exc.count, area_name=name)
     from geoapp.i18n import t
 
     shown = exc.closes.head(50)
@@ -69,24 +63,24 @@ def _report_submission(st, sub, lang: str) -> None:
     from geoapp.i18n import t
 
     dataset = t(f"dataset.{sub.dataset}", lang)
-    _say(
+    say(
         "cli.submitted", lang, id=sub.submission_id, area_name=sub.area_name, area=sub.area,
         period=sub.period, rows=f"{sub.rows:,}", dataset=dataset,
     )  # fmt: skip
     for row in sub.outside.itertuples(index=False):
-        _say(
+        say(
             "cli.outside_row", lang, err=True, row=row.row if row.row is not None else "?",
             name=row.name, county=row.county or row.adcode, prefecture=row.prefecture,
             area_name=sub.area_name,
         )  # fmt: skip
     if sub.status == "pending":
         reviewer = st.area_tree().reviewer_area(sub.area)
-        _say(
+        say(
             "cli.submission_pending", lang, reviewer=reviewer,
             reviewer_name=st.area_tree().name(reviewer),
         )  # fmt: skip
     else:
-        _say("cli.submission_current", lang, dataset=dataset, version=sub.version_id)
+        say("cli.submission_current", lang, dataset=dataset, version=sub.version_id)
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:
@@ -146,9 +140,9 @@ def _cmd_review(args: argparse.Namespace) -> int:
         raise _refused(exc, args.lang) from exc
     dataset = t(f"dataset.{info.loc[args.submission, 'dataset']}", args.lang)
     if approve:
-        _say("cli.approved", args.lang, id=args.submission, dataset=dataset, version=version)
+        say("cli.approved", args.lang, id=args.submission, dataset=dataset, version=version)
     else:
-        _say("cli.returned", args.lang, id=args.submission, reason=args.reason)
+        say("cli.returned", args.lang, id=args.submission, reason=args.reason)
     return 0
 
 
@@ -163,7 +157,7 @@ def _cmd_submissions(args: argparse.Namespace) -> int:
     except AreaError as exc:
         raise _refused(exc, args.lang) from exc
     if table.empty:
-        _say("cli.no_submissions", args.lang)
+        say("cli.no_submissions", args.lang)
         return 0
     tree = st.area_tree()
     table = table.assign(

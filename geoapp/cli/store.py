@@ -7,15 +7,9 @@ import sys
 from pathlib import Path
 
 from geoapp.cli import reporting
-from geoapp.cli.common import LANG_OPTION, REGION_HELP, UsageError
+from geoapp.cli.common import LANG_OPTION, REGION_HELP, UsageError, say
 from geoapp.cli.session import _open_store, _print_table, _read_password, _sign_in
 from geoapp.coords import DATUMS
-
-
-def _say(key: str, lang: str, *, err: bool = False, **params) -> None:
-    from geoapp.i18n import t
-
-    print(t(key, lang).format(**params), file=sys.stderr if err else sys.stdout)
 
 
 def _refused(exc: BaseException, args: argparse.Namespace) -> UsageError:
@@ -46,7 +40,7 @@ def _cmd_user_add(args: argparse.Namespace) -> int:
     where = args.accounts or settings.ACCOUNTS_PATH
     area = t("cli.user_area", args.lang).format(area=args.area) if args.area else ""
     role = t(f"role.{args.role}", args.lang)
-    _say("cli.user_added", args.lang, role=role, name=args.name, area=area, path=where)
+    say("cli.user_added", args.lang, role=role, name=args.name, area=area, path=where)
     return 0
 
 
@@ -60,18 +54,18 @@ def _cmd_store_info(args: argparse.Namespace) -> int:
     except store.StoreError as exc:
         raise _refused(exc, args) from exc
     lang = args.lang
-    _say("cli.store_location", lang, location=st.location, region=st.region)
+    say("cli.store_location", lang, location=st.location, region=st.region)
     for dataset in ("facilities", "unemployed"):
         rows = versions[versions["dataset"] == dataset]
         cur = rows[rows["is_current"]].iloc[0]
-        _say(
+        say(
             "cli.store_dataset", lang, dataset=t(f"dataset.{dataset}", lang), n=len(rows),
             version=cur["version_id"], as_of=cur["as_of"], rows=cur["row_count"],
             who=provenance.who_text(cur["created_by"], lang), at=cur["created_at"],
             empty="" if cur["row_count"] else t("cli.store_empty", lang),
         )  # fmt: skip
     result = t("cli.integrity_ok", lang) if integrity == "ok" else integrity
-    _say("cli.store_integrity", lang, result=result)
+    say("cli.store_integrity", lang, result=result)
     return 0
 
 
@@ -141,7 +135,7 @@ def _cmd_store_rollback(args: argparse.Namespace) -> int:
     except (PermissionError, store.StoreError) as exc:
         raise _refused(exc, args) from exc
     dataset = t(f"dataset.{args.dataset}", args.lang)
-    _say("cli.rolled_back", args.lang, dataset=dataset, version=args.version)
+    say("cli.rolled_back", args.lang, dataset=dataset, version=args.version)
     return 0
 
 
