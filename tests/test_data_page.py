@@ -485,7 +485,7 @@ def test_guess_datum_without_usable_rows():
 
 def test_datum_hint_on_the_page_for_gcj02_coordinates():
     counties = datasource.EmbeddedSource().counties()
-    good = pd.read_excel(FIXTURES / "facilities_good.xlsx", dtype=str)
+    good = pd.read_excel(FIXTURES / "facilities_good.xlsx", dtype=str, engine="openpyxl")
     metric = counties.set_index("adcode").to_crs(3857)
     # Move every facility next to its county's border, then write it in GCJ-02.
     import geopandas as gpd

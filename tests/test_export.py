@@ -471,7 +471,9 @@ def test_to_bytes_matches_the_file_writer(tmp_path, fmt, gaps, gap_layer, meta):
     if fmt == "csv":
         back = pd.read_csv(path, encoding="utf-8-sig", dtype={"adcode": str})
     elif fmt == "xlsx":
-        back = pd.read_excel(path, sheet_name="缺口清单", dtype={"行政区划代码": str})
+        back = pd.read_excel(
+            path, sheet_name="缺口清单", dtype={"行政区划代码": str}, engine="openpyxl"
+        )
         back = back.rename(columns={v: k for k, v in export.gap_headers("zh").items()})
     else:
         back = gpd.read_file(path)
