@@ -27,6 +27,7 @@ import shapely
 
 from geoapp import coords
 from geoapp.admin.history import CodeHistory
+from geoapp.localised import Localised
 from geoapp.paths import REGIONS_DIR
 
 DEFAULT_REGION = "220000"  # 吉林省
@@ -365,8 +366,9 @@ def _layers(sel: pd.DataFrame) -> tuple[gpd.GeoDataFrame, ...]:
 _ADCODE = re.compile(r"[1-9][0-9]{5}")
 
 
-class RegionError(ValueError):
-    """A region that is not a built region (or not an adcode at all)."""
+class RegionError(Localised, ValueError):
+    """A region that is not a built region (or not an adcode at all); ``key`` and
+    ``params``, where given, say it in the words of the i18n table."""
 
 
 def built_regions(*, directory: Path | None = None) -> list[str]:

@@ -7,7 +7,8 @@ of a region when the two overlap: the same unit, or one inside the other
 (:func:`check_policy_region`). The policies of a region are those that overlap it
 (:func:`policies_for`), the embedded default policy first when it applies.
 
-May import :mod:`geoapp.regions` and :mod:`geoapp.policy`; nothing imports streamlit.
+May import :mod:`geoapp.regions`, :mod:`geoapp.policy` and :mod:`geoapp.localised`;
+nothing imports streamlit.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sqlite3
 from pathlib import Path
 
 from geoapp import policy, regions
+from geoapp.localised import Word
 from geoapp.regions import RegionError
 
 __all__ = [
@@ -67,12 +69,13 @@ def find_region(value: object, *, directory: Path | None = None) -> str:
     if len(hits) == 1:
         return hits[0]
     shown = text if len(text) <= 40 else text[:40] + "…"
-    built = ", ".join(f"{c} {n}" for c, n in names.items()) or "none"
+    built = [f"{c} {n}" for c, n in names.items()]
     msg = (
-        f"{shown!r} is not a built region; built: {built}. "
+        f"{shown!r} is not a built region; built: {', '.join(built) or 'none'}. "
         f"Build another with: geoapp data boundaries --region <adcode or full name>"
     )
-    raise RegionError(msg)
+    none = Word("problem.word.none", "none")
+    raise RegionError(msg, key="problem.region.not_built", value=shown, built=built or none)
 
 
 def _prefix(adcode: str) -> str:

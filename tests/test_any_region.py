@@ -314,21 +314,25 @@ def test_a_policy_of_another_region_is_exit_2_for_every_analysis(built, capsys, 
     assert "applies to 500116 江津区, not to region 220000 吉林省" in err
 
 
+_NOT_BUILT_ZH = "--region：“辽宁省”不是已建好的地区；已建好的地区：211100 盘锦市、220000 吉林省"
+_NOT_BUILT_EN = "--region: '辽宁省' is not a built region; built: 211100 盘锦市, 220000 吉林省"
+
+
 @pytest.mark.parametrize(
-    "command",
+    ("command", "says"),
     [
-        ["gaps"],
-        ["progress"],
-        ["store", "info"],
-        ["store", "versions"],
-        ["template", "facilities", "--out", "t.xlsx"],
-        ["run"],
+        (["gaps"], _NOT_BUILT_ZH),
+        (["progress", "--lang", "en"], _NOT_BUILT_EN),
+        (["store", "info"], _NOT_BUILT_ZH),
+        (["store", "versions", "--lang", "en"], _NOT_BUILT_EN),
+        (["template", "facilities", "--out", "t.xlsx"], _NOT_BUILT_ZH),
+        (["run"], _NOT_BUILT_EN),  # no --lang: its lines are English
     ],
 )
-def test_an_unbuilt_region_is_exit_2_naming_the_built_ones(built, capsys, command, tmp_path):
+def test_an_unbuilt_region_is_exit_2_naming_the_built_ones(built, capsys, command, says, tmp_path):
     code, _, err = geoapp(capsys, *command, "--region", "辽宁省")
     assert code == 2
-    assert "--region: '辽宁省' is not a built region; built: 211100 盘锦市, 220000 吉林省" in err
+    assert says in err
     assert not list((tmp_path / "var").glob("geoapp*.gpkg"))  # no store made for it
 
 

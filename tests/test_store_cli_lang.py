@@ -226,3 +226,160 @@ def _english_words(line: str) -> list[str]:
         .replace("geoapp store import", " ")
     )
     return re.findall(r"[A-Za-z]{2,}", plain)
+
+
+# --- what used to reach a Chinese screen in English -------------------------------------------
+
+NO_HEADER = "foo,bar\n1,2\n"
+FACILITIES_NO_HEADER = (
+    "前 2 行中找不到登记表的表头。表头需要有名称、类型，以及经纬度、县（市、区）或地址之一；"
+    "请对照模板检查表头，或在“列对应”中手动指定"
+)
+COUNTS_NO_HEADER = (
+    "前 2 行中找不到人数表的表头。表头需要有人数，以及行政区划代码或县（市、区）名称；"
+    "请对照模板检查表头，或在“列对应”中手动指定"
+)
+ALL_OR_NOTHING_ZH = "同一次导入的文件要么一起保存，要么都不保存，因此没有保存任何文件"
+ALL_OR_NOTHING_EN = "nothing was stored: the files of one import are stored together or not at all"
+
+
+def _user_add(monkeypatch, path, name: str, *lang: str) -> int:
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    argv = ["user", "add", name, "--role", "viewer", *lang, "--password-stdin"]
+    return cli.main([*argv, "--accounts", str(path)])
+
+
+def test_user_add_says_what_is_wrong_with_the_accounts_file_in_the_language(
+    tmp_path, monkeypatch, capsys
+):
+    path = tmp_path / "a.toml"
+    assert _user_add(monkeypatch, path, "zhao") == 0
+    capsys.readouterr()
+    assert _user_add(monkeypatch, path, "zhao") == 2
+    assert capsys.readouterr() == (
+        "",
+        f"geoapp: error: {path}：账户 zhao 已存在；如要修改，请加 --replace\n",
+    )
+    assert _user_add(monkeypatch, path, "zhao", "--lang", "en") == 2
+    assert capsys.readouterr().err == (
+        f"geoapp: error: {path}: user 'zhao' exists already; use replace=True (--replace) "
+        "to change it\n"
+    )
+    path.chmod(0o666)
+    assert _user_add(monkeypatch, path, "qian") == 2
+    assert capsys.readouterr().err == (
+        f"geoapp: error: 账户文件 {path} 可被其他用户写入（权限 0666）：请把 {path} 的权限改为 600（只有本人可读写）\n"
+    )
+    assert _user_add(monkeypatch, path, "qian", "--lang", "en") == 2
+    assert capsys.readouterr().err == (
+        f"geoapp: error: accounts file {path} is writable by others (mode 0666): chmod 600 {path}\n"
+    )
+
+
+def test_an_account_request_and_a_damaged_file_read_in_chinese(tmp_path):
+    from geoapp.ingest import problem_text
+
+    path = tmp_path / "a.toml"
+    with pytest.raises(auth.AccountsError) as caught:
+        auth.add_user("zhao", "short", role="viewer", path=path)
+    assert problem_text(caught.value, "zh") == "密码至少需要 10 个字符"
+    assert problem_text(caught.value, "en") == "the password must have at least 10 characters"
+    path.write_text('[[user]]\nname = "zhao"\nrole = "boss"\nhash = "x"\n', encoding="utf-8")
+    path.chmod(0o600)
+    with pytest.raises(auth.AccountsError) as caught:
+        auth.list_users(path=path)
+    assert problem_text(caught.value, "zh") == (
+        f"{path}：账户 zhao 的角色“boss”无效；可选：查看者、数据管理员、审核员"
+    )
+    assert problem_text(caught.value, "en") == (
+        f"{path}: user 'zhao' has role 'boss'; expected one of ('viewer', 'steward', 'reviewer')"
+    )
+
+
+def test_a_refused_import_says_each_file_in_the_language(run, tmp_path):
+    bad, bad_counts = tmp_path / "bad.csv", tmp_path / "badu.csv"
+    good = tmp_path / "good.csv"
+    bad.write_text(NO_HEADER, encoding="utf-8")
+    bad_counts.write_text(NO_HEADER, encoding="utf-8")
+    good.write_text(REGISTER, encoding="utf-8")
+
+    def both(facilities, *lang):
+        argv = ["import", "--facilities", str(facilities), "--unemployed", str(bad_counts)]
+        return run(*argv, "--as-of", AS_OF, *lang, who="steward1")
+
+    assert both(bad) == (
+        2,
+        "",
+        f"geoapp: error: bad.csv：{FACILITIES_NO_HEADER}；badu.csv：{COUNTS_NO_HEADER}；"
+        f"{ALL_OR_NOTHING_ZH}\n",
+    )
+    assert both(good) == (
+        2,
+        "",
+        f"geoapp: error: badu.csv：{COUNTS_NO_HEADER}；{ALL_OR_NOTHING_ZH}\n",
+    )
+    assert _import(run, bad) == (2, "", f"geoapp: error: bad.csv：{FACILITIES_NO_HEADER}\n")
+    code, out, err = both(bad, "--lang", "en")
+    assert (code, out) == (2, "")
+    assert err.startswith(
+        "geoapp: error: bad.csv: no header row of a facility register found in the first 2 rows"
+    )
+    assert "; badu.csv: no header row of a table of unemployed disabled people found" in err
+    assert err.endswith(f"; {ALL_OR_NOTHING_EN}\n")
+    assert run.store.exists() and run("versions", "--dataset", "unemployed")[1].count("\n") == 2
+
+
+def test_an_unbuilt_region_is_said_in_the_language(run):
+    from geoapp import scope
+
+    built = list(scope.region_names().items())
+    zh = "、".join(f"{c} {n}" for c, n in built)
+    en = ", ".join(f"{c} {n}" for c, n in built)
+    assert run("info", "--region", "999999") == (
+        2,
+        "",
+        f"geoapp: error: --region：“999999”不是已建好的地区；已建好的地区：{zh}。"
+        "建立其他地区：geoapp data boundaries --region <行政区划代码或全称>\n",
+    )
+    assert run("info", "--region", "999999", "--lang", "en") == (
+        2,
+        "",
+        f"geoapp: error: --region: '999999' is not a built region; built: {en}. "
+        "Build another with: geoapp data boundaries --region <adcode or full name>\n",
+    )
+
+
+def test_submit_usage_errors_are_said_in_the_language(run, tmp_path):
+    missing = tmp_path / "nowhere.csv"
+    for lang, give, no_file in (
+        ((), "请给出 --facilities 文件 和/或 --unemployed 文件", f"{missing}：文件不存在"),
+        (
+            ("--lang", "en"),
+            "give --facilities PATH and/or --unemployed PATH",
+            f"{missing}: no such file",
+        ),
+    ):
+        assert run("submit", "--period", "2026Q1", *lang, who="steward1") == (
+            2, "", f"geoapp: error: {give}\n",
+        )  # fmt: skip
+        argv = ["submit", "--facilities", str(missing), "--period", "2026Q1", *lang]
+        assert run(*argv, who="steward1") == (2, "", f"geoapp: error: {no_file}\n")
+
+
+def test_submit_says_why_a_register_made_no_submission_in_the_language(run, tmp_path):
+    good, empty = tmp_path / "good.csv", tmp_path / "emptyu.csv"
+    good.write_text(REGISTER.splitlines()[0] + "\n" + REGISTER.splitlines()[1] + "\n", "utf-8")
+    empty.write_text("行政区划代码,未就业残疾人数\n220623,\n", encoding="utf-8")
+    argv = ["submit", "--facilities", str(good), "--unemployed", str(empty), "--period", "2026Q1"]
+    code, _, err = run(*argv, who="steward1")
+    assert (code, err.splitlines()[-1]) == (
+        2,
+        "geoapp: error: good.csv：未保存：emptyu.csv 没有有效行；"
+        "同一次导入的文件要么一起保存，要么都不保存",
+    )
+    code, _, err = run(*argv, "--lang", "en", who="steward1")
+    assert (code, err.splitlines()[-1]) == (
+        2,
+        "geoapp: error: good.csv: not stored: emptyu.csv has no valid row; the files of one "
+        "import are stored together or not at all",
+    )

@@ -317,6 +317,9 @@ def _keys_in_source() -> set[str]:
 _BUILT = {
     *(f"problem.store.hint.{h}" for h in ("full", "readonly", "busy", "locked", "notadb",
                                           "corrupt", "cantopen", "ioerr", "server", "other")),
+    *(f"problem.accounts.entry.{e}" for e in ("not_table", "lacks", "unknown", "role", "hash",
+                                               "created_at", "area", "name")),
+    "problem.word.others", "problem.word.its_group",
     *(action_word(a).key for a in (
         "view the data", "change the data", "upload a register", "submit data",
         "approve submissions", "return submissions", "see submitted rows",

@@ -389,8 +389,11 @@ def test_command_in_english_for_the_counts(tmp_path):
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["--region", "999999"], "--region: '999999' is not a built region; built: "),
-        (["--region", "吉林"], "is not a built region"),
+        (
+            ["--region", "999999", "--lang", "en"],
+            "--region: '999999' is not a built region; built: ",
+        ),
+        (["--region", "吉林"], "--region：“吉林”不是已建好的地区；已建好的地区："),
     ],
 )
 def test_command_refuses_an_unknown_region(tmp_path, capsys, args, says):

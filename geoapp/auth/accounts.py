@@ -30,7 +30,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from geoapp import settings
-from geoapp.localised import AccessDenied, OneOf, Word, action_word, role_word
+from geoapp.localised import AccessDenied, Localised, OneOf, Word, action_word, role_word
 
 log = logging.getLogger("geoapp.auth")
 
@@ -48,8 +48,11 @@ _hasher = PasswordHasher()
 _PROCESS_KEY = secrets.token_bytes(32)
 
 
-class AccountsError(ValueError):
-    """An accounts file or an account request that cannot be used; says which and why."""
+class AccountsError(Localised, ValueError):
+    """An accounts file or an account request that cannot be used; says which and why.
+
+    Its ``key`` (``problem.accounts.*``) and ``params`` say the same in the i18n table's
+    words, which the command line shows in ``--lang``."""
 
 
 @dataclass(frozen=True)
@@ -233,19 +236,33 @@ def _accounts_path(path: str | os.PathLike | None) -> Path:
     return Path(path) if path is not None else settings.ACCOUNTS_PATH
 
 
+#: The files :func:`_check_private` guards, as words of the i18n table.
+_FILE_WORDS = {
+    "accounts file": Word("problem.word.accounts_file", "accounts file"),
+    "sign-in log": Word("problem.word.signin_log", "sign-in log"),
+    "sign-in throttle state": Word("problem.word.throttle_state", "sign-in throttle state"),
+}
+
+
 def _check_private(path: Path, info: os.stat_result, *, what: str) -> None:
     """Refuse a file that is not a regular file or that its group or others may write."""
+    file = _FILE_WORDS.get(what, what)
     if not stat.S_ISREG(info.st_mode):
         msg = f"{what} {path} is not a regular file"
-        raise AccountsError(msg)
+        raise AccountsError(msg, key="problem.accounts.not_regular", what=file, path=path)
     mode = stat.S_IMODE(info.st_mode)
     if mode & 0o022:
         who = "others" if mode & 0o002 else "its group"
         msg = f"{what} {path} is writable by {who} (mode {mode:04o}): chmod 600 {path}"
-        raise AccountsError(msg)
+        word = Word(f"problem.word.{'others' if mode & 0o002 else 'its_group'}", who)
+        raise AccountsError(
+            msg, key="problem.accounts.writable", what=file, path=path, who=word,
+            mode=f"{mode:04o}",
+        )  # fmt: skip
 
 
-def _name_problem(name: object) -> str | None:
+def _name_problem(name: object) -> AccountsError | None:
+    """Why ``name`` cannot be an account's name (an error to raise), or None."""
     if (
         not isinstance(name, str)
         or not name
@@ -253,59 +270,74 @@ def _name_problem(name: object) -> str | None:
         or len(name) > _NAME_MAX
         or any(ord(c) < 32 or ord(c) == 127 for c in name)
     ):
-        return (
+        msg = (
             f"user name {name!r} is not usable: 1-{_NAME_MAX} characters, "
             "no control characters, no leading or trailing spaces"
         )
+        return AccountsError(msg, key="problem.accounts.bad_name", name=name, max=_NAME_MAX)
     return None
 
 
-def _entry_problem(entry: object) -> str | None:
-    """What is wrong with one ``[[user]]`` table, or None."""
+def _entry_problem(entry: object) -> tuple[str, str, dict] | None:
+    """What is wrong with one ``[[user]]`` table: (English, the i18n key's last part, its
+    parameters), or None."""
     if not isinstance(entry, dict):
-        return f"is a {type(entry).__name__}, not a table"
+        kind = type(entry).__name__
+        return f"is a {kind}, not a table", "not_table", {"type": kind}
     missing = [k for k in ("name", "role", "hash") if not isinstance(entry.get(k), str)]
     if missing:
-        return f"lacks {', '.join(missing)} (text expected)"
-    who = f"user {entry['name']!r}"
+        return f"lacks {', '.join(missing)} (text expected)", "lacks", {"keys": missing}
+    name = entry["name"]
+    who, params = f"user {name!r}", {"name": name}
     unknown = sorted(set(entry) - set(_KEYS))
     if unknown:
-        return f"{who} has unknown key(s) {', '.join(unknown)}; expected {', '.join(_KEYS)}"
+        msg = f"{who} has unknown key(s) {', '.join(unknown)}; expected {', '.join(_KEYS)}"
+        return msg, "unknown", params | {"keys": unknown, "expected": list(_KEYS)}
     if entry["role"] not in ROLES:
-        return f"{who} has role {entry['role']!r}; expected one of {ROLES}"
+        roles = [role_word(r) for r in ROLES]
+        msg = f"{who} has role {entry['role']!r}; expected one of {ROLES}"
+        return msg, "role", params | {"role": entry["role"], "roles": roles}
     if not entry["hash"].startswith("$argon2id$"):
-        return f"{who} has a hash that is not an argon2id hash ('$argon2id$...')"
+        return f"{who} has a hash that is not an argon2id hash ('$argon2id$...')", "hash", params
     if not isinstance(entry.get("created_at", ""), str):
-        return f"{who} has a created_at that is not text"
+        return f"{who} has a created_at that is not text", "created_at", params
     area = entry.get("area", "")
     if not isinstance(area, str) or (area and not _AREA.fullmatch(area)):
-        return f"{who} has area {area!r}; expected an adcode of 6 digits (or none)"
-    return _name_problem(entry["name"])
+        msg = f"{who} has area {area!r}; expected an adcode of 6 digits (or none)"
+        return msg, "area", params | {"area": area}
+    bad_name = _name_problem(name)
+    return None if bad_name is None else (str(bad_name), "name", bad_name.params)
 
 
 def _check_entries(path: Path, data: dict) -> list[dict]:
     unknown = sorted(set(data) - {"user"})
     if unknown:
         msg = f"{path}: unknown top-level key(s) {', '.join(unknown)}; expected [[user]] tables"
-        raise AccountsError(msg)
+        raise AccountsError(msg, key="problem.accounts.unknown_top", path=path, keys=unknown)
     users = data.get("user", [])
     if not isinstance(users, list):
-        msg = f"{path}: 'user' must be an array of tables ([[user]]), got {type(users).__name__}"
-        raise AccountsError(msg)
+        kind = type(users).__name__
+        msg = f"{path}: 'user' must be an array of tables ([[user]]), got {kind}"
+        raise AccountsError(msg, key="problem.accounts.users_not_array", path=path, type=kind)
     seen: dict[str, int] = {}
     for i, entry in enumerate(users, start=1):
         problem = _entry_problem(entry)
         if problem:
-            where = "" if problem.startswith("user ") else f"user entry {i} "
-            msg = f"{path}: {where}{problem}"
-            raise AccountsError(msg)
+            text, what, params = problem
+            where = "" if text.startswith("user ") else f"user entry {i} "
+            msg = f"{path}: {where}{text}"
+            key = f"problem.accounts.entry.{what}"
+            raise AccountsError(msg, key=key, path=path, entry=i, **params)
         first = seen.setdefault(entry["name"], i)
         if first != i:
             msg = (
                 f"{path}: user {entry['name']!r} appears more than once (entries {first} "
                 f"and {i}); keep one"
             )
-            raise AccountsError(msg)
+            raise AccountsError(
+                msg, key="problem.accounts.duplicate", path=path, name=entry["name"],
+                first=first, entry=i,
+            )  # fmt: skip
     return users
 
 
@@ -321,7 +353,9 @@ def _read(path: Path) -> list[dict]:
         return []
     except OSError as exc:
         msg = f"{path}: cannot read the accounts file ({exc.strerror})"
-        raise AccountsError(msg) from None
+        raise AccountsError(
+            msg, key="problem.accounts.cannot_read", path=path, detail=exc.strerror
+        ) from None
     with f:
         info = os.fstat(f.fileno())
         _check_private(path, info, what="accounts file")
@@ -333,7 +367,9 @@ def _read(path: Path) -> list[dict]:
             data = tomllib.loads(f.read().decode("utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             msg = f"{path}: cannot read the accounts file ({exc})"
-            raise AccountsError(msg) from None
+            raise AccountsError(
+                msg, key="problem.accounts.cannot_read", path=path, detail=exc
+            ) from None
     users = _check_entries(path, data)
     if stat.S_IMODE(info.st_mode) & 0o044:
         log.warning(
@@ -435,19 +471,7 @@ def add_user(
         A bad name, role or password, an existing account without ``replace``, an
         accounts file that cannot be used, or one that cannot be written.
     """
-    problem = _name_problem(name)
-    if problem:
-        raise AccountsError(problem)
-    if role not in ROLES:
-        msg = f"role {role!r} is not a role; expected one of {', '.join(ROLES)}"
-        raise AccountsError(msg)
-    area = str(area or "").strip()
-    if area and not _AREA.fullmatch(area):
-        msg = f"area {area!r} is not an adcode; give 6 digits such as 220600 (or none)"
-        raise AccountsError(msg)
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        msg = f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
-        raise AccountsError(msg)
+    area = _checked_request(name, password, role=role, area=area)
     target = _accounts_path(path)
     try:
         with _locked(target):
@@ -457,7 +481,7 @@ def add_user(
                     f"{target}: user {name!r} exists already; use replace=True (--replace) "
                     "to change it"
                 )
-                raise AccountsError(msg)
+                raise AccountsError(msg, key="problem.accounts.exists", path=target, name=name)
             entry = {
                 "name": name,
                 "role": role,
@@ -468,9 +492,32 @@ def add_user(
             users = [u for u in users if u["name"] != name] + [entry]
             _write_atomic(target, _render(users))
     except OSError as exc:
-        msg = f"{target}: cannot write the accounts file ({exc.strerror or exc})"
-        raise AccountsError(msg) from None
+        detail = exc.strerror or exc
+        msg = f"{target}: cannot write the accounts file ({detail})"
+        raise AccountsError(
+            msg, key="problem.accounts.cannot_write", path=target, detail=detail
+        ) from None
     return User(name, role, area)
+
+
+def _checked_request(name: str, password: str, *, role: str, area: str) -> str:
+    """The area of an account request (stripped) once its name, role, area and password
+    are checked; else the AccountsError saying what is wrong."""
+    problem = _name_problem(name)
+    if problem:
+        raise problem
+    if role not in ROLES:
+        msg = f"role {role!r} is not a role; expected one of {', '.join(ROLES)}"
+        roles = [role_word(r) for r in ROLES]
+        raise AccountsError(msg, key="problem.accounts.role", role=role, roles=roles)
+    area = str(area or "").strip()
+    if area and not _AREA.fullmatch(area):
+        msg = f"area {area!r} is not an adcode; give 6 digits such as 220600 (or none)"
+        raise AccountsError(msg, key="problem.accounts.area", area=area)
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        msg = f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
+        raise AccountsError(msg, key="problem.accounts.password", min=MIN_PASSWORD_LENGTH)
+    return area
 
 
 def list_users(*, path: str | os.PathLike | None = None) -> list[User]:

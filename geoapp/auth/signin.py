@@ -151,8 +151,11 @@ def verify(
                 log_path.with_name(THROTTLE_NAME), _record_attempt(state, who, client, when, ok=ok)
             )
     except OSError as exc:
-        msg = f"{log_path}: cannot keep the sign-in log ({exc.strerror or exc})"
-        raise AccountsError(msg) from None
+        detail = exc.strerror or exc
+        msg = f"{log_path}: cannot keep the sign-in log ({detail})"
+        raise AccountsError(
+            msg, key="problem.accounts.signin_log", path=log_path, detail=detail
+        ) from None
     return _signed(entry, target) if ok and entry else None
 
 

@@ -41,13 +41,20 @@ class _Inputs:
 
 
 def _region(args: argparse.Namespace) -> str:
-    """The adcode of the built region ``--region`` names (adcode or name; default 220000)."""
+    """The adcode of the built region ``--region`` names (adcode or name; default 220000).
+
+    Refused in the command's ``--lang``; a command without one (``run``, ``data``,
+    ``resolve``) prints English, so its refusal is English too."""
     from geoapp import regions, scope
+    from geoapp.i18n import t
+    from geoapp.ingest import problem_text
 
     try:
         return scope.find_region(getattr(args, "region", None) or regions.DEFAULT_REGION)
     except scope.RegionError as exc:
-        raise UsageError(f"--region: {exc}") from exc
+        lang = getattr(args, "lang", None) or "en"
+        msg = t("cli.bad_region", lang).format(detail=problem_text(exc, lang))
+        raise UsageError(msg) from exc
 
 
 def _region_policy(args: argparse.Namespace, region: str):

@@ -28,17 +28,22 @@ def _refused(exc: BaseException, lang: str) -> UsageError:
 
 
 def _files(args: argparse.Namespace) -> dict[str, tuple[str, bytes]]:
+    """The registers given, read: dataset -> (file name, bytes); else a
+    :class:`UsageError` in ``--lang``."""
+    from geoapp.i18n import t
+
     given = [(d, p) for d, p in (("facilities", args.facilities), ("unemployed", args.unemployed))]
     given = [(d, p) for d, p in given if p]
     if not given:
-        raise UsageError("give --facilities PATH and/or --unemployed PATH")
+        raise UsageError(t("cli.give_files", args.lang))
     for _, path in given:
         if not path.is_file():
-            raise UsageError(f"{path}: no such file")
+            raise UsageError(t("cli.no_such_file", args.lang).format(path=path))
     try:
         return {d: (p.name, p.read_bytes()) for d, p in given}
     except OSError as exc:
-        raise UsageError(f"cannot read the register: {exc}") from exc
+        detail = f"{exc.filename}: {exc.strerror}" if exc.strerror else exc
+        raise UsageError(t("cli.cannot_read_register", args.lang).format(detail=detail)) from exc
 
 
 def _closures_refused(exc, st, area: str, lang: str) -> None:
@@ -116,9 +121,22 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     for dataset, result in results.items():
         if result.submission is None:
             print(result.summary(args.lang), file=sys.stderr)
-            raise UsageError(f"{files[dataset][0]}: {result.withheld or 'no valid row'}")
+            raise UsageError(_not_submitted(files[dataset][0], result, args.lang))
         _report_submission(st, result.submission, args.lang)
     return status
+
+
+def _not_submitted(file_name: str, result, lang: str) -> str:
+    """Why a register made no submission, in ``lang``: another file of the import had no
+    valid row (``withheld``), or this one had none."""
+    from geoapp import provenance
+    from geoapp.i18n import t
+
+    if result.withheld:
+        why = provenance.note_text(f"not stored: {result.withheld}.", lang)
+    else:
+        why = t("cli.no_valid_row", lang)
+    return t("cli.not_submitted", lang).format(file=file_name, why=why)
 
 
 def _cmd_review(args: argparse.Namespace) -> int:

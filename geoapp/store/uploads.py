@@ -12,13 +12,15 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import geopandas as gpd
 import pandas as pd
 
 from geoapp import auth, ingest
 from geoapp.ingest import CountImport, FacilityImport, UploadError, check_upload, display_name
+from geoapp.ingest.rowlog import Sentences
+from geoapp.localised import Localised
 from geoapp.store.areas import Period
 from geoapp.store.asof import AsOfWarning, as_of_note, parse_as_of
 from geoapp.store.encoding import check_dataset
@@ -28,9 +30,14 @@ from geoapp.store.submissions import Part, Submission
 if TYPE_CHECKING:
     from geoapp.admin import AdminRegistry
 
-__all__ = ["ALL_OR_NOTHING", "Pending", "UploadResult", "UploadsMixin", "pending"]
+__all__ = ["ALL_OR_NOTHING", "ImportRefused", "Pending", "UploadResult", "UploadsMixin", "pending"]
 
 ALL_OR_NOTHING = "the files of one import are stored together or not at all"
+
+
+class ImportRefused(Localised, UploadError):
+    """An import of several files refused because some of them were: ``reasons`` holds
+    each refused file's own error, which a reader sees in their language."""
 
 
 class UploadsMixin:
@@ -363,9 +370,11 @@ class UploadsMixin:
         files: Mapping[str, tuple[str, bytes]],
         columns: Mapping[str, Mapping[str, str]],
         options: dict,
-    ) -> tuple[dict[str, tuple[str, FacilityImport | CountImport, Pending]], dict[str, str]]:
+    ) -> tuple[
+        dict[str, tuple[str, FacilityImport | CountImport, Pending]], dict[str, UploadError]
+    ]:
         """Every file checked and read: dataset -> (kind, import, pending version), and
-        dataset -> why it was refused."""
+        dataset -> why it was refused (its error, with its i18n key)."""
         read, refused = {}, {}
         for dataset, (file_name, data) in files.items():
             try:
@@ -373,7 +382,7 @@ class UploadsMixin:
                     dataset, file_name, bytes(data), columns=columns.get(dataset), **options
                 )
             except UploadError as exc:
-                refused[dataset] = str(exc)
+                refused[dataset] = exc
         return read, refused
 
     @staticmethod
@@ -448,7 +457,7 @@ class UploadsMixin:
         steward: auth.User,
         files: Mapping[str, tuple[str, bytes]],
         read: dict[str, tuple[str, FacilityImport | CountImport, Pending]],
-        refused: dict[str, str],
+        refused: dict[str, UploadError],
         empty: list[str],
         *,
         as_of: str,
@@ -470,7 +479,7 @@ class UploadsMixin:
         for dataset, (_, data) in files.items():
             counts = read[dataset][2].counts if dataset in read else None
             if dataset in refused:
-                reason = refused[dataset]
+                reason = str(refused[dataset])
             elif dataset in empty:
                 reason = f"no valid row: no version made. {note}".strip()
             else:
@@ -478,10 +487,7 @@ class UploadsMixin:
             events.append((dataset, label[dataset], bytes(data), counts, reason))
         self._record_rejections(steward, events)
         if refused:
-            msg = "; ".join(refused.values())
-            if len(files) > 1:
-                msg += f"; nothing was stored: {ALL_OR_NOTHING}"
-            raise UploadError(msg)
+            _raise_refused(refused, several=len(files) > 1)
         hint = as_of_note(as_of)
         results = {}
         for d, (kind, imported, item) in read.items():
@@ -497,3 +503,16 @@ class UploadsMixin:
                 withheld=withheld,
             )
         return results
+
+
+def _raise_refused(refused: dict[str, UploadError], *, several: bool) -> NoReturn:
+    """Raise the error of a refused file as it is (its key says it in the reader's
+    language), or, when the import had several files, :class:`ImportRefused` with each
+    refused file's error and why nothing was stored."""
+    if not several:
+        raise next(iter(refused.values()))
+    msg = "; ".join(str(exc) for exc in refused.values())
+    msg += f"; nothing was stored: {ALL_OR_NOTHING}"
+    raise ImportRefused(
+        msg, key="problem.store.import_refused", reasons=Sentences(refused.values())
+    )
