@@ -12,6 +12,7 @@ only Streamlit plumbing around the core (:mod:`geoapp`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from geoapp import datasource, export, i18n, launcher, policy, regions, scope
 from geoapp.analysis import reports
@@ -70,8 +72,25 @@ def language_switch() -> None:
         key="lang_switch",
     )
     if choice != lang():
+        _resend_choices()
         st.query_params["lang"] = choice
         st.rerun()
+
+
+def _resend_choices() -> None:
+    """Set every text choice of the session again, so that the next run sends it anew.
+
+    A keyed selectbox keeps the label it shows when only its ``format_func`` changes
+    (streamlit/streamlit#13788): after a switch, a map's 地图上标出 box would still read
+    Chinese on the English screen. A value the script sets is sent with its new label.
+    Only text values: buttons, uploads and editors (other types) may not be set, and
+    the widgets of this run (the switch itself) refuse it.
+    """
+    for key in list(st.session_state.keys()):
+        value = st.session_state[key]
+        if isinstance(value, str):
+            with contextlib.suppress(StreamlitAPIException):
+                st.session_state[key] = value
 
 
 def region() -> str:

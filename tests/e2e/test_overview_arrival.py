@@ -146,3 +146,24 @@ def test_filters_follow_the_sidebar_links(app_url, page):
     page.wait_for_url(lambda url: "county=220621" in url)
     assert _query(page.url) == {"prefecture": "220600", "county": "220621"}
     page.locator("h2", has_text="抚松县（白山市").wait_for()
+
+
+def test_a_language_switch_relabels_the_choices_already_made(app_url, page):
+    """A keyed selectbox keeps the label it shows when only its labels change
+    (streamlit/streamlit#13788): after 中文 -> English the 地图上标出 box must read
+    English, and Chinese again after the switch back."""
+    open_page(page, app_url + "/")
+    shown = page.get_by_role("combobox", name="地图上标出")
+    assert shown.input_value().startswith("约束性缺口")
+    page.get_by_text("English", exact=True).first.click()
+    page.locator(".geoapp-headline", has_text="below the mandatory rules").wait_for()
+    wait_for_app(page)
+    assert (
+        page.get_by_role("combobox", name="Marked on the map")
+        .input_value()
+        .startswith("Mandatory gaps")
+    )
+    page.get_by_text("中文", exact=True).first.click()
+    page.locator(".geoapp-headline", has_text="未达到约束性要求").wait_for()
+    wait_for_app(page)
+    assert shown.input_value().startswith("约束性缺口")
