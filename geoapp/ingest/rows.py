@@ -56,6 +56,7 @@ class Opened:
     _texts: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _present: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _arrow: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _written: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def release(self, keep: tuple[str, ...]) -> None:
         """Drop the frame's columns but ``keep`` and their texts: a reader whose report
@@ -65,7 +66,7 @@ class Opened:
         kept = {c: self.frame[c].to_numpy(dtype=object, copy=True) for c in keep}
         frame = pd.DataFrame(kept, index=self.frame.index, columns=list(keep), dtype=object)
         object.__setattr__(self, "frame", frame)  # the old frame goes with its cells
-        for cache in (self._texts, self._present, self._arrow):
+        for cache in (self._texts, self._present, self._arrow, self._written):
             for column in [c for c in cache if c not in keep]:
                 del cache[column]
 
@@ -74,7 +75,7 @@ class Opened:
         such as joining wrapped addresses); what was worked out of the old cells goes."""
         # object, as read: pandas would take text for its str dtype, None for NaN
         self.frame[column] = pd.Series(values, index=self.frame.index, dtype=object)
-        for cache in (self._texts, self._present, self._arrow):
+        for cache in (self._texts, self._present, self._arrow, self._written):
             cache.pop(column, None)
 
     def texts(self, column: str) -> np.ndarray:
@@ -102,6 +103,8 @@ class Opened:
         """The texts of :meth:`texts` for a report column: Arrow text, made in Arrow's
         kernels from the column as the CSV reader read it where it kept that (stripped
         of the whitespace ``str.strip`` strips, blank cells empty), else from ``texts``."""
+        if column in self._written:  # worked out once (names: their keys, then the report)
+            return self._written[column]
         arrow = self.arrow(column)
         if arrow is None:
             return self.texts(column)
@@ -111,7 +114,8 @@ class Opened:
         trimmed = pc.utf8_trim(arrow, WHITESPACE)
         if trimmed.nbytes == arrow.nbytes:  # nothing trimmed: no second copy kept
             trimmed = arrow
-        return pd.array(trimmed.cast(pa.large_string()), dtype="str")
+        self._written[column] = pd.array(trimmed.cast(pa.large_string()), dtype="str")
+        return self._written[column]
 
     def present(self, column: str) -> np.ndarray:
         """Which cells of a column of ``frame`` hold a value (``notna``), worked out once

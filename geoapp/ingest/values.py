@@ -21,7 +21,7 @@ import pandas as pd
 from geoapp import i18n
 from geoapp.admin import normalise_name
 from geoapp.facilities import load_types
-from geoapp.ingest.rowlog import Label, Msg, msg
+from geoapp.ingest.rowlog import Label, Msg, msg, repeated
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -412,8 +412,7 @@ def coordinate_column(
         numeric = _to_numbers(numbers)
     else:
         numeric = _decimals(values, blank=blank, text=text)
-    kinds = np.empty(len(values), dtype=object)
-    kinds.fill("number")  # references to one str (np.where would make one per cell)
+    kinds = repeated("number", len(values))  # np.where would make a str per cell
     kinds[blank] = "blank"
     rest = ~blank & np.isnan(numeric)
     for i in np.flatnonzero(rest):
