@@ -220,14 +220,7 @@ def test_cli_user_add_reads_the_password_from_stdin(tmp_path, monkeypatch, capsy
     assert (
         cli.main(
             [
-                "user",
-                "add",
-                "zhao",
-                "--role",
-                "viewer",
-                "--password-stdin",
-                "--lang",
-                "en",
+                *["user", "add", "zhao", "--role", "viewer", "--password-stdin", "--lang", "en"],
                 "--accounts",
                 str(path),
             ]
@@ -666,14 +659,7 @@ def test_cli_user_add_reports_an_unusable_accounts_file_cleanly(tmp_path, monkey
     assert (
         cli.main(
             [
-                "user",
-                "add",
-                "qian",
-                "--role",
-                "viewer",
-                "--password-stdin",
-                "--lang",
-                "en",
+                *["user", "add", "qian", "--role", "viewer", "--password-stdin", "--lang", "en"],
                 "--accounts",
                 str(path),
             ]
